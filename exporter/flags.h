@@ -1,0 +1,59 @@
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "metrics/cpu_set.h"
+#include "metrics/expected.h"
+#include "metrics/log.h"
+
+namespace hostiso {
+
+// A collector the command line can turn on or off (--collector.NAME /
+// --no-collector.NAME), as in node_exporter.
+struct CollectorSpec {
+  std::string name;
+  bool enabled_by_default;
+  std::string help;
+};
+const std::vector<CollectorSpec>& KnownCollectors();
+
+struct Flags {
+  std::string listen_address = ":9933";
+  std::string telemetry_path = "/metrics";
+  std::string procfs = "/proc";
+  std::string sysfs = "/sys";
+  std::string nova_config = "/etc/nova/nova.conf";
+  bool nova_config_explicit = false;
+  std::optional<CpuSet> guest_cpus;
+  std::set<std::string> collectors;  // enabled collector names
+  log::Level log_level = log::Level::kInfo;
+  log::Format log_format = log::Format::kLogfmt;
+  std::size_t max_violation_info = 100;
+  // Pin the exporter's own threads to host-role CPUs when a guest set is known.
+  bool confine_to_host_cpus = true;
+  // libvirt source (metrics/libvirt).
+  std::string libvirt_uri = "qemu:///system";
+  double libvirt_timeout_seconds = 5;
+  double libvirt_refresh_seconds = 30;
+  // Thread census (metrics/census).
+  double census_interval_seconds = 15;
+  std::size_t census_top_comms = 10;
+  bool show_version = false;
+  bool show_help = false;
+};
+
+// Parses argv (without argv[0]). Accepts "--flag=value" and "--flag value";
+// boolean flags also take "--no-flag". Errors are one line, naming the flag.
+Expected<Flags> ParseFlags(const std::vector<std::string>& args);
+std::string HelpText();
+
+namespace detail {
+// Turns "--web.listen-address" values (":9933", "127.0.0.1:9933",
+// "[::1]:9933") into CivetWeb's listening_ports syntax.
+Expected<std::string> ToCivetListeningPort(const std::string& address);
+}  // namespace detail
+
+}  // namespace hostiso

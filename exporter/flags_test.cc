@@ -1,0 +1,89 @@
+#include "exporter/flags.h"
+
+#include <gtest/gtest.h>
+
+namespace hostiso {
+namespace {
+
+TEST(FlagsTest, Defaults) {
+  auto f = ParseFlags({});
+  ASSERT_TRUE(f.ok()) << f.error();
+  EXPECT_EQ(f->listen_address, ":9933");
+  EXPECT_EQ(f->telemetry_path, "/metrics");
+  EXPECT_EQ(f->procfs, "/proc");
+  EXPECT_EQ(f->nova_config, "/etc/nova/nova.conf");
+  EXPECT_FALSE(f->nova_config_explicit);
+  EXPECT_FALSE(f->guest_cpus);
+  EXPECT_EQ(f->collectors.count("cpu"), 1U);
+  EXPECT_EQ(f->collectors.count("isolation"), 1U);
+}
+
+TEST(FlagsTest, BothValueForms) {
+  auto f = ParseFlags({"--web.listen-address=127.0.0.1:1234", "--path.procfs", "/x/proc",
+                       "--isolation.guest-cpus=1-3,^2", "--log.format=json", "--nova.config=/n"});
+  ASSERT_TRUE(f.ok()) << f.error();
+  EXPECT_EQ(f->listen_address, "127.0.0.1:1234");
+  EXPECT_EQ(f->procfs, "/x/proc");
+  EXPECT_EQ(f->guest_cpus->ToString(), "1,3");
+  EXPECT_EQ(f->log_format, log::Format::kJson);
+  EXPECT_TRUE(f->nova_config_explicit);
+}
+
+TEST(FlagsTest, CollectorToggles) {
+  auto f = ParseFlags({"--no-collector.cpu"});
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->collectors.count("cpu"), 0U);
+  auto g = ParseFlags({"--collector.cpu", "--collector.disable-defaults"});
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->collectors, (std::set<std::string>{"cpu"}));
+  auto h = ParseFlags({"--collector.isolation=false"});
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->collectors.count("isolation"), 0U);
+}
+
+TEST(FlagsTest, ErrorsAreOneClearLine) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* want;
+  };
+  const Case cases[] = {
+      {{"--bogus"}, "unknown flag --bogus"},
+      {{"--collector.nosuch"}, "unknown collector in --collector.nosuch"},
+      {{"--web.listen-address=:99999"}, "invalid port '99999'"},
+      {{"--web.listen-address=nohost"}, "expected [host]:port"},
+      {{"--web.listen-address=my.host:80"}, "expected an IP address"},
+      {{"--isolation.guest-cpus=5-1"}, "--isolation.guest-cpus: invalid CPU list '5-1'"},
+      {{"--isolation.guest-cpus="}, "expected at least one CPU"},
+      {{"--log.level=loud"}, "--log.level: expected debug, info, warn or error"},
+      {{"--log.format=xml"}, "--log.format: expected logfmt or json"},
+      {{"--path.procfs"}, "--path.procfs: expected a value"},
+      {{"--web.telemetry-path=metrics"}, "expected a path starting with '/'"},
+      {{"--version=yes"}, "expected no value, =true or =false"},
+      {{"positional"}, "unexpected argument 'positional'"},
+      {{"--no-path.procfs"}, "unknown flag --no-path.procfs"},
+  };
+  for (const Case& c : cases) {
+    auto f = ParseFlags(c.args);
+    ASSERT_FALSE(f.ok()) << c.args[0];
+    EXPECT_NE(f.error().find(c.want), std::string::npos) << f.error();
+    EXPECT_EQ(f.error().find('\n'), std::string::npos);
+  }
+}
+
+TEST(FlagsTest, ListenAddressToCivet) {
+  EXPECT_EQ(*detail::ToCivetListeningPort(":9933"), "9933");
+  EXPECT_EQ(*detail::ToCivetListeningPort("127.0.0.1:80"), "127.0.0.1:80");
+  EXPECT_EQ(*detail::ToCivetListeningPort("localhost:80"), "127.0.0.1:80");
+  EXPECT_EQ(*detail::ToCivetListeningPort("[::1]:80"), "[::1]:80");
+}
+
+TEST(FlagsTest, HelpListsFlagsAndCollectors) {
+  std::string help = HelpText();
+  for (const char* s : {"--web.listen-address", "--path.sysfs", "--nova.config",
+                        "--isolation.guest-cpus", "--[no-]version", "cpu [default on]"}) {
+    EXPECT_NE(help.find(s), std::string::npos) << s;
+  }
+}
+
+}  // namespace
+}  // namespace hostiso

@@ -1,0 +1,8 @@
+#include "exporter/component_registration.h"
+
+namespace hostiso {
+
+void RegisterCensusCollectors(const Flags& /*flags*/, const ComponentDeps& /*deps*/,
+                          CollectorSet& /*set*/) {}
+
+}  // namespace hostiso

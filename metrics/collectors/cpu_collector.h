@@ -1,0 +1,64 @@
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "metrics/collector.h"
+#include "metrics/log.h"
+
+namespace hostiso {
+
+namespace detail {
+// Keeps per-CPU counters from stepping backwards in the exposition. A CPU
+// that was missing at the previous observation (offline, hotplugged) starts
+// afresh: that is a counter reset Prometheus understands.
+template <std::size_t N>
+class PerCpuMonotonic {
+ public:
+  // Call once per observation before Observe().
+  void BeginRound() { ++round_; }
+  std::array<double, N> Observe(int cpu, const std::array<double, N>& raw) {
+    if (static_cast<std::size_t>(cpu) >= state_.size()) state_.resize(static_cast<std::size_t>(cpu) + 1);
+    Entry& e = state_[static_cast<std::size_t>(cpu)];
+    if (e.round + 1 != round_) {
+      e.last = raw;  // new or back from offline
+    } else {
+      for (std::size_t i = 0; i < N; ++i) e.last[i] = std::max(e.last[i], raw[i]);
+    }
+    e.round = round_;
+    return e.last;
+  }
+
+ private:
+  struct Entry {
+    std::uint64_t round = 0;
+    std::array<double, N> last{};
+  };
+  std::uint64_t round_ = 0;
+  std::vector<Entry> state_;
+};
+}  // namespace detail
+
+// hostiso_cpu_seconds_total{cpu,consumer} from /proc/stat and
+// hostiso_cpu_runqueue_wait_seconds_total{cpu} from /proc/schedstat (absent on
+// kernels without CONFIG_SCHEDSTATS: the series are then omitted, not failed).
+class CpuCollector : public Collector {
+ public:
+  explicit CpuCollector(std::string procfs);
+  std::string_view Name() const override { return "cpu"; }
+  bool Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
+
+ private:
+  std::string stat_path_;
+  std::string schedstat_path_;
+  double seconds_per_tick_;
+  detail::PerCpuMonotonic<4> consumers_;
+  detail::PerCpuMonotonic<1> runqueue_;
+  log::ErrorLatch stat_latch_{"reading /proc/stat"};
+  log::ErrorLatch schedstat_latch_{"reading /proc/schedstat"};
+};
+
+}  // namespace hostiso

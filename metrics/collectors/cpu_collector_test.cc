@@ -1,0 +1,91 @@
+#include "metrics/collectors/cpu_collector.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "metrics/testing/temp_tree.h"
+
+namespace hostiso {
+namespace {
+
+using Series = std::map<std::string, double>;  // "cpu/consumer" -> value
+
+class CpuCollectorTest : public ::testing::Test {
+ protected:
+  bool Collect(Series* seconds, Series* wait = nullptr) {
+    IsolationSnapshot iso;
+    ViolationRegistry reg;
+    ScrapeContext ctx{iso, reg};
+    std::vector<prometheus::MetricFamily> out;
+    bool ok = collector_.Collect(ctx, out);
+    for (const auto& f : out) {
+      for (const auto& m : f.metric) {
+        std::string key = m.label[0].value;
+        if (m.label.size() > 1) key += "/" + m.label[1].value;
+        if (f.name == "hostiso_cpu_seconds_total") (*seconds)[key] = m.counter.value;
+        if (f.name == "hostiso_cpu_runqueue_wait_seconds_total" && wait) (*wait)[key] = m.counter.value;
+      }
+    }
+    return ok;
+  }
+  double hz_ = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  testing::TempTree tree_;
+  CpuCollector collector_{tree_.Root()};
+};
+
+TEST_F(CpuCollectorTest, SplitsConsumersInSeconds) {
+  tree_.Write("stat", "cpu  0 0 0 0\ncpu0 300 100 50 1000 20 5 5 40 200 0\n");
+  Series s;
+  ASSERT_TRUE(Collect(&s));
+  EXPECT_DOUBLE_EQ(s["0/host"], (300 + 100 - 200 + 50 + 5 + 5) / hz_);
+  EXPECT_DOUBLE_EQ(s["0/guest"], 200 / hz_);
+  EXPECT_DOUBLE_EQ(s["0/steal"], 40 / hz_);
+  EXPECT_DOUBLE_EQ(s["0/idle"], 1020 / hz_);
+}
+
+TEST_F(CpuCollectorTest, BackwardStepsAreClamped) {
+  tree_.Write("stat", "cpu0 100 0 0 100 0 0 0 10 0 0\n");
+  Series a, b;
+  ASSERT_TRUE(Collect(&a));
+  tree_.Write("stat", "cpu0 90 0 0 120 0 0 0 5 0 0\n");
+  ASSERT_TRUE(Collect(&b));
+  EXPECT_DOUBLE_EQ(b["0/host"], a["0/host"]);
+  EXPECT_DOUBLE_EQ(b["0/steal"], a["0/steal"]);
+  EXPECT_DOUBLE_EQ(b["0/idle"], 120 / hz_);
+}
+
+TEST_F(CpuCollectorTest, HotplugDropsAndResetsCpu) {
+  tree_.Write("stat", "cpu0 1 0 0 1\ncpu1 500 0 0 500\n");
+  Series a, b, c;
+  ASSERT_TRUE(Collect(&a));
+  tree_.Write("stat", "cpu0 2 0 0 2\n");  // cpu1 offline
+  ASSERT_TRUE(Collect(&b));
+  EXPECT_EQ(b.count("1/host"), 0U);
+  tree_.Write("stat", "cpu0 3 0 0 3\ncpu1 7 0 0 7\n");  // back, counters restarted
+  ASSERT_TRUE(Collect(&c));
+  EXPECT_DOUBLE_EQ(c["1/host"], 7 / hz_);  // a fresh series, not clamped to 500
+}
+
+TEST_F(CpuCollectorTest, SchedstatOptionalAndParsed) {
+  tree_.Write("stat", "cpu0 1 0 0 1\n");
+  Series s, w;
+  ASSERT_TRUE(Collect(&s, &w));
+  EXPECT_TRUE(w.empty());
+  tree_.Write("schedstat", "version 15\ntimestamp 1\ncpu0 0 0 0 0 0 0 0 2500000000 0\n");
+  ASSERT_TRUE(Collect(&s, &w));
+  EXPECT_DOUBLE_EQ(w["0"], 2.5);
+  tree_.Write("schedstat", "version 99\n");
+  EXPECT_FALSE(Collect(&s, &w));
+}
+
+TEST_F(CpuCollectorTest, MissingOrBrokenStatFails) {
+  Series s;
+  EXPECT_FALSE(Collect(&s));
+  tree_.Write("stat", "cpu0 x\n");
+  EXPECT_FALSE(Collect(&s));
+}
+
+}  // namespace
+}  // namespace hostiso

@@ -1,0 +1,182 @@
+#include "metrics/log.h"
+
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <memory>
+#include <mutex>
+
+namespace hostiso::log {
+namespace {
+
+struct State {
+  Level level = Level::kInfo;
+  Format format = Format::kLogfmt;
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+State& GetState() {
+  static State state = [] {
+    State s;
+    s.logger = std::make_shared<spdlog::logger>(
+        "hostiso", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    s.logger->set_pattern("%v");
+    s.logger->set_level(spdlog::level::trace);
+    s.logger->flush_on(spdlog::level::trace);
+    return s;
+  }();
+  return state;
+}
+
+std::string_view LevelName(Level l) {
+  switch (l) {
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+  }
+  return "info";
+}
+
+void AppendJsonString(std::string& out, std::string_view s) {
+  out += '"';
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+void AppendLogfmtValue(std::string& out, std::string_view s) {
+  bool needs_quotes = s.empty();
+  for (char c : s) {
+    if (c == ' ' || c == '=' || c == '"' || static_cast<unsigned char>(c) < 0x20) {
+      needs_quotes = true;
+      break;
+    }
+  }
+  if (!needs_quotes) {
+    out += s;
+    return;
+  }
+  AppendJsonString(out, s);  // logfmt quoting uses the same escapes
+}
+
+std::string Timestamp() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t t = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[96];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms));
+  return buf;
+}
+
+}  // namespace
+
+void Configure(Level level, Format format) {
+  State& s = GetState();
+  s.level = level;
+  s.format = format;
+}
+
+bool ParseLevel(std::string_view text, Level* out) {
+  for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
+    if (text == LevelName(l)) {
+      *out = l;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool ParseFormat(std::string_view text, Format* out) {
+  if (text == "logfmt") {
+    *out = Format::kLogfmt;
+  } else if (text == "json") {
+    *out = Format::kJson;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+  State& s = GetState();
+  if (level < s.level) return;
+  std::string line;
+  line.reserve(128);
+  if (s.format == Format::kJson) {
+    line += "{\"ts\":";
+    AppendJsonString(line, Timestamp());
+    line += ",\"level\":";
+    AppendJsonString(line, LevelName(level));
+    line += ",\"msg\":";
+    AppendJsonString(line, msg);
+    for (const auto& [k, v] : fields) {
+      line += ',';
+      AppendJsonString(line, k);
+      line += ':';
+      AppendJsonString(line, v);
+    }
+    line += '}';
+  } else {
+    line += "ts=" + Timestamp() + " level=";
+    line += LevelName(level);
+    line += " msg=";
+    AppendLogfmtValue(line, msg);
+    for (const auto& [k, v] : fields) {
+      line += ' ';
+      line += k;
+      line += '=';
+      AppendLogfmtValue(line, v);
+    }
+  }
+  s.logger->info(line);
+}
+
+void ErrorLatch::Fail(const std::string& error) {
+  if (failing_ && error == last_error_) return;
+  failing_ = true;
+  last_error_ = error;
+  Error(what_ + " failed", {{"err", error}});
+}
+
+void ErrorLatch::Ok() {
+  if (!failing_) return;
+  failing_ = false;
+  last_error_.clear();
+  Info(what_ + " recovered");
+}
+
+}  // namespace hostiso::log

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the exporter and its tests need.
+# Idempotent: packages already present are skipped by apt.
+# Usage: scripts/install-deps.sh [build|test]
+#   build: what building and running the exporter needs
+#   test:  build + everything the test suite starts (libvirtd, QEMU, Prometheus,
+#          Alertmanager, node_exporter for the benchmark, LVM, buildah, ...)
+set -euo pipefail
+what=${1:-test}
+
+build_pkgs=(
+  build-essential cmake pkg-config git ca-certificates
+  prometheus-cpp-dev libcivetweb-dev libvirt-dev libspdlog-dev libfmt-dev
+)
+test_pkgs=(
+  libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy
+  python3 curl procps util-linux
+  prometheus prometheus-alertmanager prometheus-node-exporter
+  libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
+  lvm2 e2fsprogs
+)
+
+pkgs=("${build_pkgs[@]}")
+if [ "$what" = test ]; then pkgs+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+$SUDO apt-get update -qq
+# --no-install-recommends keeps libvirt from pulling in dnsmasq/firewall bits the
+# tests never start; policy-rc.d keeps apt from starting any daemon.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+  trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
