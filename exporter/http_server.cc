@@ -1,6 +1,13 @@
 #include "exporter/http_server.h"
 
 #include <CivetServer.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <prometheus/text_serializer.h>
 
 #include <sstream>
@@ -64,6 +71,47 @@ class HttpServer::Handlers : public CivetHandler {
   LandingPage landing_;
 };
 
+namespace {
+
+// CivetWeb reports a failed bind only as "null context"; binding a probe
+// socket first gives the operator the kernel's reason (EADDRINUSE, EACCES).
+std::string ProbeBind(const std::string& listening_port) {
+  std::string host = "0.0.0.0";
+  std::string port = listening_port;
+  bool v6 = false;
+  if (auto colon = listening_port.rfind(':'); colon != std::string::npos) {
+    host = listening_port.substr(0, colon);
+    port = listening_port.substr(colon + 1);
+    if (!host.empty() && host.front() == '[') {
+      v6 = true;
+      host = host.substr(1, host.size() - 2);
+    }
+  }
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::strerror(errno);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  int rc = 0;
+  if (v6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(static_cast<uint16_t>(std::stoi(port)));
+    ::inet_pton(AF_INET6, host.c_str(), &a.sin6_addr);
+    rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
+    ::inet_pton(AF_INET, host.c_str(), &a.sin_addr);
+    rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  }
+  std::string error = rc == 0 ? "" : std::strerror(errno);
+  ::close(fd);
+  return error;
+}
+
+}  // namespace
+
 HttpServer::~HttpServer() {
   if (server_) server_->close();
 }
@@ -78,6 +126,9 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::Start(
   std::vector<std::string> options = {"listening_ports", civet_listening_port,
                                       "num_threads", "4",
                                       "request_timeout_ms", "10000"};
+  if (std::string error = ProbeBind(civet_listening_port); !error.empty()) {
+    return Result::Error("cannot listen on " + civet_listening_port + ": " + error);
+  }
   try {
     server->server_ = std::make_unique<CivetServer>(options);
   } catch (const CivetException& e) {
