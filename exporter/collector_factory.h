@@ -21,7 +21,8 @@ struct CollectorSet {
 };
 
 // Builds the collectors --collector.NAME enabled, in a fixed order.
-CollectorSet MakeCollectors(const Flags& flags, const std::shared_ptr<IsolationSource>& isolation,
-                            const std::shared_ptr<ViolationRegistry>& violations);
+CollectorSet MakeCollectors(
+    const Flags& flags, const std::shared_ptr<IsolationSource>& isolation,
+    const std::shared_ptr<ViolationRegistry>& violations);
 
 }  // namespace hostiso

@@ -22,8 +22,11 @@ struct ComponentDeps {
 // stoppers) to `set`. One file each: register_libvirt.cc, register_census.cc,
 // register_headroom.cc. Called in this order: libvirt first, since the
 // others read the guest inventory it publishes.
-void RegisterLibvirtCollectors(const Flags& flags, const ComponentDeps& deps, CollectorSet& set);
-void RegisterCensusCollectors(const Flags& flags, const ComponentDeps& deps, CollectorSet& set);
-void RegisterHeadroomCollectors(const Flags& flags, const ComponentDeps& deps, CollectorSet& set);
+void RegisterLibvirtCollectors(const Flags& flags, const ComponentDeps& deps,
+                               CollectorSet& set);
+void RegisterCensusCollectors(const Flags& flags, const ComponentDeps& deps,
+                              CollectorSet& set);
+void RegisterHeadroomCollectors(const Flags& flags, const ComponentDeps& deps,
+                                CollectorSet& set);
 
 }  // namespace hostiso

@@ -11,12 +11,18 @@ namespace hostiso {
 
 const std::vector<CollectorSpec>& KnownCollectors() {
   static const std::vector<CollectorSpec> kCollectors = {
-      {"cpu", true, "per-CPU host/guest/steal/idle time (/proc/stat, /proc/schedstat)"},
-      {"isolation", true, "CPU roles, kernel isolation and the isolcpus_mismatch check"},
-      {"libvirt", true, "guests from libvirt: vCPU delay, pinning checks, overcommit"},
-      {"census", true, "thread census: host tasks and their CPU time on guest CPUs"},
-      {"interrupts", true, "device interrupts on guest CPUs (/proc/interrupts)"},
-      {"memory", true, "memory reservation headroom (/proc/meminfo, hugepages)"},
+      {"cpu", true,
+       "per-CPU host/guest/steal/idle time (/proc/stat, /proc/schedstat)"},
+      {"isolation", true,
+       "CPU roles, kernel isolation and the isolcpus_mismatch check"},
+      {"libvirt", true,
+       "guests from libvirt: vCPU delay, pinning checks, overcommit"},
+      {"census", true,
+       "thread census: host tasks and their CPU time on guest CPUs"},
+      {"interrupts", true,
+       "device interrupts on guest CPUs (/proc/interrupts)"},
+      {"memory", true,
+       "memory reservation headroom (/proc/meminfo, hugepages)"},
       {"disk", true, "disk reservation headroom and layout per images_type"},
   };
   return kCollectors;
@@ -28,26 +34,31 @@ Expected<std::string> ToCivetListeningPort(const std::string& address) {
   using Result = Expected<std::string>;
   auto colon = address.rfind(':');
   if (colon == std::string::npos) {
-    return Result::Error("--web.listen-address: expected [host]:port, got '" + address + "'");
+    return Result::Error("--web.listen-address: expected [host]:port, got '" +
+                         address + "'");
   }
   std::string host = address.substr(0, colon);
   std::string port = address.substr(colon + 1);
   auto p = ParseUint(port);
   if (!p || *p > 65535) {
-    return Result::Error("--web.listen-address: invalid port '" + port + "' in '" + address + "'");
+    return Result::Error("--web.listen-address: invalid port '" + port +
+                         "' in '" + address + "'");
   }
   if (host.empty() || host == "0.0.0.0") return port;  // all IPv4 interfaces
   if (host.front() == '[') {
     if (host.back() != ']') {
-      return Result::Error("--web.listen-address: unbalanced '[' in '" + address + "'");
+      return Result::Error("--web.listen-address: unbalanced '[' in '" +
+                           address + "'");
     }
-    // CivetWeb writes IPv6 ports as "[::1]:9933" with a '+' prefix for dual stack.
+    // CivetWeb writes IPv6 ports as "[::1]:9933" with a '+' prefix for dual
+    // stack.
     return host + ":" + port;
   }
   if (host == "localhost") host = "127.0.0.1";
   for (char c : host) {
     if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.')) {
-      return Result::Error("--web.listen-address: expected an IP address, got '" + host + "'");
+      return Result::Error(
+          "--web.listen-address: expected an IP address, got '" + host + "'");
     }
   }
   return host + ":" + port;
@@ -66,12 +77,13 @@ struct FlagDef {
 
 std::optional<std::string> NoError() { return std::nullopt; }
 
-std::optional<std::string> ParseSeconds(const char* flag, const std::string& v, double min,
-                                        double max, double* out) {
+std::optional<std::string> ParseSeconds(const char* flag, const std::string& v,
+                                        double min, double max, double* out) {
   auto d = ParseDouble(v);
   if (!d || !(*d >= min && *d <= max)) {
-    return std::string(flag) + ": expected seconds between " + std::to_string(min).substr(0, 3) +
-           " and " + std::to_string(static_cast<int>(max)) + ", got '" + v + "'";
+    return std::string(flag) + ": expected seconds between " +
+           std::to_string(min).substr(0, 3) + " and " +
+           std::to_string(static_cast<int>(max)) + ", got '" + v + "'";
   }
   *out = *d;
   return NoError();
@@ -79,17 +91,21 @@ std::optional<std::string> ParseSeconds(const char* flag, const std::string& v, 
 
 const std::vector<FlagDef>& Defs() {
   static const std::vector<FlagDef> kDefs = {
-      {"web.listen-address", false, "Address to listen on ([host]:port). Default :9933.",
+      {"web.listen-address", false,
+       "Address to listen on ([host]:port). Default :9933.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          auto port = detail::ToCivetListeningPort(v);
          if (!port) return port.error();
          f.listen_address = v;
          return NoError();
        }},
-      {"web.telemetry-path", false, "Path under which to expose metrics. Default /metrics.",
+      {"web.telemetry-path", false,
+       "Path under which to expose metrics. Default /metrics.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          if (v.empty() || v.front() != '/' || v == "/")
-           return "--web.telemetry-path: expected a path starting with '/' (not '/'), got '" + v + "'";
+           return "--web.telemetry-path: expected a path starting with '/' "
+                  "(not '/'), got '" +
+                  v + "'";
          f.telemetry_path = v;
          return NoError();
        }},
@@ -106,8 +122,10 @@ const std::vector<FlagDef>& Defs() {
          return NoError();
        }},
       {"nova.config", false,
-       "nova.conf to read guest CPU sets and reservations from (re-read when it changes). "
-       "Default /etc/nova/nova.conf; a missing default file is normal on non-Nova hosts.",
+       "nova.conf to read guest CPU sets and reservations from (re-read when "
+       "it changes). "
+       "Default /etc/nova/nova.conf; a missing default file is normal on "
+       "non-Nova hosts.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          if (v.empty()) return "--nova.config: expected a file path";
          f.nova_config = v;
@@ -115,18 +133,22 @@ const std::vector<FlagDef>& Defs() {
          return NoError();
        }},
       {"isolation.guest-cpus", false,
-       "CPU list reserved for guests on libvirt hosts without Nova (e.g. 2-7,10); overrides nova.conf.",
+       "CPU list reserved for guests on libvirt hosts without Nova (e.g. "
+       "2-7,10); overrides nova.conf.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          auto set = ParseCpuList(v, CpuListSyntax::kNova);
          if (!set) return "--isolation.guest-cpus: " + set.error();
-         if (set->Empty()) return std::string("--isolation.guest-cpus: expected at least one CPU");
+         if (set->Empty())
+           return std::string(
+               "--isolation.guest-cpus: expected at least one CPU");
          f.guest_cpus = *set;
          return NoError();
        }},
       {"log.level", false, "Log level: debug, info, warn, error. Default info.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          if (!log::ParseLevel(v, &f.log_level))
-           return "--log.level: expected debug, info, warn or error, got '" + v + "'";
+           return "--log.level: expected debug, info, warn or error, got '" +
+                  v + "'";
          return NoError();
        }},
       {"log.format", false, "Log format: logfmt or json. Default logfmt.",
@@ -136,52 +158,67 @@ const std::vector<FlagDef>& Defs() {
          return NoError();
        }},
       {"violations.max-info", false,
-       "Most hostiso_violation_info series exposed per scrape (the gauges still count all). Default 100.",
+       "Most hostiso_violation_info series exposed per scrape (the gauges "
+       "still count all). Default 100.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          auto n = ParseUint(v);
-         if (!n || *n > 100000) return "--violations.max-info: expected 0-100000, got '" + v + "'";
+         if (!n || *n > 100000)
+           return "--violations.max-info: expected 0-100000, got '" + v + "'";
          f.max_violation_info = *n;
          return NoError();
        }},
-      {"libvirt.uri", false, "libvirt URI, opened read-only. Default qemu:///system.",
+      {"libvirt.uri", false,
+       "libvirt URI, opened read-only. Default qemu:///system.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          if (v.empty()) return "--libvirt.uri: expected a URI";
          f.libvirt_uri = v;
          return NoError();
        }},
       {"libvirt.timeout", false,
-       "Deadline in seconds for one libvirt refresh; scrapes never wait for libvirt. Default 5.",
+       "Deadline in seconds for one libvirt refresh; scrapes never wait for "
+       "libvirt. Default 5.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
-         return ParseSeconds("--libvirt.timeout", v, 0.1, 600, &f.libvirt_timeout_seconds);
+         return ParseSeconds("--libvirt.timeout", v, 0.1, 600,
+                             &f.libvirt_timeout_seconds);
        }},
       {"libvirt.refresh-interval", false,
-       "Seconds between libvirt refreshes of domains, metadata and pinning (also refreshed on "
+       "Seconds between libvirt refreshes of domains, metadata and pinning "
+       "(also refreshed on "
        "domain events). Default 30.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
-         return ParseSeconds("--libvirt.refresh-interval", v, 1, 3600, &f.libvirt_refresh_seconds);
+         return ParseSeconds("--libvirt.refresh-interval", v, 1, 3600,
+                             &f.libvirt_refresh_seconds);
        }},
       {"census.interval", false, "Seconds between thread censuses. Default 15.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
-         return ParseSeconds("--census.interval", v, 1, 3600, &f.census_interval_seconds);
+         return ParseSeconds("--census.interval", v, 1, 3600,
+                             &f.census_interval_seconds);
        }},
       {"census.top-comms", false,
-       "Process names kept as their own comm label in hostiso_intrusion_seconds_total; the rest "
+       "Process names kept as their own comm label in "
+       "hostiso_intrusion_seconds_total; the rest "
        "are 'other'. Default 10.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          auto n = ParseUint(v);
-         if (!n || *n > 1000) return "--census.top-comms: expected 0-1000, got '" + v + "'";
+         if (!n || *n > 1000)
+           return "--census.top-comms: expected 0-1000, got '" + v + "'";
          f.census_top_comms = *n;
          return NoError();
        }},
       {"runtime.confine-to-host-cpus", true,
-       "Keep the exporter's own threads on host-role CPUs when a guest set is known. Default on.",
+       "Keep the exporter's own threads on host-role CPUs when a guest set is "
+       "known. Default on.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          f.confine_to_host_cpus = v == "true";
          return NoError();
        }},
-      {"collector.disable-defaults", true, "Start with every collector off; enable with --collector.NAME.",
-       // Applied by ParseFlags before the per-collector flags, whatever the order.
-       [](Flags&, const std::string&) -> std::optional<std::string> { return NoError(); }},
+      {"collector.disable-defaults", true,
+       "Start with every collector off; enable with --collector.NAME.",
+       // Applied by ParseFlags before the per-collector flags, whatever the
+       // order.
+       [](Flags&, const std::string&) -> std::optional<std::string> {
+         return NoError();
+       }},
       {"version", true, "Print the version and exit.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          f.show_version = v == "true";
@@ -218,7 +255,8 @@ Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
   // --collector.disable-defaults must apply before the per-collector flags,
   // whatever their order.
   for (const std::string& a : args) {
-    if (a == "--collector.disable-defaults" || a == "--collector.disable-defaults=true")
+    if (a == "--collector.disable-defaults" ||
+        a == "--collector.disable-defaults=true")
       flags.collectors.clear();
   }
   for (std::size_t i = 0; i < args.size(); ++i) {
@@ -228,7 +266,8 @@ Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
       continue;
     }
     if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
-      return Result::Error("unexpected argument '" + arg + "' (flags start with --; see --help)");
+      return Result::Error("unexpected argument '" + arg +
+                           "' (flags start with --; see --help)");
     }
     std::string body = arg.substr(2);
     std::optional<std::string> value;
@@ -242,15 +281,18 @@ Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
       negated = true;
       name = name.substr(3);
     }
-    if (name.rfind("collector.", 0) == 0 && name != "collector.disable-defaults") {
+    if (name.rfind("collector.", 0) == 0 &&
+        name != "collector.disable-defaults") {
       std::string collector = name.substr(10);
       if (!IsCollector(collector)) {
-        return Result::Error("unknown collector in --" + body + " (see --help for the list)");
+        return Result::Error("unknown collector in --" + body +
+                             " (see --help for the list)");
       }
       bool on = !negated;
       if (value) {
         if (negated || (*value != "true" && *value != "false"))
-          return Result::Error("--" + body + ": expected no value, =true or =false");
+          return Result::Error("--" + body +
+                               ": expected no value, =true or =false");
         on = *value == "true";
       }
       if (on) {
@@ -261,20 +303,24 @@ Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
       continue;
     }
     const FlagDef* def = FindDef(name);
-    if (def == nullptr) return Result::Error("unknown flag --" + body + " (see --help)");
+    if (def == nullptr)
+      return Result::Error("unknown flag --" + body + " (see --help)");
     if (def->is_bool) {
       std::string v = negated ? "false" : "true";
       if (value) {
         if (negated || (*value != "true" && *value != "false"))
-          return Result::Error("--" + body + ": expected no value, =true or =false");
+          return Result::Error("--" + body +
+                               ": expected no value, =true or =false");
         v = *value;
       }
       if (auto err = def->set(flags, v)) return Result::Error(*err);
       continue;
     }
-    if (negated) return Result::Error("unknown flag --" + body + " (see --help)");
+    if (negated)
+      return Result::Error("unknown flag --" + body + " (see --help)");
     if (!value) {
-      if (i + 1 >= args.size()) return Result::Error("--" + name + ": expected a value");
+      if (i + 1 >= args.size())
+        return Result::Error("--" + name + ": expected a value");
       value = args[++i];
     }
     if (auto err = def->set(flags, *value)) return Result::Error(*err);
@@ -285,15 +331,18 @@ Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
 std::string HelpText() {
   std::ostringstream out;
   out << "usage: hostiso_exporter [flags]\n\n"
-         "Prometheus exporter for CPU, memory and disk isolation between a KVM host\n"
+         "Prometheus exporter for CPU, memory and disk isolation between a KVM "
+         "host\n"
          "and its guests (OpenStack Nova or plain libvirt).\n\nFlags:\n";
   for (const FlagDef& d : Defs()) {
-    out << "  --" << (d.is_bool ? "[no-]" : "") << d.name << (d.is_bool ? "" : "=VALUE") << "\n"
+    out << "  --" << (d.is_bool ? "[no-]" : "") << d.name
+        << (d.is_bool ? "" : "=VALUE") << "\n"
         << "      " << d.help << "\n";
   }
   out << "\nCollectors (--[no-]collector.NAME):\n";
   for (const auto& c : KnownCollectors()) {
-    out << "  " << c.name << (c.enabled_by_default ? " [default on]" : " [default off]") << ": "
+    out << "  " << c.name
+        << (c.enabled_by_default ? " [default on]" : " [default off]") << ": "
         << c.help << "\n";
   }
   return out.str();

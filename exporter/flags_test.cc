@@ -19,8 +19,9 @@ TEST(FlagsTest, Defaults) {
 }
 
 TEST(FlagsTest, BothValueForms) {
-  auto f = ParseFlags({"--web.listen-address=127.0.0.1:1234", "--path.procfs", "/x/proc",
-                       "--isolation.guest-cpus=1-3,^2", "--log.format=json", "--nova.config=/n"});
+  auto f = ParseFlags({"--web.listen-address=127.0.0.1:1234", "--path.procfs",
+                       "/x/proc", "--isolation.guest-cpus=1-3,^2",
+                       "--log.format=json", "--nova.config=/n"});
   ASSERT_TRUE(f.ok()) << f.error();
   EXPECT_EQ(f->listen_address, "127.0.0.1:1234");
   EXPECT_EQ(f->procfs, "/x/proc");
@@ -52,9 +53,11 @@ TEST(FlagsTest, ErrorsAreOneClearLine) {
       {{"--web.listen-address=:99999"}, "invalid port '99999'"},
       {{"--web.listen-address=nohost"}, "expected [host]:port"},
       {{"--web.listen-address=my.host:80"}, "expected an IP address"},
-      {{"--isolation.guest-cpus=5-1"}, "--isolation.guest-cpus: invalid CPU list '5-1'"},
+      {{"--isolation.guest-cpus=5-1"},
+       "--isolation.guest-cpus: invalid CPU list '5-1'"},
       {{"--isolation.guest-cpus="}, "expected at least one CPU"},
-      {{"--log.level=loud"}, "--log.level: expected debug, info, warn or error"},
+      {{"--log.level=loud"},
+       "--log.level: expected debug, info, warn or error"},
       {{"--log.format=xml"}, "--log.format: expected logfmt or json"},
       {{"--path.procfs"}, "--path.procfs: expected a value"},
       {{"--web.telemetry-path=metrics"}, "expected a path starting with '/'"},
@@ -79,8 +82,9 @@ TEST(FlagsTest, ListenAddressToCivet) {
 
 TEST(FlagsTest, HelpListsFlagsAndCollectors) {
   std::string help = HelpText();
-  for (const char* s : {"--web.listen-address", "--path.sysfs", "--nova.config",
-                        "--isolation.guest-cpus", "--[no-]version", "cpu [default on]"}) {
+  for (const char* s :
+       {"--web.listen-address", "--path.sysfs", "--nova.config",
+        "--isolation.guest-cpus", "--[no-]version", "cpu [default on]"}) {
     EXPECT_NE(help.find(s), std::string::npos) << s;
   }
 }

@@ -3,13 +3,12 @@
 #include <CivetServer.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <prometheus/text_serializer.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <prometheus/text_serializer.h>
-
 #include <sstream>
 
 #include "metrics/log.h"
@@ -18,7 +17,8 @@ namespace hostiso {
 
 class HttpServer::Handlers : public CivetHandler {
  public:
-  Handlers(std::string telemetry_path, std::shared_ptr<prometheus::Collectable> metrics,
+  Handlers(std::string telemetry_path,
+           std::shared_ptr<prometheus::Collectable> metrics,
            LandingPage landing)
       : telemetry_path_(std::move(telemetry_path)),
         metrics_(std::move(metrics)),
@@ -50,7 +50,8 @@ class HttpServer::Handlers : public CivetHandler {
       body = out.str();
     } catch (const std::exception& e) {
       log::Error("scrape failed", {{"err", e.what()}});
-      Reply(conn, 500, "text/plain; charset=utf-8", std::string("scrape failed: ") + e.what() + "\n");
+      Reply(conn, 500, "text/plain; charset=utf-8",
+            std::string("scrape failed: ") + e.what() + "\n");
       return;
     }
     Reply(conn, 200, "text/plain; version=0.0.4; charset=utf-8", body);
@@ -58,7 +59,9 @@ class HttpServer::Handlers : public CivetHandler {
 
   static void Reply(mg_connection* conn, int status, const char* content_type,
                     const std::string& body) {
-    const char* reason = status == 200 ? "OK" : status == 404 ? "Not Found" : "Internal Server Error";
+    const char* reason = status == 200   ? "OK"
+                         : status == 404 ? "Not Found"
+                                         : "Internal Server Error";
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
               "Connection: close\r\n\r\n",
@@ -118,21 +121,25 @@ HttpServer::~HttpServer() {
 
 Expected<std::unique_ptr<HttpServer>> HttpServer::Start(
     const std::string& civet_listening_port, const std::string& telemetry_path,
-    std::shared_ptr<prometheus::Collectable> metrics, LandingPage landing_page) {
+    std::shared_ptr<prometheus::Collectable> metrics,
+    LandingPage landing_page) {
   using Result = Expected<std::unique_ptr<HttpServer>>;
   std::unique_ptr<HttpServer> server(new HttpServer());
-  server->handlers_ =
-      std::make_unique<Handlers>(telemetry_path, std::move(metrics), std::move(landing_page));
-  std::vector<std::string> options = {"listening_ports", civet_listening_port,
-                                      "num_threads", "4",
-                                      "request_timeout_ms", "10000"};
+  server->handlers_ = std::make_unique<Handlers>(
+      telemetry_path, std::move(metrics), std::move(landing_page));
+  std::vector<std::string> options = {
+      "listening_ports",    civet_listening_port,
+      "num_threads",        "4",
+      "request_timeout_ms", "10000"};
   if (std::string error = ProbeBind(civet_listening_port); !error.empty()) {
-    return Result::Error("cannot listen on " + civet_listening_port + ": " + error);
+    return Result::Error("cannot listen on " + civet_listening_port + ": " +
+                         error);
   }
   try {
     server->server_ = std::make_unique<CivetServer>(options);
   } catch (const CivetException& e) {
-    return Result::Error(std::string("cannot listen on ") + civet_listening_port + ": " + e.what() +
+    return Result::Error(std::string("cannot listen on ") +
+                         civet_listening_port + ": " + e.what() +
                          " (is the port already in use?)");
   }
   // "/" matches every URI; the handler answers 404 for anything unknown.

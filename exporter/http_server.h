@@ -1,10 +1,10 @@
 #pragma once
 
+#include <prometheus/collectable.h>
+
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <prometheus/collectable.h>
 
 #include "metrics/expected.h"
 
@@ -20,11 +20,13 @@ class HttpServer {
   using LandingPage = std::function<std::string()>;
 
   ~HttpServer();
-  // Starts listening. Errors (busy port, bad address) are returned, never thrown.
-  static Expected<std::unique_ptr<HttpServer>> Start(const std::string& civet_listening_port,
-                                                     const std::string& telemetry_path,
-                                                     std::shared_ptr<prometheus::Collectable> metrics,
-                                                     LandingPage landing_page);
+  // Starts listening. Errors (busy port, bad address) are returned, never
+  // thrown.
+  static Expected<std::unique_ptr<HttpServer>> Start(
+      const std::string& civet_listening_port,
+      const std::string& telemetry_path,
+      std::shared_ptr<prometheus::Collectable> metrics,
+      LandingPage landing_page);
 
  private:
   class Handlers;

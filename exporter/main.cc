@@ -1,9 +1,11 @@
 // hostiso_exporter: Prometheus exporter for host/guest isolation on KVM hosts.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "exporter/collector_factory.h"
@@ -30,13 +32,16 @@ class SelfConfinement {
   void Apply(const hostiso::IsolationSnapshot& iso) {
     if (!enabled_ || iso.roles_generation == applied_generation_) return;
     applied_generation_ = iso.roles_generation;
-    const hostiso::CpuSet host = iso.roles.HostCpus().Intersect(iso.topology.online);
+    const hostiso::CpuSet host =
+        iso.roles.HostCpus().Intersect(iso.topology.online);
     if (!iso.roles.IsolationConfigured() || host.Empty()) return;
     std::string error;
     if (hostiso::ConfineProcessToCpus(host, &error)) {
-      hostiso::log::Info("confined the exporter to host-role CPUs", {{"cpus", host.ToString()}});
+      hostiso::log::Info("confined the exporter to host-role CPUs",
+                         {{"cpus", host.ToString()}});
     } else {
-      hostiso::log::Warn("could not confine the exporter to host-role CPUs", {{"err", error}});
+      hostiso::log::Warn("could not confine the exporter to host-role CPUs",
+                         {{"err", error}});
     }
   }
 
@@ -47,7 +52,9 @@ class SelfConfinement {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+namespace {
+
+int Run(int argc, char** argv) {
   using namespace hostiso;
   std::vector<std::string> args(argv + 1, argv + argc);
   auto flags = ParseFlags(args);
@@ -60,7 +67,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (flags->show_version) {
-    std::cout << "hostiso_exporter version " << kVersion << " (revision " << kRevision << ")\n";
+    std::cout << "hostiso_exporter version " << kVersion << " (revision "
+              << kRevision << ")\n";
     return 0;
   }
   auto civet_port = detail::ToCivetListeningPort(flags->listen_address);
@@ -84,31 +92,46 @@ int main(int argc, char** argv) {
   auto violations = std::make_shared<ViolationRegistry>();
   CollectorSet collectors = MakeCollectors(*flags, isolation, violations);
   auto collectable = std::make_shared<ExporterCollectable>(
-      BuildInfo{kVersion, kRevision}, isolation, std::move(collectors.collectors), violations,
-      flags->max_violation_info);
+      BuildInfo{kVersion, kRevision}, isolation,
+      std::move(collectors.collectors), violations, flags->max_violation_info);
 
   const Flags& f = *flags;
-  auto server = HttpServer::Start(*civet_port, flags->telemetry_path, collectable,
-                                  [&f, isolation] {
-                                    return RenderLandingPage(kVersion, f, *isolation->Current());
-                                  });
+  auto server = HttpServer::Start(
+      *civet_port, flags->telemetry_path, collectable, [&f, isolation] {
+        return RenderLandingPage(kVersion, f, *isolation->Current());
+      });
   if (!server) {
     log::Error("cannot start HTTP server", {{"err", server.error()}});
     return 1;
   }
   log::Info("hostiso_exporter listening",
-            {{"address", flags->listen_address}, {"version", kVersion},
+            {{"address", flags->listen_address},
+             {"version", kVersion},
              {"telemetry_path", flags->telemetry_path}});
 
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
   while (g_stop == 0) {
-    struct timespec ts {0, 200 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
     confinement.Apply(*isolation->Current());
   }
   log::Info("shutting down");
   collectors.Stop();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Nothing is expected to throw past Run(); if something does (allocation
+  // failure), say so in one line instead of std::terminate's abort.
+  try {
+    return Run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "hostiso_exporter: fatal: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "hostiso_exporter: fatal: unknown exception\n");
+  }
+  return 1;
 }

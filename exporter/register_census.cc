@@ -2,7 +2,8 @@
 
 namespace hostiso {
 
-void RegisterCensusCollectors(const Flags& /*flags*/, const ComponentDeps& /*deps*/,
-                          CollectorSet& /*set*/) {}
+void RegisterCensusCollectors(const Flags& /*flags*/,
+                              const ComponentDeps& /*deps*/,
+                              CollectorSet& /*set*/) {}
 
 }  // namespace hostiso

@@ -2,7 +2,8 @@
 
 namespace hostiso {
 
-void RegisterHeadroomCollectors(const Flags& /*flags*/, const ComponentDeps& /*deps*/,
-                          CollectorSet& /*set*/) {}
+void RegisterHeadroomCollectors(const Flags& /*flags*/,
+                                const ComponentDeps& /*deps*/,
+                                CollectorSet& /*set*/) {}
 
 }  // namespace hostiso

@@ -2,7 +2,8 @@
 
 namespace hostiso {
 
-void RegisterLibvirtCollectors(const Flags& /*flags*/, const ComponentDeps& /*deps*/,
-                          CollectorSet& /*set*/) {}
+void RegisterLibvirtCollectors(const Flags& /*flags*/,
+                               const ComponentDeps& /*deps*/,
+                               CollectorSet& /*set*/) {}
 
 }  // namespace hostiso

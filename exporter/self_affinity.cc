@@ -24,7 +24,8 @@ bool ConfineProcessToCpus(const CpuSet& cpus, std::string* error) {
   std::vector<pid_t> tids;
   if (DIR* dir = ::opendir("/proc/self/task")) {
     while (dirent* e = ::readdir(dir)) {
-      if (auto tid = ParseUint(e->d_name)) tids.push_back(static_cast<pid_t>(*tid));
+      if (auto tid = ParseUint(e->d_name))
+        tids.push_back(static_cast<pid_t>(*tid));
     }
     ::closedir(dir);
   }
@@ -33,8 +34,8 @@ bool ConfineProcessToCpus(const CpuSet& cpus, std::string* error) {
   for (pid_t tid : tids) {
     // A thread that exited meanwhile (ESRCH) is fine.
     if (::sched_setaffinity(tid, setsize, mask) != 0 && errno != ESRCH) {
-      *error = std::string("sched_setaffinity(") + std::to_string(tid) + ", " + cpus.ToString() +
-               "): " + std::strerror(errno);
+      *error = std::string("sched_setaffinity(") + std::to_string(tid) + ", " +
+               cpus.ToString() + "): " + std::strerror(errno);
       ok = false;
     }
   }

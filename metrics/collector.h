@@ -1,9 +1,9 @@
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <string_view>
 #include <vector>
-
-#include <prometheus/metric_family.h>
 
 #include "metrics/isolation_source.h"
 #include "metrics/violations.h"

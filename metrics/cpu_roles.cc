@@ -37,7 +37,8 @@ GuestCpuSets GuestSetsFromConfig(const std::optional<NovaConfig>& nova,
     return sets;
   }
   if (!nova) return sets;
-  if (nova->cpu_dedicated_set || (nova->cpu_shared_set && !nova->vcpu_pin_set)) {
+  if (nova->cpu_dedicated_set ||
+      (nova->cpu_shared_set && !nova->vcpu_pin_set)) {
     sets.source = GuestSetSource::kNova;
     sets.dedicated = nova->cpu_dedicated_set.value_or(CpuSet());
     sets.shared = nova->cpu_shared_set.value_or(CpuSet());
@@ -46,7 +47,8 @@ GuestCpuSets GuestSetsFromConfig(const std::optional<NovaConfig>& nova,
     sets.legacy = *nova->vcpu_pin_set;
     // Legacy hosts use cpu_shared_set for emulator threads
     // (hw:emulator_threads_policy=share); those CPUs are shared, not host.
-    if (nova->cpu_shared_set) sets.shared = nova->cpu_shared_set->Minus(sets.legacy);
+    if (nova->cpu_shared_set)
+      sets.shared = nova->cpu_shared_set->Minus(sets.legacy);
   }
   return sets;
 }
@@ -55,10 +57,9 @@ CpuRoles::CpuRoles(const GuestCpuSets& sets, const CpuSet& cpus)
     : cpus_(cpus), configured_(sets.Configured()) {
   roles_.assign(static_cast<std::size_t>(cpus.End()), CpuRole::kHost);
   for (int cpu : cpus.Members()) {
-    CpuRole role = CpuRole::kHost;
-    if (!configured_) {
-      role = CpuRole::kShared;
-    } else if (sets.dedicated.Contains(cpu)) {
+    // With no guest set at all, every CPU is shared (the metric contract).
+    CpuRole role = configured_ ? CpuRole::kHost : CpuRole::kShared;
+    if (sets.dedicated.Contains(cpu)) {
       role = CpuRole::kDedicated;
     } else if (sets.legacy.Contains(cpu)) {
       role = CpuRole::kGuest;
@@ -86,7 +87,8 @@ CpuRoles::CpuRoles(const GuestCpuSets& sets, const CpuSet& cpus)
 }
 
 CpuRole CpuRoles::RoleOf(int cpu) const {
-  if (cpu < 0 || static_cast<std::size_t>(cpu) >= roles_.size()) return CpuRole::kHost;
+  if (cpu < 0 || static_cast<std::size_t>(cpu) >= roles_.size())
+    return CpuRole::kHost;
   return roles_[static_cast<std::size_t>(cpu)];
 }
 

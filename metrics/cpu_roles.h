@@ -22,15 +22,17 @@ struct GuestCpuSets {
   GuestSetSource source = GuestSetSource::kNone;
   CpuSet dedicated;  // [compute] cpu_dedicated_set
   CpuSet shared;     // [compute] cpu_shared_set
-  CpuSet legacy;     // [DEFAULT] vcpu_pin_set or --isolation.guest-cpus: role "guest"
+  CpuSet
+      legacy;  // [DEFAULT] vcpu_pin_set or --isolation.guest-cpus: role "guest"
   bool Configured() const { return source != GuestSetSource::kNone; }
 };
 
-// Nova's rules (nova/virt/hardware.py get_cpu_dedicated_set/get_cpu_shared_set):
-// cpu_dedicated_set/cpu_shared_set when either is set; otherwise the legacy
-// vcpu_pin_set, where pinned and floating guests share the same CPUs. With only
-// cpu_shared_set and vcpu_pin_set, vcpu_pin_set still holds the guests.
-// The --isolation.guest-cpus flag, when given, wins over nova.conf.
+// Nova's rules (nova/virt/hardware.py
+// get_cpu_dedicated_set/get_cpu_shared_set): cpu_dedicated_set/cpu_shared_set
+// when either is set; otherwise the legacy vcpu_pin_set, where pinned and
+// floating guests share the same CPUs. With only cpu_shared_set and
+// vcpu_pin_set, vcpu_pin_set still holds the guests. The --isolation.guest-cpus
+// flag, when given, wins over nova.conf.
 GuestCpuSets GuestSetsFromConfig(const std::optional<NovaConfig>& nova,
                                  const std::optional<CpuSet>& flag_guest_cpus);
 

@@ -22,7 +22,8 @@ void CpuSet::Insert(int cpu) {
 
 void CpuSet::Erase(int cpu) {
   if (!Contains(cpu)) return;
-  words_[static_cast<std::size_t>(cpu) / 64] &= ~(std::uint64_t{1} << (cpu % 64));
+  words_[static_cast<std::size_t>(cpu) / 64] &=
+      ~(std::uint64_t{1} << (cpu % 64));
   Trim();
 }
 
@@ -119,17 +120,18 @@ namespace {
 
 Expected<int> ParseCpuNumber(std::string_view item, std::string_view whole) {
   int value = 0;
-  auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
+  auto [end, ec] =
+      std::from_chars(item.data(), item.data() + item.size(), value);
   if (item.empty() || ec != std::errc() || end != item.data() + item.size()) {
     return Expected<int>::Error("invalid CPU list '" + std::string(whole) +
                                 "': expected a CPU number, got '" +
                                 std::string(item) + "'");
   }
   if (value < 0 || value >= CpuSet::kMaxCpus) {
-    return Expected<int>::Error(
-        "invalid CPU list '" + std::string(whole) + "': CPU " +
-        std::string(item) + " is out of range (0-" +
-        std::to_string(CpuSet::kMaxCpus - 1) + ")");
+    return Expected<int>::Error("invalid CPU list '" + std::string(whole) +
+                                "': CPU " + std::string(item) +
+                                " is out of range (0-" +
+                                std::to_string(CpuSet::kMaxCpus - 1) + ")");
   }
   return value;
 }
@@ -141,7 +143,8 @@ Expected<CpuSet> ParseCpuList(std::string_view text, CpuListSyntax syntax) {
   std::string_view whole = TrimSpace(text);
   CpuSet included;
   CpuSet excluded;
-  if (whole.empty() || (syntax == CpuListSyntax::kKernel && whole == "(null)")) {
+  if (whole.empty() ||
+      (syntax == CpuListSyntax::kKernel && whole == "(null)")) {
     return included;
   }
   for (std::string_view raw : Split(whole, ',')) {
@@ -159,13 +162,15 @@ Expected<CpuSet> ParseCpuList(std::string_view text, CpuListSyntax syntax) {
       exclude = true;
       item = TrimSpace(item.substr(1));
     }
-    // Kernel stride form "a-b:used/group" (Documentation/admin-guide/kernel-parameters.rst).
+    // Kernel stride form "a-b:used/group"
+    // (Documentation/admin-guide/kernel-parameters.rst).
     int used = 1;
     int group = 1;
     if (auto colon = item.find(':'); colon != std::string_view::npos) {
       if (syntax != CpuListSyntax::kKernel || exclude) {
         return Result::Error("invalid CPU list '" + std::string(whole) +
-                             "': unexpected ':' in '" + std::string(item) + "'");
+                             "': unexpected ':' in '" + std::string(item) +
+                             "'");
       }
       std::string_view stride = item.substr(colon + 1);
       item = item.substr(0, colon);

@@ -5,14 +5,16 @@
 namespace hostiso {
 namespace {
 
-CpuSet MustParse(std::string_view s, CpuListSyntax syntax = CpuListSyntax::kKernel) {
+CpuSet MustParse(std::string_view s,
+                 CpuListSyntax syntax = CpuListSyntax::kKernel) {
   auto r = ParseCpuList(s, syntax);
   EXPECT_TRUE(r.ok()) << r.error();
   return r.ok() ? *r : CpuSet();
 }
 
 TEST(CpuListTest, RangesAndSingles) {
-  EXPECT_EQ(MustParse("0-3,8,10-11").Members(), (std::vector<int>{0, 1, 2, 3, 8, 10, 11}));
+  EXPECT_EQ(MustParse("0-3,8,10-11").Members(),
+            (std::vector<int>{0, 1, 2, 3, 8, 10, 11}));
   EXPECT_EQ(MustParse("0-3,8,10-11").ToString(), "0-3,8,10-11");
 }
 
@@ -30,7 +32,8 @@ TEST(CpuListTest, EmptyAndNull) {
 }
 
 TEST(CpuListTest, NovaExclusions) {
-  EXPECT_EQ(MustParse("4-12,^8,15", CpuListSyntax::kNova).ToString(), "4-7,9-12,15");
+  EXPECT_EQ(MustParse("4-12,^8,15", CpuListSyntax::kNova).ToString(),
+            "4-7,9-12,15");
   EXPECT_EQ(MustParse("^5, 0-7", CpuListSyntax::kNova).ToString(), "0-4,6-7");
   EXPECT_FALSE(ParseCpuList("0-7,^5", CpuListSyntax::kKernel).ok());
 }
@@ -42,21 +45,24 @@ TEST(CpuListTest, KernelStride) {
 }
 
 TEST(CpuListTest, RejectsMalformed) {
-  for (const char* bad : {"3-1", "a", "1-", "-1", "1,,2", "1-2-3", "0-99999", "8192", "1.5",
-                          "0x3", "1 2"}) {
+  for (const char* bad : {"3-1", "a", "1-", "-1", "1,,2", "1-2-3", "0-99999",
+                          "8192", "1.5", "0x3", "1 2"}) {
     auto r = ParseCpuList(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
-      EXPECT_NE(r.error().find("invalid CPU list"), std::string::npos) << r.error();
+      EXPECT_NE(r.error().find("invalid CPU list"), std::string::npos)
+          << r.error();
     }
   }
   auto reversed = ParseCpuList("0,7-3");
   ASSERT_FALSE(reversed.ok());
-  EXPECT_NE(reversed.error().find("'7-3' ends before it starts"), std::string::npos)
+  EXPECT_NE(reversed.error().find("'7-3' ends before it starts"),
+            std::string::npos)
       << reversed.error();
   auto huge = ParseCpuList("0-100000");
   ASSERT_FALSE(huge.ok());
-  EXPECT_NE(huge.error().find("out of range"), std::string::npos) << huge.error();
+  EXPECT_NE(huge.error().find("out of range"), std::string::npos)
+      << huge.error();
 }
 
 TEST(CpuSetTest, SetAlgebra) {

@@ -36,11 +36,13 @@ TEST(CpuTopologyTest, MissingOrMalformedRequiredFileNamesPath) {
   t.Write("devices/system/cpu/present", "0-1\n");
   auto missing = ReadCpuTopology(t.Root());
   ASSERT_FALSE(missing.ok());
-  EXPECT_NE(missing.error().find("devices/system/cpu/online"), std::string::npos);
+  EXPECT_NE(missing.error().find("devices/system/cpu/online"),
+            std::string::npos);
   t.Write("devices/system/cpu/online", "garbage\n");
   auto bad = ReadCpuTopology(t.Root());
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.error().find("online: invalid CPU list"), std::string::npos) << bad.error();
+  EXPECT_NE(bad.error().find("online: invalid CPU list"), std::string::npos)
+      << bad.error();
 }
 
 }  // namespace

@@ -7,11 +7,11 @@
 
 namespace hostiso {
 
-ExporterCollectable::ExporterCollectable(BuildInfo build,
-                                         std::shared_ptr<IsolationSource> isolation,
-                                         std::vector<std::unique_ptr<Collector>> collectors,
-                                         std::shared_ptr<ViolationRegistry> violations,
-                                         std::size_t max_violation_info)
+ExporterCollectable::ExporterCollectable(
+    BuildInfo build, std::shared_ptr<IsolationSource> isolation,
+    std::vector<std::unique_ptr<Collector>> collectors,
+    std::shared_ptr<ViolationRegistry> violations,
+    std::size_t max_violation_info)
     : build_(std::move(build)),
       isolation_(std::move(isolation)),
       collectors_(std::move(collectors)),
@@ -25,21 +25,25 @@ std::vector<prometheus::MetricFamily> ExporterCollectable::Collect() const {
   std::shared_ptr<const IsolationSnapshot> iso = isolation_->Refresh();
   ScrapeContext ctx{*iso, *violations_};
 
-  auto success = FamilyBuilder::Gauge("hostiso_collector_success",
-                                      "1 when the collector's last run succeeded.");
-  auto duration = FamilyBuilder::Gauge("hostiso_collector_duration_seconds",
-                                       "How long the collector's last run took.");
+  auto success =
+      FamilyBuilder::Gauge("hostiso_collector_success",
+                           "1 when the collector's last run succeeded.");
+  auto duration =
+      FamilyBuilder::Gauge("hostiso_collector_duration_seconds",
+                           "How long the collector's last run took.");
   for (const auto& collector : collectors_) {
     auto start = std::chrono::steady_clock::now();
     bool ok = false;
     try {
       ok = collector->Collect(ctx, out);
     } catch (const std::exception& e) {
-      log::Error("collector threw", {{"collector", collector->Name()}, {"err", e.what()}});
+      log::Error("collector threw",
+                 {{"collector", collector->Name()}, {"err", e.what()}});
     } catch (...) {
       log::Error("collector threw", {{"collector", collector->Name()}});
     }
-    std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    std::chrono::duration<double> took =
+        std::chrono::steady_clock::now() - start;
     std::string name(collector->Name());
     success.Add({{"collector", name}}, ok ? 1 : 0);
     duration.Add({{"collector", name}}, took.count());
@@ -47,8 +51,9 @@ std::vector<prometheus::MetricFamily> ExporterCollectable::Collect() const {
   std::move(success).AppendTo(out);
   std::move(duration).AppendTo(out);
 
-  auto build = FamilyBuilder::Gauge("hostiso_build_info",
-                                    "Version and VCS revision of the running exporter.");
+  auto build =
+      FamilyBuilder::Gauge("hostiso_build_info",
+                           "Version and VCS revision of the running exporter.");
   build.Add({{"version", build_.version}, {"revision", build_.revision}}, 1);
   std::move(build).AppendTo(out);
 

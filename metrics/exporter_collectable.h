@@ -1,12 +1,12 @@
 #pragma once
 
+#include <prometheus/collectable.h>
+
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <prometheus/collectable.h>
 
 #include "metrics/collector.h"
 #include "metrics/isolation_source.h"
@@ -25,7 +25,8 @@ struct BuildInfo {
 // violation families. Scrapes are serialized: collectors keep counter state.
 class ExporterCollectable : public prometheus::Collectable {
  public:
-  ExporterCollectable(BuildInfo build, std::shared_ptr<IsolationSource> isolation,
+  ExporterCollectable(BuildInfo build,
+                      std::shared_ptr<IsolationSource> isolation,
                       std::vector<std::unique_ptr<Collector>> collectors,
                       std::shared_ptr<ViolationRegistry> violations,
                       std::size_t max_violation_info);

@@ -12,9 +12,11 @@ namespace {
 class FakeCollector : public Collector {
  public:
   enum class Mode { kOk, kFail, kThrow };
-  explicit FakeCollector(std::string name, Mode mode) : name_(std::move(name)), mode_(mode) {}
+  explicit FakeCollector(std::string name, Mode mode)
+      : name_(std::move(name)), mode_(mode) {}
   std::string_view Name() const override { return name_; }
-  bool Collect(const ScrapeContext&, std::vector<prometheus::MetricFamily>&) override {
+  bool Collect(const ScrapeContext&,
+               std::vector<prometheus::MetricFamily>&) override {
     if (mode_ == Mode::kThrow) throw std::runtime_error("boom");
     return mode_ == Mode::kOk;
   }
@@ -31,11 +33,15 @@ TEST(ExporterCollectableTest, SelfMetricsAndIsolationOfFailures) {
   o.sysfs = t.Path("sys");
   o.nova_config = t.Path("nova.conf");
   std::vector<std::unique_ptr<Collector>> cs;
-  cs.push_back(std::make_unique<FakeCollector>("good", FakeCollector::Mode::kOk));
-  cs.push_back(std::make_unique<FakeCollector>("bad", FakeCollector::Mode::kFail));
-  cs.push_back(std::make_unique<FakeCollector>("throws", FakeCollector::Mode::kThrow));
-  ExporterCollectable ec({"1.2.3", "abc"}, std::make_shared<IsolationSource>(o), std::move(cs),
-                         std::make_shared<ViolationRegistry>(), 10);
+  cs.push_back(
+      std::make_unique<FakeCollector>("good", FakeCollector::Mode::kOk));
+  cs.push_back(
+      std::make_unique<FakeCollector>("bad", FakeCollector::Mode::kFail));
+  cs.push_back(
+      std::make_unique<FakeCollector>("throws", FakeCollector::Mode::kThrow));
+  ExporterCollectable ec({"1.2.3", "abc"}, std::make_shared<IsolationSource>(o),
+                         std::move(cs), std::make_shared<ViolationRegistry>(),
+                         10);
   auto out = ec.Collect();
   std::map<std::string, double> success;
   bool build = false, violations = false;

@@ -10,17 +10,20 @@ FamilyBuilder::FamilyBuilder(std::string name, std::string help,
 }
 
 FamilyBuilder FamilyBuilder::Gauge(std::string name, std::string help) {
-  return FamilyBuilder(std::move(name), std::move(help), prometheus::MetricType::Gauge);
+  return FamilyBuilder(std::move(name), std::move(help),
+                       prometheus::MetricType::Gauge);
 }
 
 FamilyBuilder FamilyBuilder::Counter(std::string name, std::string help) {
-  return FamilyBuilder(std::move(name), std::move(help), prometheus::MetricType::Counter);
+  return FamilyBuilder(std::move(name), std::move(help),
+                       prometheus::MetricType::Counter);
 }
 
 FamilyBuilder& FamilyBuilder::Add(Labels labels, double value) {
   prometheus::ClientMetric m;
   m.label.reserve(labels.size());
-  for (const auto& [k, v] : labels) m.label.push_back({std::string(k), std::string(v)});
+  for (const auto& [k, v] : labels)
+    m.label.push_back({std::string(k), std::string(v)});
   if (family_.type == prometheus::MetricType::Counter) {
     m.counter.value = value;
   } else {
@@ -31,7 +34,8 @@ FamilyBuilder& FamilyBuilder::Add(Labels labels, double value) {
 }
 
 FamilyBuilder& FamilyBuilder::Add(
-    const std::vector<std::pair<std::string, std::string>>& labels, double value) {
+    const std::vector<std::pair<std::string, std::string>>& labels,
+    double value) {
   prometheus::ClientMetric m;
   m.label.reserve(labels.size());
   for (const auto& [k, v] : labels) m.label.push_back({k, v});

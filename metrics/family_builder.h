@@ -1,12 +1,12 @@
 #pragma once
 
+#include <prometheus/metric_family.h>
+
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <prometheus/metric_family.h>
 
 namespace hostiso {
 
@@ -15,14 +15,16 @@ namespace hostiso {
 // building families directly from a custom Collectable.
 class FamilyBuilder {
  public:
-  using Labels = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+  using Labels =
+      std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
   static FamilyBuilder Gauge(std::string name, std::string help);
   static FamilyBuilder Counter(std::string name, std::string help);
 
   FamilyBuilder& Add(Labels labels, double value);
-  FamilyBuilder& Add(const std::vector<std::pair<std::string, std::string>>& labels,
-                     double value);
+  FamilyBuilder& Add(
+      const std::vector<std::pair<std::string, std::string>>& labels,
+      double value);
   bool Empty() const { return family_.metric.empty(); }
   void Reserve(std::size_t n) { family_.metric.reserve(n); }
   // Appends the family to `out` (even when empty: the HELP/TYPE lines tell the
@@ -30,7 +32,8 @@ class FamilyBuilder {
   void AppendTo(std::vector<prometheus::MetricFamily>& out) &&;
 
  private:
-  FamilyBuilder(std::string name, std::string help, prometheus::MetricType type);
+  FamilyBuilder(std::string name, std::string help,
+                prometheus::MetricType type);
   prometheus::MetricFamily family_;
 };
 

@@ -33,7 +33,7 @@ struct GuestDomain {
   // empty when absent.
   std::string instance_name, project_id, project_name, flavor, cpu_policy;
   std::vector<GuestVcpu> vcpus;
-  CpuSet emulator_affinity;              // emulatorpin; empty when unknown
+  CpuSet emulator_affinity;               // emulatorpin; empty when unknown
   std::vector<CpuSet> iothread_affinity;  // per I/O thread
 };
 
@@ -62,7 +62,8 @@ class GuestInventoryHolder {
 
  private:
   mutable std::mutex mu_;
-  std::shared_ptr<const GuestInventory> current_ = std::make_shared<GuestInventory>();
+  std::shared_ptr<const GuestInventory> current_ =
+      std::make_shared<GuestInventory>();
 };
 
 }  // namespace hostiso

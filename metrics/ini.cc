@@ -46,7 +46,8 @@ Expected<IniFile> ParseIni(std::string_view text, std::string_view source) {
     }
     if (line.front() == '[') {
       if (line.back() != ']' || line.size() < 3) {
-        return Result::Error(where() + "expected a section header like [DEFAULT], got '" +
+        return Result::Error(where() +
+                             "expected a section header like [DEFAULT], got '" +
                              std::string(line) + "'");
       }
       section = std::string(TrimSpace(line.substr(1, line.size() - 2)));
@@ -60,7 +61,8 @@ Expected<IniFile> ParseIni(std::string_view text, std::string_view source) {
                            std::string(line) + "'");
     }
     if (section.empty()) {
-      return Result::Error(where() + "'key = value' before any [section] header");
+      return Result::Error(where() +
+                           "'key = value' before any [section] header");
     }
     std::string_view key = TrimSpace(line.substr(0, sep));
     if (key.empty()) {
@@ -68,7 +70,8 @@ Expected<IniFile> ParseIni(std::string_view text, std::string_view source) {
                            std::string(1, line[sep]) + "'");
     }
     auto& values = ini.sections[section][std::string(key)];
-    values.push_back(IniValue{std::string(TrimSpace(line.substr(sep + 1))), line_no});
+    values.push_back(
+        IniValue{std::string(TrimSpace(line.substr(sep + 1))), line_no});
     last_value = &values.back();
   }
   return ini;

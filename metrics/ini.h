@@ -28,7 +28,8 @@ class IniFile {
                                    std::string_view key) const;
   std::optional<IniValue> Last(std::string_view section,
                                std::string_view key) const;
-  std::map<std::string, std::map<std::string, std::vector<IniValue>, std::less<>>,
+  std::map<std::string,
+           std::map<std::string, std::vector<IniValue>, std::less<>>,
            std::less<>>
       sections;
 };

@@ -34,15 +34,18 @@ TEST(IniTest, SectionsCommentsRepeatedKeysContinuations) {
 TEST(IniTest, ErrorsNameFileAndLine) {
   auto no_section = ParseIni("a = 1\n", "/etc/nova/nova.conf");
   ASSERT_FALSE(no_section.ok());
-  EXPECT_EQ(no_section.error(), "/etc/nova/nova.conf:1: 'key = value' before any [section] header");
+  EXPECT_EQ(no_section.error(),
+            "/etc/nova/nova.conf:1: 'key = value' before any [section] header");
 
   auto bad_header = ParseIni("[DEFAULT]\n[compute\n", "n.conf");
   ASSERT_FALSE(bad_header.ok());
-  EXPECT_NE(bad_header.error().find("n.conf:2: expected a section header"), std::string::npos);
+  EXPECT_NE(bad_header.error().find("n.conf:2: expected a section header"),
+            std::string::npos);
 
   auto no_equals = ParseIni("[DEFAULT]\njust words\n", "n.conf");
   ASSERT_FALSE(no_equals.ok());
-  EXPECT_NE(no_equals.error().find("n.conf:2: expected 'key = value'"), std::string::npos);
+  EXPECT_NE(no_equals.error().find("n.conf:2: expected 'key = value'"),
+            std::string::npos);
 
   auto no_key = ParseIni("[DEFAULT]\n = 3\n", "n.conf");
   ASSERT_FALSE(no_key.ok());

@@ -6,7 +6,8 @@
 namespace hostiso {
 
 IsolationSource::IsolationSource(IsolationOptions options)
-    : options_(std::move(options)), current_(std::make_shared<IsolationSnapshot>()) {}
+    : options_(std::move(options)),
+      current_(std::make_shared<IsolationSnapshot>()) {}
 
 IsolationSource::FileStamp IsolationSource::Stamp(const std::string& path) {
   struct stat st {};
@@ -16,7 +17,8 @@ IsolationSource::FileStamp IsolationSource::Stamp(const std::string& path) {
   s.dev = st.st_dev;
   s.ino = st.st_ino;
   s.size = st.st_size;
-  s.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  s.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
+               st.st_mtim.tv_nsec;
   return s;
 }
 
@@ -59,7 +61,8 @@ std::shared_ptr<const IsolationSnapshot> IsolationSource::Refresh() {
       nova_ok_ = true;
       nova_error_.clear();
       nova_last_good_ = *cfg;
-      log::Info(had_failed ? "nova.conf loaded again after an error" : "nova.conf loaded",
+      log::Info(had_failed ? "nova.conf loaded again after an error"
+                           : "nova.conf loaded",
                 {{"path", options_.nova_config}});
     }
   }
@@ -89,10 +92,11 @@ std::shared_ptr<const IsolationSnapshot> IsolationSource::Refresh() {
 
   std::lock_guard<std::mutex> cur(current_mu_);
   const IsolationSnapshot& prev = *current_;
-  bool roles_changed = prev.roles.HostCpus() != snap->roles.HostCpus() ||
-                       prev.roles.GuestCpus() != snap->roles.GuestCpus() ||
-                       prev.roles.DedicatedCpus() != snap->roles.DedicatedCpus() ||
-                       prev.roles.IsolationConfigured() != snap->roles.IsolationConfigured();
+  bool roles_changed =
+      prev.roles.HostCpus() != snap->roles.HostCpus() ||
+      prev.roles.GuestCpus() != snap->roles.GuestCpus() ||
+      prev.roles.DedicatedCpus() != snap->roles.DedicatedCpus() ||
+      prev.roles.IsolationConfigured() != snap->roles.IsolationConfigured();
   snap->roles_generation = prev.roles_generation + (roles_changed ? 1 : 0);
   current_ = snap;
   return snap;

@@ -32,7 +32,8 @@ struct IsolationSnapshot {
   bool nova_present = false;  // the file exists
   // Last good nova.conf; kept when a later edit breaks the file.
   std::optional<NovaConfig> nova;
-  // false when the current file failed to parse (or an explicit path is missing).
+  // false when the current file failed to parse (or an explicit path is
+  // missing).
   bool nova_load_success = true;
   std::string nova_error;
   std::optional<CpuSet> flag_guest_cpus;

@@ -60,7 +60,8 @@ TEST_F(IsolationSourceTest, ReloadsOnChangeAndKeepsLastGoodOnError) {
   WriteNova("[compute]\ncpu_dedicated_set = 3-2\n");
   auto s2 = src.Refresh();
   EXPECT_FALSE(s2->nova_load_success);
-  EXPECT_NE(s2->nova_error.find("nova.conf:2:"), std::string::npos) << s2->nova_error;
+  EXPECT_NE(s2->nova_error.find("nova.conf:2:"), std::string::npos)
+      << s2->nova_error;
   EXPECT_EQ(s2->roles.DedicatedCpus().ToString(), "2-3");  // last good kept
   EXPECT_EQ(s2->roles_generation, s1->roles_generation);
 

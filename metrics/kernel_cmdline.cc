@@ -57,15 +57,19 @@ Expected<KernelCmdline> ParseKernelCmdline(std::string_view text) {
         std::string_view head = value.substr(0, comma);
         if (!IsIsolcpusFlag(head)) break;
         flags.emplace_back(head);
-        value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+        value = comma == std::string_view::npos ? std::string_view()
+                                                : value.substr(comma + 1);
       }
-      if (!value.empty() && std::isalpha(static_cast<unsigned char>(value.front()))) {
-        return Result::Error("/proc/cmdline: isolcpus=" +
-                             std::string(token.substr(eq + 1)) +
-                             ": unknown flag (expected nohz, domain or managed_irq before the CPU list)");
+      if (!value.empty() &&
+          std::isalpha(static_cast<unsigned char>(value.front()))) {
+        return Result::Error(
+            "/proc/cmdline: isolcpus=" + std::string(token.substr(eq + 1)) +
+            ": unknown flag (expected nohz, domain or managed_irq before the "
+            "CPU list)");
       }
       auto cpus = ParseCpuList(value, CpuListSyntax::kKernel);
-      if (!cpus) return Result::Error("/proc/cmdline: isolcpus: " + cpus.error());
+      if (!cpus)
+        return Result::Error("/proc/cmdline: isolcpus: " + cpus.error());
       out.isolcpus = *cpus;
       out.isolcpus_flags = std::move(flags);
     } else if (name == "nohz_full" || name == "rcu_nocbs") {
@@ -80,7 +84,8 @@ Expected<KernelCmdline> ParseKernelCmdline(std::string_view text) {
       }
       auto cpus = ParseCpuList(value, CpuListSyntax::kKernel);
       if (!cpus) {
-        return Result::Error("/proc/cmdline: " + std::string(name) + ": " + cpus.error());
+        return Result::Error("/proc/cmdline: " + std::string(name) + ": " +
+                             cpus.error());
       }
       *target = *cpus;
     }

@@ -77,7 +77,8 @@ void AppendJsonString(std::string& out, std::string_view s) {
 void AppendLogfmtValue(std::string& out, std::string_view s) {
   bool needs_quotes = s.empty();
   for (char c : s) {
-    if (c == ' ' || c == '=' || c == '"' || static_cast<unsigned char>(c) < 0x20) {
+    if (c == ' ' || c == '=' || c == '"' ||
+        static_cast<unsigned char>(c) < 0x20) {
       needs_quotes = true;
       break;
     }
@@ -92,13 +93,16 @@ void AppendLogfmtValue(std::string& out, std::string_view s) {
 std::string Timestamp() {
   auto now = std::chrono::system_clock::now();
   std::time_t t = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                now.time_since_epoch())
+                .count() %
+            1000;
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[96];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(ms));
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(ms));
   return buf;
 }
 
@@ -131,7 +135,8 @@ bool ParseFormat(std::string_view text, Format* out) {
   return true;
 }
 
-void Write(Level level, std::string_view msg, std::initializer_list<Field> fields) {
+void Write(Level level, std::string_view msg,
+           std::initializer_list<Field> fields) {
   State& s = GetState();
   if (level < s.level) return;
   std::string line;

@@ -13,7 +13,8 @@ std::string Where(std::string_view source, int line) {
 }
 
 // Built-in defaults oslo.config would interpolate when a key is absent.
-std::optional<std::string> DefaultFor(std::string_view section, std::string_view key) {
+std::optional<std::string> DefaultFor(std::string_view section,
+                                      std::string_view key) {
   if (key == "state_path") return "/var/lib/nova";
   if (key == "instances_path") return "$state_path/instances";
   if (section == "libvirt" && key == "snapshots_directory")
@@ -25,7 +26,8 @@ Expected<std::string> Lookup(const IniFile& ini, std::string_view section,
                              std::string_view name, std::string_view source,
                              int line, int depth);
 
-Expected<std::string> InterpolateDepth(std::string_view value, const IniFile& ini,
+Expected<std::string> InterpolateDepth(std::string_view value,
+                                       const IniFile& ini,
                                        std::string_view section,
                                        std::string_view source, int line,
                                        int depth) {
@@ -57,13 +59,15 @@ Expected<std::string> InterpolateDepth(std::string_view value, const IniFile& in
     } else {
       std::size_t j = i + 1;
       while (j < value.size() &&
-             (std::isalnum(static_cast<unsigned char>(value[j])) || value[j] == '_'))
+             (std::isalnum(static_cast<unsigned char>(value[j])) ||
+              value[j] == '_'))
         ++j;
       name = value.substr(i + 1, j - i - 1);
       i = j - 1;
     }
     if (name.empty()) {
-      return Result::Error(Where(source, line) + "expected an option name after '$' in '" +
+      return Result::Error(Where(source, line) +
+                           "expected an option name after '$' in '" +
                            std::string(value) + "'");
     }
     auto sub = Lookup(ini, section, name, source, line, depth + 1);
@@ -82,8 +86,9 @@ Expected<std::string> Lookup(const IniFile& ini, std::string_view section,
   }
   if (auto d = DefaultFor(section, name))
     return InterpolateDepth(*d, ini, section, source, line, depth);
-  return Expected<std::string>::Error(Where(source, line) + "unknown option '$" +
-                                      std::string(name) + "' in interpolation");
+  return Expected<std::string>::Error(Where(source, line) +
+                                      "unknown option '$" + std::string(name) +
+                                      "' in interpolation");
 }
 
 // oslo.config treats an empty value of an optional option as unset.
@@ -105,20 +110,24 @@ Expected<std::int64_t> GetInt(const IniFile& ini, std::string_view section,
   return *parsed;
 }
 
-Expected<std::optional<double>> GetRatio(const IniFile& ini, std::string_view key,
+Expected<std::optional<double>> GetRatio(const IniFile& ini,
+                                         std::string_view key,
                                          std::string_view source) {
   using Result = Expected<std::optional<double>>;
   auto v = ini.Last("DEFAULT", key);
-  if (IsUnset(v) || ToLower(TrimSpace(v->value)) == "none") return std::optional<double>{};
+  if (IsUnset(v) || ToLower(TrimSpace(v->value)) == "none")
+    return std::optional<double>{};
   auto parsed = ParseDouble(TrimSpace(v->value));
   if (!parsed || !std::isfinite(*parsed) || *parsed <= 0) {
-    return Result::Error(Where(source, v->line) + "expected a positive number for " +
-                         std::string(key) + ", got '" + v->value + "'");
+    return Result::Error(Where(source, v->line) +
+                         "expected a positive number for " + std::string(key) +
+                         ", got '" + v->value + "'");
   }
   return std::optional<double>(*parsed);
 }
 
-Expected<std::optional<CpuSet>> GetCpuSet(const IniFile& ini, std::string_view section,
+Expected<std::optional<CpuSet>> GetCpuSet(const IniFile& ini,
+                                          std::string_view section,
                                           std::string_view key,
                                           std::string_view source) {
   using Result = Expected<std::optional<CpuSet>>;
@@ -126,8 +135,8 @@ Expected<std::optional<CpuSet>> GetCpuSet(const IniFile& ini, std::string_view s
   if (IsUnset(v)) return std::optional<CpuSet>{};
   auto parsed = ParseCpuList(v->value, CpuListSyntax::kNova);
   if (!parsed) {
-    return Result::Error(Where(source, v->line) + "[" + std::string(section) + "] " +
-                         std::string(key) + ": " + parsed.error());
+    return Result::Error(Where(source, v->line) + "[" + std::string(section) +
+                         "] " + std::string(key) + ": " + parsed.error());
   }
   return std::optional<CpuSet>(*parsed);
 }
@@ -141,7 +150,8 @@ Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
     auto colon = part.find(':');
     auto fail = [&] {
       return Result::Error(Where(source, v.line) +
-                           "expected reserved_huge_pages like 'node:0,size:2048,count:64', got '" +
+                           "expected reserved_huge_pages like "
+                           "'node:0,size:2048,count:64', got '" +
                            v.value + "'");
     };
     if (colon == std::string_view::npos) return fail();
@@ -150,11 +160,16 @@ Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
     if (key == "size") {
       // Nova accepts "2048", "2048KB", "1GB" (nova/conf/compute.py).
       std::uint64_t mult = 1;
-      for (auto [suffix, m] : {std::pair{"kb", 1ULL}, {"k", 1ULL}, {"mb", 1024ULL},
-                               {"m", 1024ULL}, {"gb", 1024ULL * 1024}, {"g", 1024ULL * 1024}}) {
+      for (auto [suffix, m] : {std::pair{"kb", 1ULL},
+                               {"k", 1ULL},
+                               {"mb", 1024ULL},
+                               {"m", 1024ULL},
+                               {"gb", 1024ULL * 1024},
+                               {"g", 1024ULL * 1024}}) {
         std::string_view sv(val);
         std::string_view suf(suffix);
-        if (sv.size() > suf.size() && sv.substr(sv.size() - suf.size()) == suf) {
+        if (sv.size() > suf.size() &&
+            sv.substr(sv.size() - suf.size()) == suf) {
           val.resize(val.size() - suf.size());
           mult = m;
           break;
@@ -179,9 +194,10 @@ Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
     }
   }
   if (!has_node || !has_size || !has_count) {
-    return Result::Error(Where(source, v.line) +
-                         "reserved_huge_pages needs node, size and count, got '" +
-                         v.value + "'");
+    return Result::Error(
+        Where(source, v.line) +
+        "reserved_huge_pages needs node, size and count, got '" + v.value +
+        "'");
   }
   return out;
 }
@@ -196,14 +212,16 @@ Expected<std::string> Interpolate(std::string_view value, const IniFile& ini,
 }
 }  // namespace detail
 
-Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini, std::string_view source) {
+Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini,
+                                       std::string_view source) {
   using Result = Expected<NovaConfig>;
   NovaConfig cfg;
-#define HOSTISO_TRY(var, expr)                      \
-  auto var = (expr);                                \
+#define HOSTISO_TRY(var, expr) \
+  auto var = (expr);           \
   if (!var) return Result::Error(var.error());
 
-  HOSTISO_TRY(dedicated, GetCpuSet(ini, "compute", "cpu_dedicated_set", source));
+  HOSTISO_TRY(dedicated,
+              GetCpuSet(ini, "compute", "cpu_dedicated_set", source));
   HOSTISO_TRY(shared, GetCpuSet(ini, "compute", "cpu_shared_set", source));
   HOSTISO_TRY(pin, GetCpuSet(ini, "DEFAULT", "vcpu_pin_set", source));
   cfg.cpu_dedicated_set = *dedicated;
@@ -211,18 +229,21 @@ Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini, std::string_view sour
   cfg.vcpu_pin_set = *pin;
   if (cfg.cpu_dedicated_set && cfg.cpu_shared_set &&
       cfg.cpu_dedicated_set->Intersects(*cfg.cpu_shared_set)) {
-    return Result::Error(std::string(source) +
-                         ": [compute] cpu_dedicated_set and cpu_shared_set overlap on CPUs " +
-                         cfg.cpu_dedicated_set->Intersect(*cfg.cpu_shared_set).ToString() +
-                         " (Nova refuses to start with this)");
+    return Result::Error(
+        std::string(source) +
+        ": [compute] cpu_dedicated_set and cpu_shared_set overlap on CPUs " +
+        cfg.cpu_dedicated_set->Intersect(*cfg.cpu_shared_set).ToString() +
+        " (Nova refuses to start with this)");
   }
   if (cfg.cpu_dedicated_set && cfg.vcpu_pin_set) {
-    return Result::Error(std::string(source) +
-                         ": [DEFAULT] vcpu_pin_set and [compute] cpu_dedicated_set are both "
-                         "set (Nova refuses to start with this)");
+    return Result::Error(
+        std::string(source) +
+        ": [DEFAULT] vcpu_pin_set and [compute] cpu_dedicated_set are both "
+        "set (Nova refuses to start with this)");
   }
 
-  HOSTISO_TRY(mem, GetInt(ini, "DEFAULT", "reserved_host_memory_mb", 512, source));
+  HOSTISO_TRY(mem,
+              GetInt(ini, "DEFAULT", "reserved_host_memory_mb", 512, source));
   HOSTISO_TRY(disk, GetInt(ini, "DEFAULT", "reserved_host_disk_mb", 0, source));
   HOSTISO_TRY(cpus, GetInt(ini, "DEFAULT", "reserved_host_cpus", 0, source));
   cfg.reserved_host_memory_mb = *mem;
@@ -234,8 +255,9 @@ Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini, std::string_view sour
       // A value may hold several entries on continuation lines.
       for (std::string_view entry : Split(v.value, '\n')) {
         if (TrimSpace(entry).empty()) continue;
-        HOSTISO_TRY(hp, ParseHugePagesEntry(IniValue{std::string(TrimSpace(entry)), v.line},
-                                            source));
+        HOSTISO_TRY(
+            hp, ParseHugePagesEntry(
+                    IniValue{std::string(TrimSpace(entry)), v.line}, source));
         cfg.reserved_huge_pages.push_back(*hp);
       }
     }
@@ -259,9 +281,12 @@ Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini, std::string_view sour
     *r.out = ratio->value_or(initial->value_or(r.nova_default));
   }
 
-  HOSTISO_TRY(state, detail::Interpolate("$state_path", ini, "DEFAULT", source, 0));
-  HOSTISO_TRY(inst, detail::Interpolate("$instances_path", ini, "DEFAULT", source, 0));
-  HOSTISO_TRY(snap, detail::Interpolate("$snapshots_directory", ini, "libvirt", source, 0));
+  HOSTISO_TRY(state,
+              detail::Interpolate("$state_path", ini, "DEFAULT", source, 0));
+  HOSTISO_TRY(
+      inst, detail::Interpolate("$instances_path", ini, "DEFAULT", source, 0));
+  HOSTISO_TRY(snap, detail::Interpolate("$snapshots_directory", ini, "libvirt",
+                                        source, 0));
   cfg.state_path = *state;
   cfg.instances_path = *inst;
   cfg.snapshots_directory = *snap;
@@ -273,7 +298,8 @@ Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini, std::string_view sour
   return cfg;
 }
 
-Expected<NovaConfig> ParseNovaConfig(std::string_view text, std::string_view source) {
+Expected<NovaConfig> ParseNovaConfig(std::string_view text,
+                                     std::string_view source) {
   auto ini = ParseIni(text, source);
   if (!ini) return Expected<NovaConfig>::Error(ini.error());
   return NovaConfigFromIni(*ini, source);

@@ -20,7 +20,8 @@ struct ReservedHugePages {
 };
 
 // The nova.conf keys this exporter uses, with Nova's defaults applied where a
-// key is absent (nova/conf/compute.py, nova/conf/libvirt.py, nova/conf/paths.py).
+// key is absent (nova/conf/compute.py, nova/conf/libvirt.py,
+// nova/conf/paths.py).
 struct NovaConfig {
   std::optional<CpuSet> cpu_dedicated_set;  // [compute]
   std::optional<CpuSet> cpu_shared_set;     // [compute]
@@ -42,10 +43,12 @@ struct NovaConfig {
 
 // Builds the config from a parsed INI. Errors carry "source:line: ..." and say
 // what was expected (an integer, a ratio, a CPU list).
-Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini, std::string_view source);
+Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini,
+                                       std::string_view source);
 
 // ParseIni + NovaConfigFromIni.
-Expected<NovaConfig> ParseNovaConfig(std::string_view text, std::string_view source);
+Expected<NovaConfig> ParseNovaConfig(std::string_view text,
+                                     std::string_view source);
 
 namespace detail {
 // oslo.config interpolation: "$name" / "${name}" refer to other options of the

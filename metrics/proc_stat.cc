@@ -19,7 +19,8 @@ Expected<std::vector<CpuTicks>> ParseProcStat(std::string_view text) {
     pos = end + 1;
     ++line_no;
     // Per-CPU lines are "cpuN ..."; "cpu " is the aggregate.
-    if (line.size() < 4 || line.substr(0, 3) != "cpu" || line[3] < '0' || line[3] > '9')
+    if (line.size() < 4 || line.substr(0, 3) != "cpu" || line[3] < '0' ||
+        line[3] > '9')
       continue;
     auto where = [&] { return "/proc/stat:" + std::to_string(line_no) + ": "; };
     std::size_t name_end = line.find_first_of(" \t");
@@ -29,19 +30,22 @@ Expected<std::vector<CpuTicks>> ParseProcStat(std::string_view text) {
                            std::string(line.substr(0, name_end)) + "'");
     }
     std::vector<std::string_view> fields =
-        SplitFields(name_end == std::string_view::npos ? std::string_view() : line.substr(name_end));
+        SplitFields(name_end == std::string_view::npos ? std::string_view()
+                                                       : line.substr(name_end));
     // Linux 2.6 printed at least user, nice, system, idle.
     if (fields.size() < 4) {
-      return Result::Error(where() + "expected at least 4 tick columns for cpu" +
-                           std::to_string(*cpu) + ", got " + std::to_string(fields.size()));
+      return Result::Error(
+          where() + "expected at least 4 tick columns for cpu" +
+          std::to_string(*cpu) + ", got " + std::to_string(fields.size()));
     }
     std::array<std::uint64_t, 10> v{};
     for (std::size_t i = 0; i < fields.size() && i < v.size(); ++i) {
       auto n = ParseUint(fields[i]);
       if (!n) {
         return Result::Error(where() + "expected a tick count in column " +
-                             std::to_string(i + 1) + " of cpu" + std::to_string(*cpu) +
-                             ", got '" + std::string(fields[i]) + "'");
+                             std::to_string(i + 1) + " of cpu" +
+                             std::to_string(*cpu) + ", got '" +
+                             std::string(fields[i]) + "'");
       }
       v[i] = *n;
     }
@@ -65,10 +69,11 @@ Expected<std::vector<CpuTicks>> ParseProcStat(std::string_view text) {
 CpuConsumerTicks SplitByConsumer(const CpuTicks& t) {
   CpuConsumerTicks c;
   double user_side = static_cast<double>(t.user) + static_cast<double>(t.nice) -
-                     static_cast<double>(t.guest) - static_cast<double>(t.guest_nice);
+                     static_cast<double>(t.guest) -
+                     static_cast<double>(t.guest_nice);
   if (user_side < 0) user_side = 0;
-  c.host = user_side + static_cast<double>(t.system) + static_cast<double>(t.irq) +
-           static_cast<double>(t.softirq);
+  c.host = user_side + static_cast<double>(t.system) +
+           static_cast<double>(t.irq) + static_cast<double>(t.softirq);
   c.guest = static_cast<double>(t.guest) + static_cast<double>(t.guest_nice);
   c.steal = static_cast<double>(t.steal);
   c.idle = static_cast<double>(t.idle) + static_cast<double>(t.iowait);

@@ -54,7 +54,8 @@ TEST(ProcStatTest, HostFlooredAtZero) {
 TEST(ProcStatTest, VeryLongLinesAndManyCpus) {
   std::string text = "cpu  1 1 1 1\n";
   for (int i = 0; i < 4096; ++i) {
-    text += "cpu" + std::to_string(i) + " 18446744073709551615 0 0 0 0 0 0 0 0 0\n";
+    text +=
+        "cpu" + std::to_string(i) + " 18446744073709551615 0 0 0 0 0 0 0 0 0\n";
   }
   text += "intr 1";
   for (int i = 0; i < 20000; ++i) text += " 0";
@@ -68,11 +69,14 @@ TEST(ProcStatTest, VeryLongLinesAndManyCpus) {
 TEST(ProcStatTest, MalformedLines) {
   auto few = ParseProcStat("cpu0 1 2 3\n");
   ASSERT_FALSE(few.ok());
-  EXPECT_EQ(few.error(), "/proc/stat:1: expected at least 4 tick columns for cpu0, got 3");
+  EXPECT_EQ(few.error(),
+            "/proc/stat:1: expected at least 4 tick columns for cpu0, got 3");
   auto junk = ParseProcStat("cpu  1 2 3 4\ncpu0 1 2 x 4\n");
   ASSERT_FALSE(junk.ok());
-  EXPECT_NE(junk.error().find("/proc/stat:2: expected a tick count in column 3 of cpu0, got 'x'"),
-            std::string::npos)
+  EXPECT_NE(
+      junk.error().find(
+          "/proc/stat:2: expected a tick count in column 3 of cpu0, got 'x'"),
+      std::string::npos)
       << junk.error();
   auto name = ParseProcStat("cpu9x 1 2 3 4\n");
   ASSERT_FALSE(name.ok());

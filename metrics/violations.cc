@@ -6,10 +6,10 @@ namespace hostiso {
 
 std::string_view ViolationKindName(ViolationKind kind) {
   static constexpr std::array<std::string_view, kViolationKindCount> kNames = {
-      "vcpu_on_host_cpu",     "emulator_on_host_cpu", "dedicated_cpu_shared",
-      "host_task_on_guest_cpu", "irq_on_guest_cpu",   "isolcpus_mismatch",
-      "cpu_overcommit",       "ram_overcommit",       "memory_reserve_breach",
-      "disk_reserve_breach",  "disk_layout"};
+      "vcpu_on_host_cpu",       "emulator_on_host_cpu", "dedicated_cpu_shared",
+      "host_task_on_guest_cpu", "irq_on_guest_cpu",     "isolcpus_mismatch",
+      "cpu_overcommit",         "ram_overcommit",       "memory_reserve_breach",
+      "disk_reserve_breach",    "disk_layout"};
   return kNames[static_cast<std::size_t>(kind)];
 }
 
@@ -31,7 +31,8 @@ void ViolationRegistry::Report(ViolationKind kind, std::vector<Violation> now) {
 std::vector<Violation> ViolationRegistry::Current(ViolationKind kind) const {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Violation> out;
-  for (const auto& [subject, cpus] : kinds_[static_cast<std::size_t>(kind)].subjects)
+  for (const auto& [subject, cpus] :
+       kinds_[static_cast<std::size_t>(kind)].subjects)
     out.push_back(Violation{subject, cpus});
   return out;
 }
@@ -41,12 +42,14 @@ std::uint64_t ViolationRegistry::Onsets(ViolationKind kind) const {
   return kinds_[static_cast<std::size_t>(kind)].onsets;
 }
 
-void ViolationRegistry::AppendMetrics(std::vector<prometheus::MetricFamily>& out,
-                                      std::size_t max_info) const {
-  auto gauge = FamilyBuilder::Gauge("hostiso_violations",
-                                    "Subjects violating host/guest isolation now, by kind.");
-  auto total = FamilyBuilder::Counter(
-      "hostiso_violations_total", "Times a subject entered violation, by kind.");
+void ViolationRegistry::AppendMetrics(
+    std::vector<prometheus::MetricFamily>& out, std::size_t max_info) const {
+  auto gauge = FamilyBuilder::Gauge(
+      "hostiso_violations",
+      "Subjects violating host/guest isolation now, by kind.");
+  auto total =
+      FamilyBuilder::Counter("hostiso_violations_total",
+                             "Times a subject entered violation, by kind.");
   auto info = FamilyBuilder::Gauge(
       "hostiso_violation_info",
       "One series per subject violating now; cpus is the offending CPU list.");
@@ -60,7 +63,8 @@ void ViolationRegistry::AppendMetrics(std::vector<prometheus::MetricFamily>& out
     for (const auto& [subject, cpus] : state.subjects) {
       if (info_left == 0) break;
       --info_left;
-      info.Add({{"kind", kind}, {"subject", subject}, {"cpus", cpus.ToString()}}, 1);
+      info.Add(
+          {{"kind", kind}, {"subject", subject}, {"cpus", cpus.ToString()}}, 1);
     }
   }
   std::move(gauge).AppendTo(out);

@@ -5,8 +5,9 @@
 namespace hostiso {
 namespace {
 
-const prometheus::MetricFamily* Find(const std::vector<prometheus::MetricFamily>& fams,
-                                     const std::string& name) {
+const prometheus::MetricFamily* Find(
+    const std::vector<prometheus::MetricFamily>& fams,
+    const std::string& name) {
   for (const auto& f : fams)
     if (f.name == name) return &f;
   return nullptr;
@@ -20,7 +21,8 @@ TEST(ViolationRegistryTest, EveryKindPresentAtZero) {
   ASSERT_NE(gauge, nullptr);
   EXPECT_EQ(gauge->metric.size(), kViolationKindCount);
   for (const auto& m : gauge->metric) EXPECT_EQ(m.gauge.value, 0);
-  EXPECT_EQ(Find(out, "hostiso_violations_total")->metric.size(), kViolationKindCount);
+  EXPECT_EQ(Find(out, "hostiso_violations_total")->metric.size(),
+            kViolationKindCount);
   EXPECT_TRUE(Find(out, "hostiso_violation_info")->metric.empty());
 }
 
@@ -42,8 +44,10 @@ TEST(ViolationRegistryTest, OnsetsCountNewSubjectsOnly) {
 TEST(ViolationRegistryTest, DuplicateSubjectsMergeAndInfoIsCapped) {
   ViolationRegistry reg;
   reg.Report(ViolationKind::kHostTaskOnGuestCpu,
-             {{"comm a", CpuSet::FromList({1})}, {"comm a", CpuSet::FromList({3})},
-              {"comm b", CpuSet::FromList({2})}, {"comm c", CpuSet::FromList({2})}});
+             {{"comm a", CpuSet::FromList({1})},
+              {"comm a", CpuSet::FromList({3})},
+              {"comm b", CpuSet::FromList({2})},
+              {"comm c", CpuSet::FromList({2})}});
   auto cur = reg.Current(ViolationKind::kHostTaskOnGuestCpu);
   ASSERT_EQ(cur.size(), 3U);
   EXPECT_EQ(cur[0].cpus.ToString(), "1,3");

@@ -12,7 +12,7 @@
 
 namespace hostiso {
 
-CpuCollector::CpuCollector(std::string procfs)
+CpuCollector::CpuCollector(const std::string& procfs)
     : stat_path_(JoinPath(procfs, "stat")),
       schedstat_path_(JoinPath(procfs, "schedstat")) {
   // /proc/stat is in USER_HZ ticks, which is what sysconf(_SC_CLK_TCK) reports.
@@ -24,7 +24,8 @@ bool CpuCollector::Collect(const ScrapeContext& /*ctx*/,
                            std::vector<prometheus::MetricFamily>& out) {
   auto text = ReadFile(stat_path_);
   Expected<std::vector<CpuTicks>> parsed =
-      text ? ParseProcStat(*text) : Expected<std::vector<CpuTicks>>::Error(text.error());
+      text ? ParseProcStat(*text)
+           : Expected<std::vector<CpuTicks>>::Error(text.error());
   if (!parsed) {
     stat_latch_.Fail(parsed.error());
     return false;
@@ -33,14 +34,16 @@ bool CpuCollector::Collect(const ScrapeContext& /*ctx*/,
 
   auto seconds = FamilyBuilder::Counter(
       "hostiso_cpu_seconds_total",
-      "CPU time by consumer: host (user+nice-guest-guest_nice+system+irq+softirq), "
+      "CPU time by consumer: host "
+      "(user+nice-guest-guest_nice+system+irq+softirq), "
       "guest (guest+guest_nice), steal, idle (idle+iowait). From /proc/stat.");
   seconds.Reserve(parsed->size() * 4);
   consumers_.BeginRound();
   for (const CpuTicks& t : *parsed) {
     CpuConsumerTicks c = SplitByConsumer(t);
-    auto v = consumers_.Observe(t.cpu, {c.host * seconds_per_tick_, c.guest * seconds_per_tick_,
-                                        c.steal * seconds_per_tick_, c.idle * seconds_per_tick_});
+    auto v = consumers_.Observe(
+        t.cpu, {c.host * seconds_per_tick_, c.guest * seconds_per_tick_,
+                c.steal * seconds_per_tick_, c.idle * seconds_per_tick_});
     std::string cpu = std::to_string(t.cpu);
     seconds.Add({{"cpu", cpu}, {"consumer", "host"}}, v[0]);
     seconds.Add({{"cpu", cpu}, {"consumer", "guest"}}, v[1]);
@@ -53,19 +56,21 @@ bool CpuCollector::Collect(const ScrapeContext& /*ctx*/,
   if (::access(schedstat_path_.c_str(), F_OK) != 0) return true;
   auto sched_text = ReadFile(schedstat_path_);
   Expected<std::vector<CpuRunDelay>> delays =
-      sched_text ? ParseSchedstat(*sched_text)
-                 : Expected<std::vector<CpuRunDelay>>::Error(sched_text.error());
+      sched_text
+          ? ParseSchedstat(*sched_text)
+          : Expected<std::vector<CpuRunDelay>>::Error(sched_text.error());
   if (!delays) {
     schedstat_latch_.Fail(delays.error());
     return false;
   }
   schedstat_latch_.Ok();
-  auto wait = FamilyBuilder::Counter(
-      "hostiso_cpu_runqueue_wait_seconds_total",
-      "Time tasks spent runnable, waiting for this CPU (/proc/schedstat run_delay).");
+  auto wait = FamilyBuilder::Counter("hostiso_cpu_runqueue_wait_seconds_total",
+                                     "Time tasks spent runnable, waiting for "
+                                     "this CPU (/proc/schedstat run_delay).");
   runqueue_.BeginRound();
   for (const CpuRunDelay& d : *delays) {
-    auto v = runqueue_.Observe(d.cpu, {static_cast<double>(d.run_delay_ns) / 1e9});
+    auto v =
+        runqueue_.Observe(d.cpu, {static_cast<double>(d.run_delay_ns) / 1e9});
     wait.Add({{"cpu", std::to_string(d.cpu)}}, v[0]);
   }
   std::move(wait).AppendTo(out);

@@ -21,12 +21,14 @@ class PerCpuMonotonic {
   // Call once per observation before Observe().
   void BeginRound() { ++round_; }
   std::array<double, N> Observe(int cpu, const std::array<double, N>& raw) {
-    if (static_cast<std::size_t>(cpu) >= state_.size()) state_.resize(static_cast<std::size_t>(cpu) + 1);
+    if (static_cast<std::size_t>(cpu) >= state_.size())
+      state_.resize(static_cast<std::size_t>(cpu) + 1);
     Entry& e = state_[static_cast<std::size_t>(cpu)];
     if (e.round + 1 != round_) {
       e.last = raw;  // new or back from offline
     } else {
-      for (std::size_t i = 0; i < N; ++i) e.last[i] = std::max(e.last[i], raw[i]);
+      for (std::size_t i = 0; i < N; ++i)
+        e.last[i] = std::max(e.last[i], raw[i]);
     }
     e.round = round_;
     return e.last;
@@ -47,9 +49,10 @@ class PerCpuMonotonic {
 // kernels without CONFIG_SCHEDSTATS: the series are then omitted, not failed).
 class CpuCollector : public Collector {
  public:
-  explicit CpuCollector(std::string procfs);
+  explicit CpuCollector(const std::string& procfs);
   std::string_view Name() const override { return "cpu"; }
-  bool Collect(const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) override;
+  bool Collect(const ScrapeContext& ctx,
+               std::vector<prometheus::MetricFamily>& out) override;
 
  private:
   std::string stat_path_;

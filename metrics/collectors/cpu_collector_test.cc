@@ -24,8 +24,10 @@ class CpuCollectorTest : public ::testing::Test {
       for (const auto& m : f.metric) {
         std::string key = m.label[0].value;
         if (m.label.size() > 1) key += "/" + m.label[1].value;
-        if (f.name == "hostiso_cpu_seconds_total") (*seconds)[key] = m.counter.value;
-        if (f.name == "hostiso_cpu_runqueue_wait_seconds_total" && wait) (*wait)[key] = m.counter.value;
+        if (f.name == "hostiso_cpu_seconds_total")
+          (*seconds)[key] = m.counter.value;
+        if (f.name == "hostiso_cpu_runqueue_wait_seconds_total" && wait)
+          (*wait)[key] = m.counter.value;
       }
     }
     return ok;
@@ -63,7 +65,8 @@ TEST_F(CpuCollectorTest, HotplugDropsAndResetsCpu) {
   tree_.Write("stat", "cpu0 2 0 0 2\n");  // cpu1 offline
   ASSERT_TRUE(Collect(&b));
   EXPECT_EQ(b.count("1/host"), 0U);
-  tree_.Write("stat", "cpu0 3 0 0 3\ncpu1 7 0 0 7\n");  // back, counters restarted
+  tree_.Write("stat",
+              "cpu0 3 0 0 3\ncpu1 7 0 0 7\n");  // back, counters restarted
   ASSERT_TRUE(Collect(&c));
   EXPECT_DOUBLE_EQ(c["1/host"], 7 / hz_);  // a fresh series, not clamped to 500
 }
@@ -73,7 +76,8 @@ TEST_F(CpuCollectorTest, SchedstatOptionalAndParsed) {
   Series s, w;
   ASSERT_TRUE(Collect(&s, &w));
   EXPECT_TRUE(w.empty());
-  tree_.Write("schedstat", "version 15\ntimestamp 1\ncpu0 0 0 0 0 0 0 0 2500000000 0\n");
+  tree_.Write("schedstat",
+              "version 15\ntimestamp 1\ncpu0 0 0 0 0 0 0 0 2500000000 0\n");
   ASSERT_TRUE(Collect(&s, &w));
   EXPECT_DOUBLE_EQ(w["0"], 2.5);
   tree_.Write("schedstat", "version 99\n");

@@ -7,8 +7,8 @@
 namespace hostiso {
 namespace {
 
-std::map<std::string, double> ByLabels(const std::vector<prometheus::MetricFamily>& out,
-                                       const std::string& name) {
+std::map<std::string, double> ByLabels(
+    const std::vector<prometheus::MetricFamily>& out, const std::string& name) {
   std::map<std::string, double> r;
   for (const auto& f : out) {
     if (f.name != name) continue;
@@ -28,8 +28,9 @@ TEST(IsolationCollectorTest, RolesFlagsAndMismatch) {
   t.Write("sys/devices/system/cpu/online", "0-4\n");
   t.Write("sys/devices/system/cpu/isolated", "1,4-5\n");
   t.Write("sys/devices/system/cpu/nohz_full", "4-5\n");
-  t.Write("nova.conf", "[compute]\ncpu_dedicated_set = 4-5\ncpu_shared_set = 2-3\n"
-                       "[libvirt]\nimages_type = rbd\n");
+  t.Write("nova.conf",
+          "[compute]\ncpu_dedicated_set = 4-5\ncpu_shared_set = 2-3\n"
+          "[libvirt]\nimages_type = rbd\n");
   IsolationOptions o;
   o.procfs = t.Path("proc");
   o.sysfs = t.Path("sys");
@@ -57,7 +58,9 @@ TEST(IsolationCollectorTest, RolesFlagsAndMismatch) {
   EXPECT_EQ(ByLabels(out, "hostiso_isolation_configured")[""], 1);
   auto info = ByLabels(out, "hostiso_config_info");
   ASSERT_EQ(info.size(), 1U);
-  EXPECT_NE(info.begin()->first.find("cpu_dedicated_set=4-5,cpu_shared_set=2-3,"), std::string::npos)
+  EXPECT_NE(
+      info.begin()->first.find("cpu_dedicated_set=4-5,cpu_shared_set=2-3,"),
+      std::string::npos)
       << info.begin()->first;
   EXPECT_NE(info.begin()->first.find("images_type=rbd"), std::string::npos);
   auto v = reg.Current(ViolationKind::kIsolcpusMismatch);

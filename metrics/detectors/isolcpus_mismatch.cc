@@ -4,7 +4,8 @@
 
 namespace hostiso {
 
-std::vector<Violation> DetectIsolcpusMismatch(const CpuRoles& roles, const CpuSet& isolated,
+std::vector<Violation> DetectIsolcpusMismatch(const CpuRoles& roles,
+                                              const CpuSet& isolated,
                                               const CpuSet& online) {
   std::vector<Violation> out;
   for (int cpu : isolated.Intersect(online).Members()) {

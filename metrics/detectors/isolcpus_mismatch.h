@@ -14,7 +14,8 @@ namespace hostiso {
 //    "nova.conf cpu_dedicated_set", cpus = the dedicated set.
 // `isolated` is /sys/devices/system/cpu/isolated; `online` limits the check
 // to CPUs that can run anything.
-std::vector<Violation> DetectIsolcpusMismatch(const CpuRoles& roles, const CpuSet& isolated,
+std::vector<Violation> DetectIsolcpusMismatch(const CpuRoles& roles,
+                                              const CpuSet& isolated,
                                               const CpuSet& online);
 
 }  // namespace hostiso

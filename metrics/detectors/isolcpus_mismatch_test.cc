@@ -15,11 +15,14 @@ CpuRoles Roles(const char* dedicated, const char* shared, const char* present) {
 }
 
 TEST(IsolcpusMismatchTest, CleanWhenIsolationMatchesDedicated) {
-  EXPECT_TRUE(DetectIsolcpusMismatch(Roles("4-7", "2-3", "0-7"), L("4-7"), L("0-7")).empty());
+  EXPECT_TRUE(
+      DetectIsolcpusMismatch(Roles("4-7", "2-3", "0-7"), L("4-7"), L("0-7"))
+          .empty());
 }
 
 TEST(IsolcpusMismatchTest, HostAndSharedCpusIsolated) {
-  auto v = DetectIsolcpusMismatch(Roles("4-7", "2-3", "0-7"), L("1-7"), L("0-7"));
+  auto v =
+      DetectIsolcpusMismatch(Roles("4-7", "2-3", "0-7"), L("1-7"), L("0-7"));
   ASSERT_EQ(v.size(), 3U);
   EXPECT_EQ(v[0].subject, "cpu 1 (host)");
   EXPECT_EQ(v[1].subject, "cpu 2 (shared)");
@@ -34,7 +37,9 @@ TEST(IsolcpusMismatchTest, DedicatedSetWithoutAnyIsolation) {
 }
 
 TEST(IsolcpusMismatchTest, OfflineIsolatedCpusIgnored) {
-  EXPECT_TRUE(DetectIsolcpusMismatch(Roles("4-7", "", "0-7"), L("1,4-7"), L("0,2-7")).empty());
+  EXPECT_TRUE(
+      DetectIsolcpusMismatch(Roles("4-7", "", "0-7"), L("1,4-7"), L("0,2-7"))
+          .empty());
 }
 
 }  // namespace

@@ -8,8 +8,10 @@
 namespace hostiso::testing {
 
 TempTree::TempTree() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "hostiso-test-XXXXXX").string();
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / "hostiso-test-XXXXXX").string();
+  if (::mkdtemp(tmpl.data()) == nullptr)
+    throw std::runtime_error("mkdtemp failed");
   root_ = tmpl;
 }
 
@@ -25,7 +27,9 @@ void TempTree::Write(const std::string& rel, const std::string& content) const {
   out << content;
 }
 
-void TempTree::Remove(const std::string& rel) const { std::filesystem::remove(Path(rel)); }
+void TempTree::Remove(const std::string& rel) const {
+  std::filesystem::remove(Path(rel));
+}
 
 void TempTree::MakeDir(const std::string& rel) const {
   std::filesystem::create_directories(Path(rel));
