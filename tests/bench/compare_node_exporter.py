@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Side-by-side scrape cost: hostiso_exporter vs Debian's prometheus-node-exporter
+(cpu collector only) on the same generated N-CPU fixture tree.
+
+Both run on 127.0.0.1 with --path.procfs/--path.sysfs on the tree. For each,
+the script makes --scrapes sequential HTTP scrapes and reports the median and
+p90 of (a) wall time per HTTP scrape and (b) the exporter's own collector
+time (hostiso_collector_duration_seconds{collector="cpu"} +
+{collector="isolation"}; node_scrape_collector_duration_seconds{collector="cpu"}).
+A benchmark, not a test: it prints figures and asserts nothing.
+
+  compare_node_exporter.py --exporter build/exporter/hostiso_exporter [--cpus 256]
+"""
+import argparse
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import exporter_harness as h  # noqa: E402
+
+
+def summarize(values):
+    values = sorted(values)
+    return statistics.median(values), values[int(0.9 * (len(values) - 1))]
+
+
+def scrape_series(port, scrapes, collector_re):
+    import urllib.request
+    wall, inner, size = [], [], 0
+    url = "http://127.0.0.1:%d/metrics" % port
+    for _ in range(3):  # warm-up
+        urllib.request.urlopen(url, timeout=10).read()
+    for _ in range(scrapes):
+        t0 = time.perf_counter()
+        body = urllib.request.urlopen(url, timeout=10).read().decode()
+        wall.append(time.perf_counter() - t0)
+        size = len(body)
+        inner.append(sum(float(m) for m in re.findall(collector_re, body, re.M)))
+    return wall, inner, size
+
+
+def wait_port(port, proc):
+    import urllib.request
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("process exited: %s" % proc.returncode)
+        try:
+            urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=2).read()
+            return
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.1)
+    raise RuntimeError("no answer on port %d" % port)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--exporter", required=True)
+    ap.add_argument("--cpus", type=int, default=256)
+    ap.add_argument("--scrapes", type=int, default=200)
+    args = ap.parse_args()
+    node = shutil.which("prometheus-node-exporter")
+    if not node:
+        print("SKIP: prometheus-node-exporter is not installed")
+        return h.SKIP
+    with tempfile.TemporaryDirectory() as tree:
+        subprocess.run([sys.executable, os.path.join(HERE, "..", "fixtures", "generate.py"),
+                        "--cpus", str(args.cpus), "--out", tree], check=True)
+        results = {}
+        runs = {
+            "hostiso_exporter": ([args.exporter, "--path.procfs=%s/proc" % tree,
+                                  "--path.sysfs=%s/sys" % tree, "--nova.config=%s/nova.conf" % tree,
+                                  "--collector.disable-defaults", "--collector.cpu",
+                                  "--collector.isolation", "--runtime.confine-to-host-cpus=false"],
+                                 r'^hostiso_collector_duration_seconds\{collector="(?:cpu|isolation)"\} (\S+)$'),
+            "node_exporter": ([node, "--path.procfs=%s/proc" % tree, "--path.sysfs=%s/sys" % tree,
+                               "--collector.disable-defaults", "--collector.cpu"],
+                              r'^node_scrape_collector_duration_seconds\{collector="cpu"\} (\S+)$'),
+        }
+        for name, (cmd, collector_re) in runs.items():
+            port = h.free_port()
+            proc = subprocess.Popen(cmd + ["--web.listen-address=127.0.0.1:%d" % port],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                wait_port(port, proc)
+                results[name] = scrape_series(port, args.scrapes, collector_re)
+            finally:
+                proc.terminate()
+                proc.wait(10)
+    print("%d-CPU fixture, %d sequential scrapes each, on 127.0.0.1" % (args.cpus, args.scrapes))
+    print("%-18s %14s %14s %18s %18s %10s" % ("exporter", "http median ms", "http p90 ms",
+                                               "collector med ms", "collector p90 ms", "bytes"))
+    for name, (wall, inner, size) in results.items():
+        wm, wp = summarize(wall)
+        im, ip = summarize(inner)
+        print("%-18s %14.3f %14.3f %18.3f %18.3f %10d" % (name, wm * 1e3, wp * 1e3, im * 1e3,
+                                                            ip * 1e3, size))
+    hw = summarize(results["hostiso_exporter"][0])[0]
+    nw = summarize(results["node_exporter"][0])[0]
+    hi = summarize(results["hostiso_exporter"][1])[0]
+    ni = summarize(results["node_exporter"][1])[0]
+    print("ratio node/hostiso: http %.1fx, collector %.1fx" % (nw / hw, ni / hi))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
