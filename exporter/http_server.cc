@@ -3,15 +3,15 @@
 #include <CivetServer.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <prometheus/text_serializer.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <sstream>
+#include <string>
 
 #include "metrics/log.h"
+#include "metrics/text_exposition.h"
 
 namespace hostiso {
 
@@ -45,9 +45,7 @@ class HttpServer::Handlers : public CivetHandler {
   void ServeMetrics(mg_connection* conn) {
     std::string body;
     try {
-      std::ostringstream out;
-      prometheus::TextSerializer().Serialize(out, metrics_->Collect());
-      body = out.str();
+      body = TextExposition::ToString(metrics_->Collect());
     } catch (const std::exception& e) {
       log::Error("scrape failed", {{"err", e.what()}});
       Reply(conn, 500, "text/plain; charset=utf-8",

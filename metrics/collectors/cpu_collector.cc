@@ -17,7 +17,7 @@ CpuCollector::CpuCollector(const std::string& procfs)
       schedstat_path_(JoinPath(procfs, "schedstat")) {
   // /proc/stat is in USER_HZ ticks, which is what sysconf(_SC_CLK_TCK) reports.
   long hz = ::sysconf(_SC_CLK_TCK);
-  seconds_per_tick_ = 1.0 / static_cast<double>(hz > 0 ? hz : 100);
+  ticks_per_second_ = static_cast<double>(hz > 0 ? hz : 100);
 }
 
 bool CpuCollector::Collect(const ScrapeContext& /*ctx*/,
@@ -42,8 +42,8 @@ bool CpuCollector::Collect(const ScrapeContext& /*ctx*/,
   for (const CpuTicks& t : *parsed) {
     CpuConsumerTicks c = SplitByConsumer(t);
     auto v = consumers_.Observe(
-        t.cpu, {c.host * seconds_per_tick_, c.guest * seconds_per_tick_,
-                c.steal * seconds_per_tick_, c.idle * seconds_per_tick_});
+        t.cpu, {c.host / ticks_per_second_, c.guest / ticks_per_second_,
+                c.steal / ticks_per_second_, c.idle / ticks_per_second_});
     std::string cpu = std::to_string(t.cpu);
     seconds.Add({{"cpu", cpu}, {"consumer", "host"}}, v[0]);
     seconds.Add({{"cpu", cpu}, {"consumer", "guest"}}, v[1]);

@@ -57,7 +57,8 @@ class CpuCollector : public Collector {
  private:
   std::string stat_path_;
   std::string schedstat_path_;
-  double seconds_per_tick_;
+  // Division, not multiplication by 1/hz: 1420/100 prints as 14.2.
+  double ticks_per_second_;
   detail::PerCpuMonotonic<4> consumers_;
   detail::PerCpuMonotonic<1> runqueue_;
   log::ErrorLatch stat_latch_{"reading /proc/stat"};
