@@ -79,6 +79,11 @@ std::shared_ptr<const IsolationSnapshot> IsolationSource::Refresh() {
     snap->cmdline = *cmdline;
     snap->cmdline_ok = true;
   }
+  if (snap->cmdline_ok) {
+    cmdline_latch_.Ok();
+  } else {
+    cmdline_latch_.Fail(snap->cmdline_error);
+  }
 
   if (auto topo = ReadCpuTopology(options_.sysfs); !topo) {
     snap->topology_error = topo.error();

@@ -11,6 +11,7 @@
 #include "metrics/cpu_roles.h"
 #include "metrics/cpu_topology.h"
 #include "metrics/kernel_cmdline.h"
+#include "metrics/log.h"
 #include "metrics/nova_config.h"
 
 namespace hostiso {
@@ -83,6 +84,7 @@ class IsolationSource {
   std::optional<NovaConfig> nova_last_good_;
   bool nova_ok_ = true;
   std::string nova_error_;
+  log::ErrorLatch cmdline_latch_{"reading the kernel command line"};
 
   mutable std::mutex current_mu_;
   std::shared_ptr<const IsolationSnapshot> current_;
