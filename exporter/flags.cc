@@ -121,6 +121,17 @@ const std::vector<FlagDef>& Defs() {
          f.sysfs = v;
          return NoError();
        }},
+      {"path.rootfs", false,
+       "Host root filesystem as seen by the exporter; nova.conf paths "
+       "(instances_path, snapshots_directory) resolve under it. Default /.",
+       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+         if (v.empty() || v.front() != '/') {
+           return "--path.rootfs: expected an absolute directory, got '" + v +
+                  "'";
+         }
+         f.rootfs = v;
+         return NoError();
+       }},
       {"nova.config", false,
        "nova.conf to read guest CPU sets and reservations from (re-read when "
        "it changes). "

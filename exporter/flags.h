@@ -25,6 +25,9 @@ struct Flags {
   std::string telemetry_path = "/metrics";
   std::string procfs = "/proc";
   std::string sysfs = "/sys";
+  // The host's root filesystem as the exporter sees it (a container mounts
+  // it elsewhere): nova.conf paths such as instances_path resolve under it.
+  std::string rootfs = "/";
   std::string nova_config = "/etc/nova/nova.conf";
   bool nova_config_explicit = false;
   std::optional<CpuSet> guest_cpus;
