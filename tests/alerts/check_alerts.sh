@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Static checks of the alerting files:
+#   promtool check rules / test rules / check config, amtool check-config,
+#   Alertmanager routing of every alert by severity, and a lint that every alert
+#   has severity/summary/description/runbook_url, a runbook section and table
+#   row, and a firing and a non-firing unit test (tests/alerts/lint_alerts.py).
+# Exit 0 all pass, 1 a check failed, 77 promtool or amtool missing (SKIP).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+
+for tool in promtool amtool python3; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "SKIP: $tool not found (Debian packages prometheus, prometheus-alertmanager, python3; scripts/install-deps.sh test)"
+    exit 77
+  fi
+done
+
+rules=alerts/hostiso.rules.yml
+tests=tests/alerts/hostiso.rules_test.yml
+fleet=alerts/prometheus-fleet.example.yml
+am=alerts/alertmanager.example.yml
+runbook=alerts/runbook.md
+lint=tests/alerts/lint_alerts.py
+
+failures=0
+run() {
+  local name=$1; shift
+  local out
+  if out=$("$@" 2>&1); then
+    echo "PASS: $name"
+  else
+    echo "FAIL: $name"
+    printf '%s\n' "$out" | sed 's/^/    /'
+    failures=$((failures + 1))
+  fi
+}
+
+run "promtool check rules $rules" promtool check rules "$rules"
+run "promtool test rules $tests" promtool test rules "$tests"
+# rule_files in the fleet example are relative to the config's directory; check
+# a copy in a scratch dir next to a copy of the rules so the check does not
+# depend on the working directory either way.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp "$fleet" "$rules" "$tmp/"
+run "promtool check config $fleet" promtool check config "$tmp/$(basename "$fleet")"
+if ! grep -Eq '^[[:space:]]+port:[[:space:]]*9933[[:space:]]*$' "$fleet" ||
+   ! grep -Eq 'role:[[:space:]]*hypervisor' "$fleet"; then
+  echo "FAIL: $fleet must use openstack_sd_configs role hypervisor with port: 9933"
+  failures=$((failures + 1))
+fi
+run "amtool check-config $am" amtool check-config "$am"
+
+# Routing: critical -> pager, warning -> ticket, info -> null.
+route_failures=0
+alerts=$(python3 "$lint" --list "$rules")
+if [ -z "$alerts" ]; then
+  echo "FAIL: no alerts listed from $rules"
+  failures=$((failures + 1))
+fi
+while read -r name severity; do
+  case $severity in
+    critical) want=pager ;;
+    warning) want=ticket ;;
+    info) want=null ;;
+    *) want="(no receiver for severity '$severity')" ;;
+  esac
+  got=$(amtool config routes test --config.file="$am" "alertname=$name" "severity=$severity" 2>/dev/null || true)
+  if [ "$got" != "$want" ]; then
+    echo "FAIL: $name (severity $severity) routes to '$got', want '$want'"
+    route_failures=$((route_failures + 1))
+  fi
+done <<<"$alerts"
+if [ "$route_failures" -eq 0 ] && [ -n "$alerts" ]; then
+  echo "PASS: alertmanager routing of $(wc -l <<<"$alerts") alerts by severity"
+else
+  failures=$((failures + 1))
+fi
+
+run "lint (annotations, runbook, tests)" python3 "$lint" "$rules" "$runbook" "$tests"
+
+# The lint must be able to fail: drop one runbook heading and one non-firing test.
+sed '/^## HostisoDiskLayout$/d' "$runbook" >"$tmp/runbook.md"
+if python3 "$lint" "$rules" "$tmp/runbook.md" "$tests" >"$tmp/lint.out" 2>&1 ||
+   ! grep -q 'HostisoDiskLayout: no runbook heading' "$tmp/lint.out"; then
+  echo "FAIL: lint did not notice a missing runbook section"
+  failures=$((failures + 1))
+else
+  echo "PASS: lint detects a missing runbook section"
+fi
+
+if [ "$failures" -ne 0 ]; then
+  echo "check_alerts: $failures check(s) failed"
+  exit 1
+fi
+echo "check_alerts: all checks passed"
