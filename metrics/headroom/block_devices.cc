@@ -145,7 +145,12 @@ std::string Describe(const StorageIdentity& id) {
   std::string s = id.fs_dev.ToString();
   if (!id.disks.empty()) {
     s += " (disks";
-    for (const DevNum& d : id.disks) s += " " + d.ToString();
+    // Appended piecewise: `" " + d.ToString()` trips GCC 12's -Wrestrict
+    // false positive at -O3.
+    for (const DevNum& d : id.disks) {
+      s += ' ';
+      s += d.ToString();
+    }
     s += ")";
   }
   return s;
