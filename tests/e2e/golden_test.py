@@ -26,7 +26,8 @@ CASES = {
     "two_cpu": ("two_cpu", ["--isolation.guest-cpus=1", "--nova.config=%(root)s/missing-nova.conf"]),
     "smt_large": ("smt_large", ["--nova.config=%(root)s/nova.conf"]),
 }
-COLLECTORS = ["--collector.disable-defaults", "--collector.cpu", "--collector.isolation"]
+COLLECTORS = ["--collector.disable-defaults", "--collector.cpu", "--collector.isolation",
+              "--collector.memory"]
 
 
 def normalise(text):
