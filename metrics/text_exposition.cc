@@ -89,7 +89,7 @@ bool Simple(prometheus::MetricType type) {
 std::string TextExposition::ToString(
     const std::vector<prometheus::MetricFamily>& families) {
   std::string out;
-  out.reserve(64 * 1024);
+  out.reserve(std::size_t{64} * 1024);
   for (const auto& f : families) {
     if (!Simple(f.type)) {
       std::ostringstream other;

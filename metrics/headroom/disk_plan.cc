@@ -134,7 +134,7 @@ DiskReport EvaluateDisk(const DiskPlan& plan, const DiskMeasurements& m) {
   if (plan.backend == StorageBackend::kLvm) {
     const std::string subject = "images_volume_group " + plan.volume_group;
     if (plan.volume_group.empty()) {
-      r.errors.push_back(
+      r.errors.emplace_back(
           "images_type is lvm but [libvirt] images_volume_group is not set");
     } else if (m.vg) {
       if (!m.vg->ok) {

@@ -7,7 +7,7 @@
 namespace hostiso {
 namespace {
 
-constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr std::uint64_t kMiB = 1024ULL * 1024;
 constexpr std::uint64_t kGiB = 1024 * kMiB;
 
 NovaConfig Nova(const std::string& images_type) {

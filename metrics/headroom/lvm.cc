@@ -176,6 +176,7 @@ Expected<std::string> RunCommand(const std::vector<std::string>& argv,
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
 
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args[0] = const_cast<char*>(binary.c_str());
@@ -189,6 +190,7 @@ Expected<std::string> RunCommand(const std::vector<std::string>& argv,
   }
   env_store.emplace_back("LVM_SUPPRESS_FD_WARNINGS=1");
   std::vector<char*> envp;
+  envp.reserve(env_store.size() + 1);
   for (std::string& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
 
@@ -250,7 +252,7 @@ Expected<std::string> RunCommand(const std::vector<std::string>& argv,
       break;
     }
     struct timespec ts {
-      0, 5 * 1000 * 1000
+      0, 5'000'000L
     };
     ::nanosleep(&ts, nullptr);
   }

@@ -5,7 +5,7 @@
 namespace hostiso {
 namespace {
 
-constexpr std::uint64_t kMiB = 1024 * 1024;
+constexpr std::uint64_t kMiB = 1024ULL * 1024;
 constexpr std::uint64_t kGiB = 1024 * kMiB;
 
 Meminfo Mem(std::uint64_t total, std::uint64_t available) {
