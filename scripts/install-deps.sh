@@ -10,7 +10,7 @@ what=${1:-test}
 
 build_pkgs=(
   build-essential cmake pkg-config git ca-certificates
-  prometheus-cpp-dev libcivetweb-dev libvirt-dev libspdlog-dev libfmt-dev
+  prometheus-cpp-dev libcivetweb-dev libvirt-dev libxml2-dev libspdlog-dev libfmt-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy

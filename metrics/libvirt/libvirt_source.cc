@@ -1,0 +1,608 @@
+#include "metrics/libvirt/libvirt_source.h"
+
+#include <libvirt/virterror.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <vector>
+
+#include "metrics/file_reader.h"
+#include "metrics/libvirt/domain_xml.h"
+#include "metrics/libvirt/proc_guest.h"
+#include "metrics/text.h"
+
+namespace hostiso {
+
+using Clock = std::chrono::steady_clock;
+
+namespace detail {
+
+void InitLibvirtOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    virInitialize();
+    // The default handler prints every error on stderr; ours stays quiet and
+    // each caller logs through log::ErrorLatch instead.
+    virSetErrorFunc(nullptr, [](void*, virErrorPtr) {});
+  });
+}
+
+std::string LastLibvirtError() {
+  const char* msg = virGetLastErrorMessage();
+  return msg != nullptr ? msg : "unknown libvirt error";
+}
+
+}  // namespace detail
+
+namespace {
+
+// libvirt's default event loop is process-wide: it must be registered before
+// the first connection and run by exactly one thread. Sources share it.
+class EventLoop {
+ public:
+  static void Acquire() {
+    std::lock_guard<std::mutex> lock(Mu());
+    static std::once_flag registered;
+    std::call_once(registered, [] { virEventRegisterDefaultImpl(); });
+    if (Refs()++ == 0) {
+      Stop().store(false);
+      Thread() = std::thread([] {
+        while (!Stop().load()) {
+          if (virEventRunDefaultImpl() < 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      });
+    }
+  }
+  static void Release() {
+    std::lock_guard<std::mutex> lock(Mu());
+    if (--Refs() != 0) return;
+    Stop().store(true);
+    // A zero timeout wakes virEventRunDefaultImpl's poll(); it removes itself.
+    virEventAddTimeout(
+        0, [](int timer, void*) { virEventRemoveTimeout(timer); }, nullptr,
+        nullptr);
+    if (Thread().joinable()) Thread().join();
+  }
+
+ private:
+  static std::mutex& Mu() {
+    static std::mutex mu;
+    return mu;
+  }
+  static int& Refs() {
+    static int refs = 0;
+    return refs;
+  }
+  static std::atomic<bool>& Stop() {
+    static std::atomic<bool> stop{false};
+    return stop;
+  }
+  static std::thread& Thread() {
+    static std::thread t;
+    return t;
+  }
+};
+
+struct DomainListFree {
+  virDomainPtr* doms = nullptr;
+  int n = 0;
+  ~DomainListFree() {
+    for (int i = 0; i < n; ++i) virDomainFree(doms[i]);
+    std::free(doms);
+  }
+};
+
+CpuSet FromCpumap(const unsigned char* map, int maplen, int ncpus) {
+  CpuSet set;
+  for (int c = 0; c < ncpus && c < maplen * 8; ++c)
+    if (VIR_CPU_USED(map, c)) set.Insert(c);
+  return set;
+}
+
+bool ConnectionDead(virConnectPtr conn) { return virConnectIsAlive(conn) != 1; }
+
+enum class DomainOutcome { kOk, kGone, kPartial };
+
+// Fills one running domain. Per-call failures leave that part empty
+// (kPartial); a domain that disappeared mid-refresh is kGone.
+DomainOutcome FillDomain(
+    virDomainPtr dom, int ncpus, const LibvirtOptions& opts,
+    const std::function<const std::map<std::string, pid_t>&()>& qemu_procs,
+    GuestDomain& g) {
+  bool partial = false;
+  auto gone = [] { return virGetLastErrorCode() == VIR_ERR_NO_DOMAIN; };
+  const char* name = virDomainGetName(dom);
+  if (name == nullptr) return DomainOutcome::kGone;
+  g.name = name;
+  char uuid[VIR_UUID_STRING_BUFLEN];
+  if (virDomainGetUUIDString(dom, uuid) == 0) g.uuid = uuid;
+
+  char* xml = virDomainGetXMLDesc(dom, 0);
+  if (xml == nullptr) {
+    if (gone()) return DomainOutcome::kGone;
+    partial = true;
+  }
+  DomainXml dx;
+  if (xml != nullptr) {
+    auto parsed = ParseDomainXml(xml);
+    std::free(xml);
+    if (parsed) {
+      dx = std::move(parsed).value();
+    } else {
+      partial = true;
+    }
+  }
+  g.instance_name = dx.nova.instance_name;
+  g.flavor = dx.nova.flavor;
+  g.project_id = dx.nova.project_id;
+  g.project_name = dx.nova.project_name;
+  g.cpu_policy = DeriveCpuPolicy(dx);
+  g.hugepages_backed = dx.hugepages_backed;
+  g.vcpu_count = dx.vcpus;
+  g.memory_bytes = dx.memory_bytes;
+
+  virDomainInfo info;
+  if (virDomainGetInfo(dom, &info) == 0) {
+    // Live values: the vCPUs online now and the current balloon size.
+    g.vcpu_count = static_cast<int>(info.nrVirtCpu);
+    g.memory_bytes = static_cast<std::uint64_t>(info.memory) * 1024;
+  } else {
+    if (gone()) return DomainOutcome::kGone;
+    partial = true;
+  }
+
+  const int maplen = VIR_CPU_MAPLEN(ncpus);
+  const int n = std::max(g.vcpu_count, 0);
+  g.vcpus.resize(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) g.vcpus[static_cast<std::size_t>(i)].index = i;
+  if (n > 0) {
+    std::vector<unsigned char> maps(static_cast<std::size_t>(n) *
+                                    static_cast<std::size_t>(maplen));
+    // Live pinning as libvirt applied it (sized from virNodeGetInfo: the
+    // test driver's virNodeGetCPUMap always says 8 CPUs).
+    int got = virDomainGetVcpuPinInfo(dom, n, maps.data(), maplen,
+                                      VIR_DOMAIN_AFFECT_LIVE);
+    if (got > 0) {
+      for (int i = 0; i < std::min(got, n); ++i)
+        g.vcpus[static_cast<std::size_t>(i)].affinity =
+            FromCpumap(VIR_GET_CPUMAP(maps.data(), maplen, i), maplen, ncpus);
+    } else {
+      if (gone()) return DomainOutcome::kGone;
+      partial = true;
+    }
+    std::vector<virVcpuInfo> vinfo(static_cast<std::size_t>(n));
+    int vn = virDomainGetVcpus(dom, vinfo.data(), n, nullptr, 0);
+    if (vn > 0) {
+      for (int i = 0; i < vn; ++i) {
+        const virVcpuInfo& vi = vinfo[static_cast<std::size_t>(i)];
+        if (vi.number < static_cast<unsigned>(n))
+          g.vcpus[vi.number].last_cpu = vi.cpu;
+      }
+    } else {
+      if (gone()) return DomainOutcome::kGone;
+      partial = true;
+    }
+  }
+
+  std::vector<unsigned char> emap(static_cast<std::size_t>(maplen));
+  if (virDomainGetEmulatorPinInfo(dom, emap.data(), maplen,
+                                  VIR_DOMAIN_AFFECT_LIVE) >= 0) {
+    g.emulator_affinity = FromCpumap(emap.data(), maplen, ncpus);
+  } else {
+    if (gone()) return DomainOutcome::kGone;
+    partial = true;
+  }
+
+  virDomainIOThreadInfoPtr* io = nullptr;
+  int nio = virDomainGetIOThreadInfo(dom, &io, VIR_DOMAIN_AFFECT_LIVE);
+  if (nio >= 0) {
+    std::vector<std::pair<unsigned, CpuSet>> threads;
+    for (int i = 0; i < nio; ++i) {
+      threads.emplace_back(io[i]->iothread_id,
+                           FromCpumap(io[i]->cpumap, io[i]->cpumaplen, ncpus));
+      virDomainIOThreadInfoFree(io[i]);
+    }
+    std::free(io);
+    std::sort(threads.begin(), threads.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (auto& t : threads) g.iothread_affinity.push_back(std::move(t.second));
+  } else if (virGetLastErrorCode() != VIR_ERR_NO_SUPPORT &&
+             virGetLastErrorCode() != VIR_ERR_OPERATION_UNSUPPORTED) {
+    // Drivers without I/O threads say "unsupported": not an error.
+    if (gone()) return DomainOutcome::kGone;
+    partial = true;
+  }
+
+  // QEMU's pid and vCPU threads: libvirtd's status file first (exact), then
+  // the QEMU command line ("-name guest=NAME,...") and task comms.
+  std::map<int, pid_t> tids;
+  if (!opts.run_dir.empty()) {
+    if (auto text = ReadFile(opts.run_dir + "/" + g.name + ".xml")) {
+      if (auto st = ParseDomStatus(*text)) {
+        g.qemu_pid = st->pid;
+        tids = st->vcpu_tids;
+      }
+    }
+  }
+  if (g.qemu_pid == 0) {
+    const auto& procs = qemu_procs();
+    if (auto it = procs.find(g.name); it != procs.end())
+      g.qemu_pid = it->second;
+  }
+  if (g.qemu_pid != 0 && tids.empty())
+    tids = FindVcpuThreads(opts.procfs, g.qemu_pid);
+  for (GuestVcpu& v : g.vcpus) {
+    if (auto it = tids.find(v.index); it != tids.end()) v.tid = it->second;
+  }
+  return partial ? DomainOutcome::kPartial : DomainOutcome::kOk;
+}
+
+// vcpu.N.time / vcpu.N.delay for the domains whose vCPU threads are unknown.
+void FetchBulkStats(const std::vector<virDomainPtr>& doms,
+                    LibvirtSnapshot& snap) {
+  if (doms.empty()) return;
+  std::vector<virDomainPtr> list = doms;
+  list.push_back(nullptr);
+  virDomainStatsRecordPtr* recs = nullptr;
+  // NOWAIT: skip a domain whose monitor is busy instead of queueing behind it.
+  int n = virDomainListGetStats(list.data(), VIR_DOMAIN_STATS_VCPU, &recs,
+                                VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT);
+  if (n < 0) return;
+  for (int i = 0; i < n; ++i) {
+    const char* name = virDomainGetName(recs[i]->dom);
+    if (name == nullptr) continue;
+    auto& per_vcpu = snap.bulk[name];
+    for (int p = 0; p < recs[i]->nparams; ++p) {
+      const virTypedParameter& tp = recs[i]->params[p];
+      std::string_view field(tp.field);
+      if (field.substr(0, 5) != "vcpu." || tp.type != VIR_TYPED_PARAM_ULLONG)
+        continue;
+      auto parts = Split(field, '.');
+      if (parts.size() != 3) continue;
+      auto idx = ParseUint(parts[1]);
+      if (!idx || *idx > 100000) continue;
+      VcpuBulkStats& s = per_vcpu[static_cast<int>(*idx)];
+      if (parts[2] == "time") s.time_ns = tp.value.ul;
+      if (parts[2] == "delay") s.delay_ns = tp.value.ul;
+    }
+  }
+  virDomainStatsRecordListFree(recs);
+}
+
+}  // namespace
+
+namespace detail {
+
+Expected<LibvirtSnapshot> RefreshDomains(virConnectPtr conn,
+                                         const LibvirtOptions& opts,
+                                         Clock::time_point deadline) {
+  using E = Expected<LibvirtSnapshot>;
+  const auto start = Clock::now();
+  virNodeInfo node;
+  if (virNodeGetInfo(conn, &node) < 0)
+    return E::Error("virNodeGetInfo: " + LastLibvirtError());
+  int ncpus = static_cast<int>(VIR_NODEINFO_MAXCPUS(node));
+  ncpus = std::max(ncpus, virNodeGetCPUMap(conn, nullptr, nullptr, 0));
+  ncpus = std::clamp(ncpus, 1, CpuSet::kMaxCpus);
+
+  DomainListFree list;
+  list.n = virConnectListAllDomains(conn, &list.doms,
+                                    VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+  if (list.n < 0) {
+    list.n = 0;
+    return E::Error("virConnectListAllDomains: " + LastLibvirtError());
+  }
+
+  std::optional<std::map<std::string, pid_t>> procs;
+  auto qemu_procs = [&]() -> const std::map<std::string, pid_t>& {
+    if (!procs) procs = ScanQemuProcesses(opts.procfs);
+    return *procs;
+  };
+
+  LibvirtSnapshot snap;
+  auto inv = std::make_shared<GuestInventory>();
+  inv->source = "libvirt";
+  inv->domains.reserve(static_cast<std::size_t>(list.n));
+  std::vector<virDomainPtr> need_bulk;
+  for (int i = 0; i < list.n; ++i) {
+    if (Clock::now() > deadline)
+      return E::Error("refresh deadline exceeded after " + std::to_string(i) +
+                      " of " + std::to_string(list.n) + " domains");
+    GuestDomain g;
+    DomainOutcome outcome =
+        FillDomain(list.doms[i], ncpus, opts, qemu_procs, g);
+    if (outcome != DomainOutcome::kOk) {
+      if (ConnectionDead(conn))
+        return E::Error("connection lost: " + LastLibvirtError());
+      ++snap.domain_errors;
+      if (outcome == DomainOutcome::kGone) continue;
+    }
+    bool all_tids = std::all_of(g.vcpus.begin(), g.vcpus.end(),
+                                [](const GuestVcpu& v) { return v.tid != 0; });
+    if (!all_tids) need_bulk.push_back(list.doms[i]);
+    inv->domains.push_back(std::move(g));
+  }
+  if (Clock::now() > deadline)
+    return E::Error("refresh deadline exceeded in the last domain");
+  FetchBulkStats(need_bulk, snap);
+  if (ConnectionDead(conn))
+    return E::Error("connection lost: " + LastLibvirtError());
+  if (Clock::now() > deadline)
+    return E::Error("refresh deadline exceeded in bulk stats");
+
+  auto now = Clock::now();
+  inv->taken = now;
+  snap.inventory = std::move(inv);
+  snap.taken = now;
+  snap.duration_seconds = std::chrono::duration<double>(now - start).count();
+  return snap;
+}
+
+}  // namespace detail
+
+LibvirtSource::LibvirtSource(LibvirtOptions options,
+                             std::shared_ptr<GuestInventoryHolder> holder)
+    : options_(std::move(options)), holder_(std::move(holder)) {}
+
+LibvirtSource::~LibvirtSource() { Stop(); }
+
+void LibvirtSource::Start() {
+  if (started_) return;
+  started_ = true;
+  detail::InitLibvirtOnce();
+  if (options_.events) {
+    EventLoop::Acquire();
+    event_loop_acquired_ = true;
+  }
+  worker_ = std::thread([this] { Run(); });
+}
+
+void LibvirtSource::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->stop = true;
+  }
+  shared_->cv.notify_all();
+  if (worker_.joinable()) worker_.join();
+  if (event_loop_acquired_) {
+    EventLoop::Release();
+    event_loop_acquired_ = false;
+  }
+}
+
+void LibvirtSource::TriggerRefresh() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->trigger = true;
+  }
+  shared_->cv.notify_all();
+}
+
+LibvirtStatus LibvirtSource::Current() const {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  LibvirtStatus st;
+  st.up = shared_->up;
+  st.last_good = shared_->last_good;
+  st.error = shared_->error;
+  st.refreshes = shared_->refreshes;
+  st.failures = shared_->failures;
+  st.connects = shared_->connects;
+  // A refresh stuck in a libvirt call past its deadline: libvirt is not
+  // answering, whatever the last refresh said.
+  if (shared_->in_refresh &&
+      Clock::now() - shared_->refresh_started >
+          std::chrono::duration<double>(options_.timeout_seconds)) {
+    st.up = false;
+    st.error = "refresh exceeded the deadline of " +
+               std::to_string(options_.timeout_seconds) + "s";
+  }
+  return st;
+}
+
+bool LibvirtSource::WaitForAttempts(std::uint64_t attempts,
+                                    std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(shared_->mu);
+  return shared_->cv.wait_for(lock, timeout, [&] {
+    return shared_->refreshes + shared_->failures > attempts;
+  });
+}
+
+void LibvirtSource::Fail(const std::string& error) {
+  latch_.Fail(error);
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->up = false;
+    shared_->error = error;
+    ++shared_->failures;
+  }
+  shared_->cv.notify_all();
+}
+
+bool LibvirtSource::WaitUntil(Clock::time_point until, bool wake_on_trigger) {
+  std::unique_lock<std::mutex> lock(shared_->mu);
+  shared_->cv.wait_until(lock, until, [&] {
+    return shared_->stop || shared_->closed ||
+           (wake_on_trigger && shared_->trigger);
+  });
+  return !shared_->stop;
+}
+
+void LibvirtSource::OnClose(virConnectPtr /*conn*/, int /*reason*/,
+                            void* opaque) {
+  auto* s = static_cast<Shared*>(opaque);
+  {
+    std::lock_guard<std::mutex> lock(s->mu);
+    s->closed = true;
+    s->up = false;
+    s->error = "connection to libvirt closed";
+  }
+  s->cv.notify_all();
+}
+
+bool LibvirtSource::Connect() {
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    shared_->closed = false;
+  }
+  conn_ = virConnectOpenReadOnly(options_.uri.c_str());
+  if (conn_ == nullptr) {
+    Fail("connecting to " + options_.uri + ": " + detail::LastLibvirtError());
+    return false;
+  }
+  if (options_.events) {
+    // Keep-alive probes answered by the daemon's event loop: a daemon that
+    // stops answering is disconnected after interval x (count + 1) seconds,
+    // which also unblocks a call stuck on it. Drivers without keep-alive
+    // (test://) return 1 or fail: fine.
+    int interval =
+        std::max(1, static_cast<int>(std::ceil(options_.timeout_seconds)));
+    virConnectSetKeepAlive(conn_, interval, 2);
+    // The close callback gets a plain pointer and no free function: drivers
+    // without close callbacks (test://) accept the registration but never
+    // call a free function, and libvirt runs the callback under the lock that
+    // virConnectUnregisterCloseCallback takes, so after Disconnect() it can
+    // no longer run; shared_ outlives the connection.
+    if (virConnectRegisterCloseCallback(conn_, &LibvirtSource::OnClose,
+                                        shared_.get(), nullptr) == 0) {
+      close_callback_registered_ = true;
+    }
+    // Domain events may still be dispatching when deregistered; libvirt calls
+    // the free function once they are done, so they hold a reference.
+    auto free_opaque = [](void* p) {
+      delete static_cast<std::shared_ptr<Shared>*>(p);
+    };
+    auto* opaque2 = new std::shared_ptr<Shared>(shared_);
+    virConnectDomainEventCallback on_lifecycle = [](virConnectPtr, virDomainPtr,
+                                                    int, int, void* p) -> int {
+      auto& s = *static_cast<std::shared_ptr<Shared>*>(p);
+      {
+        std::lock_guard<std::mutex> lock(s->mu);
+        s->trigger = true;
+      }
+      s->cv.notify_all();
+      return 0;
+    };
+    // libvirt takes every event callback as the generic type; going through
+    // void(*)() keeps -Wcast-function-type quiet about it.
+    lifecycle_callback_id_ = virConnectDomainEventRegisterAny(
+        conn_, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+        reinterpret_cast<virConnectDomainEventGenericCallback>(
+            reinterpret_cast<void (*)()>(on_lifecycle)),
+        opaque2, free_opaque);
+    if (lifecycle_callback_id_ < 0) delete opaque2;
+  }
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    ++shared_->connects;
+  }
+  log::Info("connected to libvirt", {{"uri", options_.uri}});
+  return true;
+}
+
+void LibvirtSource::Disconnect() {
+  if (conn_ == nullptr) return;
+  if (lifecycle_callback_id_ >= 0) {
+    virConnectDomainEventDeregisterAny(conn_, lifecycle_callback_id_);
+    lifecycle_callback_id_ = -1;
+  }
+  if (close_callback_registered_) {
+    // libvirt only unregisters when given the registered function.
+    virConnectUnregisterCloseCallback(conn_, &LibvirtSource::OnClose);
+    close_callback_registered_ = false;
+  }
+  virConnectClose(conn_);
+  conn_ = nullptr;
+}
+
+void LibvirtSource::Run() {
+  using Seconds = std::chrono::duration<double>;
+  const auto refresh_every = std::chrono::duration_cast<Clock::duration>(
+      Seconds(options_.refresh_seconds));
+  const auto max_backoff = std::chrono::duration_cast<Clock::duration>(
+      Seconds(options_.max_backoff_seconds));
+  Clock::duration backoff = std::chrono::seconds(1);
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      if (shared_->stop) break;
+    }
+    if (conn_ == nullptr) {
+      if (!Connect()) {
+        if (!WaitUntil(Clock::now() + backoff, false)) break;
+        backoff = std::min(backoff * 2, max_backoff);
+        continue;
+      }
+      backoff = std::chrono::seconds(1);
+    }
+
+    auto started = Clock::now();
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      shared_->in_refresh = true;
+      shared_->refresh_started = started;
+      shared_->trigger = false;
+    }
+    auto deadline = started + std::chrono::duration_cast<Clock::duration>(
+                                  Seconds(options_.timeout_seconds));
+    auto result = detail::RefreshDomains(conn_, options_, deadline);
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      shared_->in_refresh = false;
+    }
+    const bool ok = result.ok();
+    bool lost = false;
+    if (ok) {
+      auto snap =
+          std::make_shared<const LibvirtSnapshot>(std::move(result).value());
+      if (holder_) holder_->Publish(snap->inventory);
+      latch_.Ok();
+      {
+        std::lock_guard<std::mutex> lock(shared_->mu);
+        shared_->up = !shared_->closed;
+        shared_->last_good = std::move(snap);
+        shared_->error.clear();
+        ++shared_->refreshes;
+      }
+      shared_->cv.notify_all();
+    } else {
+      Fail(result.error());
+      lost = ConnectionDead(conn_);
+    }
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      lost = lost || shared_->closed;
+    }
+    if (lost) {
+      Disconnect();
+      log::Warn("libvirt connection lost; reconnecting",
+                {{"uri", options_.uri}});
+      if (!WaitUntil(Clock::now() + backoff, false)) break;
+      continue;
+    }
+    // Next refresh: on schedule, or soon after a lifecycle event (at most one
+    // refresh per second, so an event burst costs one refresh).
+    auto next = (ok ? started : Clock::now()) + (ok ? refresh_every : backoff);
+    if (!ok) backoff = std::min(backoff * 2, max_backoff);
+    if (!WaitUntil(next, true)) break;
+    bool closed = false;
+    {
+      std::lock_guard<std::mutex> lock(shared_->mu);
+      closed = shared_->closed;
+    }
+    if (closed) {
+      Disconnect();
+      log::Warn("libvirt connection closed; reconnecting",
+                {{"uri", options_.uri}});
+      continue;  // reconnect at once; backoff applies if that fails
+    }
+    auto earliest = started + std::chrono::seconds(1);
+    if (Clock::now() < earliest && !WaitUntil(earliest, false)) break;
+  }
+  Disconnect();
+}
+
+}  // namespace hostiso
