@@ -208,8 +208,19 @@ def main(argv=None):
                               "--path.sysfs=" + os.path.join(fx, "sys"),
                               "--nova.config=" + os.path.join(fx, "nova.conf"),
                               "--no-runtime.confine-to-host-cpus"]
-        elif ncpu >= 2:
-            exporter_argv.append("--isolation.guest-cpus=%d" % (ncpu - 1))
+        else:
+            # A Nova-like host: the last CPU dedicated to guests, instance
+            # storage in a directory of its own, so the memory and disk
+            # panels have the series a compute node has.
+            instances = os.path.join(d.tmp, "instances")
+            os.makedirs(instances, exist_ok=True)
+            nova = os.path.join(d.tmp, "nova.conf")
+            with open(nova, "w") as f:
+                f.write("[DEFAULT]\ninstances_path = %s\nreserved_host_disk_mb = 1\n"
+                        "reserved_host_memory_mb = 512\n" % instances)
+                if ncpu >= 2:
+                    f.write("[compute]\ncpu_dedicated_set = %d\n" % (ncpu - 1))
+            exporter_argv.append("--nova.config=" + nova)
         exp = d.start("exporter", exporter_argv)
         wait_http("http://127.0.0.1:%d/metrics" % eport, exp, 20, "exporter")
 
