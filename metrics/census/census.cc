@@ -1,0 +1,488 @@
+#include "metrics/census/census.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <ctime>
+
+#include "metrics/cpu_set.h"
+#include "metrics/file_reader.h"
+#include "metrics/log.h"
+#include "metrics/text.h"
+
+namespace hostiso {
+
+std::string_view TaskClassName(TaskClass cls) {
+  switch (cls) {
+    case TaskClass::kVcpu:
+      return "vcpu";
+    case TaskClass::kQemuOther:
+      return "qemu_other";
+    case TaskClass::kPerCpuKernel:
+      return "percpu_kernel";
+    case TaskClass::kHost:
+      return "host";
+  }
+  return "host";
+}
+
+namespace detail {
+
+bool IsQemuProcessName(std::string_view comm) {
+  return comm.starts_with("qemu-system") || comm.starts_with("qemu-kvm");
+}
+
+bool IsVcpuThreadName(std::string_view comm) {
+  // QEMU names vCPU threads "CPU %d/KVM" (accel/kvm/kvm-accel-ops.c).
+  if (!comm.starts_with("CPU ") || !comm.ends_with("/KVM")) return false;
+  std::string_view n = comm.substr(4, comm.size() - 8);
+  return ParseUint(n).has_value();
+}
+
+std::string KernelThreadLabel(std::string_view comm) {
+  std::size_t slash = comm.find('/');
+  if (slash == std::string_view::npos || slash == 0) return std::string(comm);
+  return std::string(comm.substr(0, slash));
+}
+
+}  // namespace detail
+
+namespace {
+
+constexpr std::size_t kBitsPerWord = sizeof(unsigned long) * 8;  // NOLINT
+
+// "<n>/<leaf>" into `buf` (no heap, no printf: this runs once per thread).
+const char* RelPath(char* buf, std::size_t cap, pid_t id, const char* leaf) {
+  auto [end, ec] = std::to_chars(buf, buf + cap - 1, id);
+  (void)ec;
+  *end++ = '/';
+  std::size_t len = std::strlen(leaf);
+  std::memcpy(end, leaf, len + 1);
+  return buf;
+}
+
+// Reads a small file relative to `dirfd` into buf. Returns the length, or -1
+// (errno set) when it cannot be opened or read, e.g. the task exited.
+ssize_t ReadAt(int dirfd, const char* rel, char* buf, std::size_t cap) {
+  int fd = ::openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  std::size_t used = 0;
+  while (used < cap) {
+    ssize_t n = ::read(fd, buf + used, cap - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int saved = errno;
+      ::close(fd);
+      errno = saved;
+      return -1;
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  ::close(fd);
+  return static_cast<ssize_t>(used);
+}
+
+// Numeric entries (PIDs or TIDs) of a directory, via getdents64 with a large
+// buffer: the listing is the floor of the census, keep it tight.
+bool ListNumeric(int dirfd, std::vector<char>& buf, std::vector<pid_t>& out) {
+  out.clear();
+  while (true) {
+    ssize_t n = ::getdents64(dirfd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    if (n == 0) return true;
+    for (ssize_t off = 0; off < n;) {
+      auto* d = reinterpret_cast<struct dirent64*>(buf.data() + off);
+      off += d->d_reclen;
+      const char* name = d->d_name;
+      if (name[0] < '0' || name[0] > '9') continue;
+      pid_t id = 0;
+      auto [end, ec] = std::from_chars(name, name + std::strlen(name), id);
+      if (ec == std::errc() && *end == '\0') out.push_back(id);
+    }
+  }
+}
+
+bool SameProcNamespace(const std::string& procfs) {
+  struct statfs fs {};
+  if (::statfs(procfs.c_str(), &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC)
+    return false;
+  char link[64] = {};
+  ssize_t n =
+      ::readlink(JoinPath(procfs, "self").c_str(), link, sizeof(link) - 1);
+  if (n <= 0) return false;
+  return std::string_view(link, static_cast<std::size_t>(n)) ==
+         std::to_string(::getpid());
+}
+
+// The CPU clock of a whole process: MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)
+// of include/linux/posix-timers.h, built by hand (clock_getcpuclockid would
+// add a clock_getres call). Linux lets any process read it.
+std::optional<std::uint64_t> ProcessCpuClockNs(pid_t pid) {
+  const clockid_t clock =
+      static_cast<clockid_t>((~static_cast<unsigned>(pid)) << 3) | 2;
+  struct timespec ts {};
+  if (::clock_gettime(clock, &ts) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+std::optional<std::uint64_t> UptimeTicks(const std::string& procfs) {
+  auto text = ReadFile(JoinPath(procfs, "uptime"));
+  if (!text) return std::nullopt;
+  auto fields = SplitFields(TrimSpace(*text));
+  if (fields.empty()) return std::nullopt;
+  auto seconds = ParseDouble(fields[0]);
+  if (!seconds || *seconds < 0) return std::nullopt;
+  return static_cast<std::uint64_t>(*seconds / ThreadCensus::SecondsPerTick());
+}
+
+}  // namespace
+
+double ThreadCensus::TicksPerSecond() {
+  static const double kTicks = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return kTicks;
+}
+
+double ThreadCensus::SecondsPerTick() {
+  static const double kSeconds =
+      1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return kSeconds;
+}
+
+ThreadCensus::ThreadCensus(CensusOptions options,
+                           std::shared_ptr<const GuestInventoryHolder> guests)
+    : options_(std::move(options)),
+      guests_(std::move(guests)),
+      ledger_(options_.top_comms),
+      dirbuf_(64 * 1024) {
+  switch (options_.affinity) {
+    case AffinitySource::kSyscall:
+      use_syscall_ = true;
+      break;
+    case AffinitySource::kStatusFile:
+      use_syscall_ = false;
+      break;
+    case AffinitySource::kAuto:
+      use_syscall_ = SameProcNamespace(options_.procfs);
+      break;
+  }
+  if (!options_.process_runtime && use_syscall_)
+    options_.process_runtime = ProcessCpuClockNs;
+  long conf = ::sysconf(_SC_NPROCESSORS_CONF);
+  std::size_t bits = static_cast<std::size_t>(conf > 0 ? conf : 1);
+  mask_.assign(
+      std::max<std::size_t>(1, (bits + kBitsPerWord - 1) / kBitsPerWord), 0);
+}
+
+ThreadCensus::~ThreadCensus() = default;
+
+bool ThreadCensus::ReadAffinity(int task_dirfd, pid_t tid) {
+  if (use_syscall_) {
+    while (true) {
+      std::fill(mask_.begin(), mask_.end(), 0);
+      if (::sched_getaffinity(
+              tid, mask_.size() * sizeof(unsigned long),  // NOLINT
+              reinterpret_cast<cpu_set_t*>(mask_.data())) == 0) {
+        return true;
+      }
+      // The kernel wants room for nr_cpu_ids bits: grow and retry.
+      if (errno == EINVAL && mask_.size() < CpuSet::kMaxCpus / kBitsPerWord) {
+        mask_.resize(mask_.size() * 2);
+        continue;
+      }
+      return false;  // ESRCH: gone
+    }
+  }
+  char path[48];
+  char buf[4096];
+  ssize_t n = ReadAt(task_dirfd, RelPath(path, sizeof(path), tid, "status"),
+                     buf, sizeof(buf));
+  if (n <= 0) return false;
+  std::string_view text(buf, static_cast<std::size_t>(n));
+  static constexpr std::string_view kKey = "Cpus_allowed_list:";
+  std::size_t pos = text.find(kKey);
+  if (pos == std::string_view::npos) return false;
+  std::string_view value = text.substr(pos + kKey.size());
+  value = TrimSpace(value.substr(0, value.find('\n')));
+  auto cpus = ParseCpuList(value);
+  if (!cpus) return false;
+  std::fill(mask_.begin(), mask_.end(), 0);
+  for (int cpu : cpus->Members()) {
+    std::size_t w = static_cast<std::size_t>(cpu) / kBitsPerWord;
+    if (w >= mask_.size()) mask_.resize(w + 1, 0);
+    mask_[w] |= 1UL << (static_cast<std::size_t>(cpu) % kBitsPerWord);
+  }
+  return true;
+}
+
+CensusResult ThreadCensus::Run(const CpuRoles& roles) {
+  auto started = std::chrono::steady_clock::now();
+  CensusResult result;
+  result.isolation_configured = roles.IsolationConfigured();
+  const CpuSet guest_cpus =
+      roles.IsolationConfigured() ? roles.GuestCpus() : CpuSet();
+  guest_mask_.assign(
+      std::max<std::size_t>(
+          1, (static_cast<std::size_t>(guest_cpus.End()) + kBitsPerWord - 1) /
+                 kBitsPerWord),
+      0);
+  for (int cpu : guest_cpus.Members()) {
+    guest_mask_[static_cast<std::size_t>(cpu) / kBitsPerWord] |=
+        1UL << (static_cast<std::size_t>(cpu) % kBitsPerWord);
+  }
+
+  // Guests from the libvirt inventory when it names QEMU processes; QEMU
+  // processes are also recognised by name, which is all there is when
+  // libvirt is down.
+  qemu_pids_.clear();
+  vcpu_tids_.clear();
+  if (guests_) {
+    auto inv = guests_->Current();
+    for (const GuestDomain& d : inv->domains) {
+      if (d.qemu_pid <= 0) continue;
+      qemu_pids_.insert(d.qemu_pid);
+      for (const GuestVcpu& v : d.vcpus) {
+        if (v.tid > 0) vcpu_tids_.insert(v.tid);
+      }
+    }
+  }
+  result.guest_source = qemu_pids_.empty() ? "procfs" : "libvirt";
+
+  std::optional<std::uint64_t> uptime = UptimeTicks(options_.procfs);
+  next_.clear();
+  next_runtime_.clear();
+  deltas_.clear();
+  intruders_.clear();
+
+  int procfd =
+      ::open(options_.procfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (procfd < 0) {
+    result.error = "open " + options_.procfs + ": " + std::strerror(errno);
+    return result;
+  }
+  std::vector<pid_t> pids, tids;
+  pids.reserve(4096);
+  if (!ListNumeric(procfd, dirbuf_, pids)) {
+    result.error = "listing " + options_.procfs + ": " + std::strerror(errno);
+    ::close(procfd);
+    return result;
+  }
+  std::vector<Candidate> cands;
+  const bool any_guest = !guest_cpus.Empty();
+  char path[48];
+  for (pid_t pid : pids) {
+    int taskfd = ::openat(procfd, RelPath(path, sizeof(path), pid, "task"),
+                          O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (taskfd < 0) {
+      ++result.vanished;  // the process exited since the listing
+      continue;
+    }
+    if (!ListNumeric(taskfd, dirbuf_, tids)) {
+      ++result.vanished;
+      ::close(taskfd);
+      continue;
+    }
+    cands.clear();
+    for (pid_t tid : tids) {
+      if (!ReadAffinity(taskfd, tid)) {
+        ++result.vanished;
+        continue;
+      }
+      ++result.tasks;
+      if (!any_guest) continue;
+      bool hits = false;
+      int count = 0, first = -1;
+      for (std::size_t w = 0; w < mask_.size(); ++w) {
+        unsigned long bits = mask_[w];  // NOLINT
+        if (bits == 0) continue;
+        if (w < guest_mask_.size() && (bits & guest_mask_[w]) != 0) hits = true;
+        count += std::popcount(bits);
+        if (first < 0)
+          first = static_cast<int>(w * kBitsPerWord) + std::countr_zero(bits);
+      }
+      if (hits) cands.push_back(Candidate{tid, count == 1 ? first : -1});
+    }
+    if (!cands.empty()) {
+      if (options_.skip_idle_processes && options_.process_runtime &&
+          qemu_pids_.count(pid) == 0) {
+        // Read the clock before the threads: time used after this point shows
+        // up in the next census.
+        if (auto runtime = options_.process_runtime(pid)) {
+          auto it = prev_runtime_.find(pid);
+          bool idle = it != prev_runtime_.end() && it->second == *runtime;
+          next_runtime_[pid] = *runtime;
+          if (idle && CarryOverIdle(pid, cands, result)) {
+            ::close(taskfd);
+            continue;
+          }
+        }
+      }
+      ExamineProcess(pid, procfd, taskfd, cands, result);
+    }
+    ::close(taskfd);
+  }
+  ::close(procfd);
+
+  ledger_.Add(deltas_, guest_cpus);
+  result.intrusion = ledger_.Exposition();
+  for (auto& [comm, cpus] : intruders_) {
+    result.host_task_violations.push_back(Violation{"comm " + comm, cpus});
+  }
+  prev_.swap(next_);
+  prev_runtime_.swap(next_runtime_);
+  has_previous_ = true;
+  previous_uptime_ticks_ = uptime;
+  result.ok = true;
+  result.finished = std::chrono::steady_clock::now();
+  result.duration_seconds =
+      std::chrono::duration<double>(result.finished - started).count();
+  return result;
+}
+
+bool ThreadCensus::CarryOverIdle(pid_t pid, const std::vector<Candidate>& cands,
+                                 CensusResult& result) {
+  for (const Candidate& c : cands) {
+    auto it = prev_.find(c.tid);
+    if (it == prev_.end() || it->second.single_cpu != c.single_cpu)
+      return false;
+  }
+  for (const Candidate& c : cands) {
+    const Prev& p = prev_.at(c.tid);
+    next_[c.tid] = p;
+    if (p.cls == TaskClass::kHost) ++result.host_tasks_on_guest_cpus;
+    if (options_.keep_examined) {
+      result.examined.push_back(
+          CensusTask{pid, c.tid, p.cls, "", c.single_cpu, 0});
+    }
+  }
+  ++result.idle_processes_skipped;
+  return true;
+}
+
+void ThreadCensus::ExamineProcess(pid_t pid, int procfd, int task_dirfd,
+                                  const std::vector<Candidate>& cands,
+                                  CensusResult& result) {
+  char path[48];
+  char buf[1024];
+  const bool inventory_qemu = qemu_pids_.count(pid) > 0;
+  if (inventory_qemu) {
+    // libvirt told us: no read needed to classify these.
+    if (options_.keep_examined) {
+      for (const Candidate& c : cands) {
+        TaskClass cls = vcpu_tids_.count(c.tid) > 0 ? TaskClass::kVcpu
+                                                    : TaskClass::kQemuOther;
+        result.examined.push_back(CensusTask{pid, c.tid, cls, "", -1, 0});
+      }
+    }
+    return;
+  }
+  // The process name: the thread group leader's comm (/proc/PID/comm), taken
+  // from the leader's stat when we read it anyway.
+  std::optional<TaskStat> leader;
+  std::string process_comm;
+  bool have_process_comm = false;
+  auto read_stat = [&](pid_t tid) -> std::optional<TaskStat> {
+    ssize_t n = ReadAt(task_dirfd, RelPath(path, sizeof(path), tid, "stat"),
+                       buf, sizeof(buf) - 1);
+    if (n <= 0) {
+      ++result.vanished;
+      return std::nullopt;
+    }
+    ++result.stat_reads;
+    auto st = ParseTaskStat(std::string_view(buf, static_cast<std::size_t>(n)));
+    if (!st) {
+      ++result.malformed;
+      log::Debug("skipping unparsable task stat",
+                 {{"tid", std::to_string(tid)}, {"err", st.error()}});
+      return std::nullopt;
+    }
+    return std::move(st).value();
+  };
+  for (const Candidate& c : cands) {
+    if (c.tid == pid) leader = read_stat(pid);
+  }
+  if (leader) {
+    process_comm = leader->comm;
+    have_process_comm = true;
+  } else {
+    ssize_t n = ReadAt(procfd, RelPath(path, sizeof(path), pid, "comm"), buf,
+                       sizeof(buf));
+    if (n > 0) {
+      std::string_view s(buf, static_cast<std::size_t>(n));
+      if (s.back() == '\n') s.remove_suffix(1);
+      process_comm.assign(s);
+      have_process_comm = true;
+    }
+  }
+  const bool qemu =
+      have_process_comm && detail::IsQemuProcessName(process_comm);
+
+  for (const Candidate& c : cands) {
+    std::optional<TaskStat> st = c.tid == pid ? leader : read_stat(c.tid);
+    if (!st) continue;
+    const std::string& pname = have_process_comm ? process_comm : st->comm;
+    TaskClass cls;
+    if (qemu) {
+      cls = (vcpu_tids_.count(c.tid) > 0 || detail::IsVcpuThreadName(st->comm))
+                ? TaskClass::kVcpu
+                : TaskClass::kQemuOther;
+    } else if (st->KernelThread() && c.single_cpu >= 0) {
+      cls = TaskClass::kPerCpuKernel;
+    } else {
+      cls = TaskClass::kHost;
+    }
+    CensusTask seen{pid, c.tid, cls, "", -1, 0};
+    if (cls == TaskClass::kVcpu || cls == TaskClass::kQemuOther) {
+      next_[c.tid] =
+          Prev{st->starttime, st->utime + st->stime, cls, c.single_cpu};
+    }
+    if (cls == TaskClass::kHost || cls == TaskClass::kPerCpuKernel) {
+      if (cls == TaskClass::kHost) ++result.host_tasks_on_guest_cpus;
+      const std::uint64_t ticks = st->utime + st->stime;
+      std::uint64_t delta = 0;
+      auto it = prev_.find(c.tid);
+      if (it != prev_.end() && it->second.starttime == st->starttime) {
+        delta = ticks >= it->second.ticks ? ticks - it->second.ticks : 0;
+      } else if (has_previous_ && previous_uptime_ticks_ &&
+                 st->starttime >= *previous_uptime_ticks_) {
+        delta = ticks;  // born since the previous census
+      }
+      next_[c.tid] = Prev{st->starttime, ticks, cls, c.single_cpu};
+      const int cpu = c.single_cpu >= 0 ? c.single_cpu : st->processor;
+      seen.cpu = cpu;
+      if (cls == TaskClass::kPerCpuKernel) {
+        seen.comm = std::string(detail::IntrusionLedger::kKernel);
+      } else {
+        seen.comm =
+            st->KernelThread() ? detail::KernelThreadLabel(pname) : pname;
+      }
+      const bool guest_cpu =
+          cpu >= 0 &&
+          static_cast<std::size_t>(cpu) / kBitsPerWord < guest_mask_.size() &&
+          (guest_mask_[static_cast<std::size_t>(cpu) / kBitsPerWord] >>
+           (static_cast<std::size_t>(cpu) % kBitsPerWord)) &
+              1UL;
+      if (guest_cpu && delta > 0) {
+        seen.delta_ticks = delta;
+        deltas_.push_back(detail::IntrusionLedger::Delta{
+            seen.comm, cpu, delta, cls == TaskClass::kPerCpuKernel});
+        if (cls == TaskClass::kHost) intruders_[seen.comm].Insert(cpu);
+      }
+    }
+    if (options_.keep_examined) result.examined.push_back(std::move(seen));
+  }
+}
+
+}  // namespace hostiso
