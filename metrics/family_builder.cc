@@ -19,32 +19,35 @@ FamilyBuilder FamilyBuilder::Counter(std::string name, std::string help) {
                        prometheus::MetricType::Counter);
 }
 
-FamilyBuilder& FamilyBuilder::Add(Labels labels, double value) {
+namespace {
+
+template <typename LabelRange>
+prometheus::ClientMetric MakeSample(const LabelRange& labels,
+                                    prometheus::MetricType type, double value) {
   prometheus::ClientMetric m;
   m.label.reserve(labels.size());
-  for (const auto& [k, v] : labels)
+  for (const auto& [k, v] : labels) {
     m.label.push_back({std::string(k), std::string(v)});
-  if (family_.type == prometheus::MetricType::Counter) {
+  }
+  if (type == prometheus::MetricType::Counter) {
     m.counter.value = value;
   } else {
     m.gauge.value = value;
   }
-  family_.metric.push_back(std::move(m));
+  return m;
+}
+
+}  // namespace
+
+FamilyBuilder& FamilyBuilder::Add(Labels labels, double value) {
+  family_.metric.push_back(MakeSample(labels, family_.type, value));
   return *this;
 }
 
 FamilyBuilder& FamilyBuilder::Add(
     const std::vector<std::pair<std::string, std::string>>& labels,
     double value) {
-  prometheus::ClientMetric m;
-  m.label.reserve(labels.size());
-  for (const auto& [k, v] : labels) m.label.push_back({k, v});
-  if (family_.type == prometheus::MetricType::Counter) {
-    m.counter.value = value;
-  } else {
-    m.gauge.value = value;
-  }
-  family_.metric.push_back(std::move(m));
+  family_.metric.push_back(MakeSample(labels, family_.type, value));
   return *this;
 }
 

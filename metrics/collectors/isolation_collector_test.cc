@@ -2,24 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "metrics/testing/families.h"
 #include "metrics/testing/temp_tree.h"
 
 namespace hostiso {
 namespace {
 
-std::map<std::string, double> ByLabels(
-    const std::vector<prometheus::MetricFamily>& out, const std::string& name) {
-  std::map<std::string, double> r;
-  for (const auto& f : out) {
-    if (f.name != name) continue;
-    for (const auto& m : f.metric) {
-      std::string key;
-      for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
-      r[key] = m.gauge.value;
-    }
-  }
-  return r;
-}
+using testing::ByLabels;
 
 TEST(IsolationCollectorTest, RolesFlagsAndMismatch) {
   testing::TempTree t;

@@ -5,24 +5,13 @@
 #include <atomic>
 #include <thread>
 
+#include "metrics/testing/families.h"
 #include "metrics/testing/temp_tree.h"
 
 namespace hostiso {
 namespace {
 
-std::map<std::string, double> ByLabels(
-    const std::vector<prometheus::MetricFamily>& out, const std::string& name) {
-  std::map<std::string, double> r;
-  for (const auto& f : out) {
-    if (f.name != name) continue;
-    for (const auto& m : f.metric) {
-      std::string key;
-      for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
-      r[key] = m.gauge.value;
-    }
-  }
-  return r;
-}
+using testing::ByLabels;
 
 class DiskCollectorTest : public ::testing::Test {
  protected:

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "metrics/testing/families.h"
 #include "metrics/testing/temp_tree.h"
 
 namespace hostiso {
@@ -11,19 +12,7 @@ namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr double kGiB = 1024.0 * kMiB;
 
-std::map<std::string, double> ByLabels(
-    const std::vector<prometheus::MetricFamily>& out, const std::string& name) {
-  std::map<std::string, double> r;
-  for (const auto& f : out) {
-    if (f.name != name) continue;
-    for (const auto& m : f.metric) {
-      std::string key;
-      for (const auto& l : m.label) key += l.name + "=" + l.value + ",";
-      r[key] = m.gauge.value;
-    }
-  }
-  return r;
-}
+using testing::ByLabels;
 
 bool Has(const std::vector<prometheus::MetricFamily>& out,
          const std::string& name) {
