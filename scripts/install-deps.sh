@@ -18,6 +18,7 @@ test_pkgs=(
   prometheus prometheus-alertmanager prometheus-node-exporter
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
   lvm2 e2fsprogs
+  buildah podman runc debootstrap systemd-container python3-yaml rsync
 )
 
 pkgs=("${build_pkgs[@]}")
