@@ -30,8 +30,8 @@ void RegisterCensusCollectors(const Flags& flags, const ComponentDeps& deps,
         std::move(census), deps.isolation, deps.violations,
         std::chrono::duration<double>(flags.census_interval_seconds));
     worker->Start();
-    set.collectors.push_back(std::make_unique<CensusCollector>(worker));
-    set.stoppers.push_back([worker] { worker->Stop(); });
+    set.collectors.emplace_back(std::make_unique<CensusCollector>(worker));
+    set.stoppers.emplace_back([worker] { worker->Stop(); });
   }
   if (flags.collectors.count("interrupts") > 0) {
     set.collectors.push_back(

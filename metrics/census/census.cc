@@ -166,7 +166,7 @@ ThreadCensus::ThreadCensus(CensusOptions options,
     : options_(std::move(options)),
       guests_(std::move(guests)),
       ledger_(options_.top_comms),
-      dirbuf_(64 * 1024) {
+      dirbuf_(std::size_t{64} * 1024) {
   switch (options_.affinity) {
     case AffinitySource::kSyscall:
       use_syscall_ = true;

@@ -105,15 +105,12 @@ std::vector<InterruptTracker::Fired> InterruptTracker::Update(
     for (std::size_t i = 0; i < row.counts.size(); ++i) {
       int cpu = table.cpus[i];
       std::uint64_t count = row.counts[i];
-      std::uint64_t delta = 0;
-      if (first_) {
-        delta = count;  // since boot
-      } else if (prev != nullptr && prev->counts.count(cpu) > 0) {
+      // The whole count on the first scrape (since boot) and for an IRQ or
+      // CPU not seen before (its counts started after the previous scrape).
+      std::uint64_t delta = count;
+      if (!first_ && prev != nullptr && prev->counts.count(cpu) > 0) {
         std::uint64_t before = prev->counts.at(cpu);
         delta = count >= before ? count - before : count;  // restarted counts
-      } else {
-        delta = count;  // new IRQ (or CPU): its counts started after the
-                        // previous scrape
       }
       now.counts[cpu] = count;
       per_cpu_[cpu] += delta;
@@ -133,7 +130,7 @@ std::vector<InterruptTracker::Fired> InterruptTracker::Update(
 
 }  // namespace detail
 
-InterruptsCollector::InterruptsCollector(std::string procfs)
+InterruptsCollector::InterruptsCollector(const std::string& procfs)
     : path_(JoinPath(procfs, "interrupts")) {}
 
 bool InterruptsCollector::Collect(const ScrapeContext& ctx,

@@ -74,7 +74,7 @@ class InterruptTracker {
 // (one read of a few KiB).
 class InterruptsCollector : public Collector {
  public:
-  explicit InterruptsCollector(std::string procfs);
+  explicit InterruptsCollector(const std::string& procfs);
   std::string_view Name() const override { return "interrupts"; }
   bool Collect(const ScrapeContext& ctx,
                std::vector<prometheus::MetricFamily>& out) override;

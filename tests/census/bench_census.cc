@@ -238,7 +238,10 @@ int FreePort() {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  if (::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(s);
+    return 0;
+  }
   socklen_t len = sizeof(a);
   ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
   int port = ntohs(a.sin_port);
@@ -286,6 +289,10 @@ struct ExporterFigures {
 ExporterFigures RunExporter(const Options& o) {
   ExporterFigures f;
   int port = FreePort();
+  if (port <= 0) {
+    std::fprintf(stderr, "cannot find a free loopback port for the exporter\n");
+    return f;
+  }
   std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port);
   std::string guest = "--isolation.guest-cpus=" + std::to_string(o.guest_cpu);
   auto t0 = Clock::now();
@@ -365,6 +372,7 @@ int main(int argc, char** argv) {
     return 77;
   }
   std::vector<int> all_cpus;
+  all_cpus.reserve(static_cast<std::size_t>(ncpu));
   for (int c = 0; c < ncpu; ++c) all_cpus.push_back(c);
 
   std::signal(SIGINT, OnSignal);
