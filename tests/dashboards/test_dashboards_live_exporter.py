@@ -179,12 +179,14 @@ def main(argv=None):
     ap.add_argument("--require-data", action="append", default=[], metavar="REGEX",
                     help="also require data from queries whose panel title or "
                          "expression matches REGEX (repeatable)")
+    ap.add_argument("--target", metavar="127.0.0.1:PORT",
+                    help="scrape an exporter that is already running instead of starting one")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, TSDB)")
     ap.add_argument("--verbose", "-v", action="store_true",
                     help="list every query with its status")
     args = ap.parse_args(argv)
 
-    if not os.access(args.exporter, os.X_OK):
+    if not args.target and not os.access(args.exporter, os.X_OK):
         print("SKIP: exporter binary %s not built" % args.exporter)
         return SKIP
     prometheus = shutil.which("prometheus")
@@ -202,7 +204,11 @@ def main(argv=None):
         eport, pport = free_port(), free_port()
         exporter_argv = [args.exporter, "--web.listen-address=127.0.0.1:%d" % eport]
         ncpu = os.cpu_count() or 1
-        if args.fixture:
+        if args.target:
+            # An exporter someone else runs (the libvirt live test, with real
+            # guests): scrape it, start nothing.
+            eport = int(args.target.rsplit(":", 1)[1])
+        elif args.fixture:
             fx = os.path.abspath(args.fixture)
             exporter_argv += ["--path.procfs=" + os.path.join(fx, "proc"),
                               "--path.sysfs=" + os.path.join(fx, "sys"),
@@ -221,8 +227,9 @@ def main(argv=None):
                 if ncpu >= 2:
                     f.write("[compute]\ncpu_dedicated_set = %d\n" % (ncpu - 1))
             exporter_argv.append("--nova.config=" + nova)
-        exp = d.start("exporter", exporter_argv)
-        wait_http("http://127.0.0.1:%d/metrics" % eport, exp, 20, "exporter")
+        if not args.target:
+            exp = d.start("exporter", exporter_argv)
+            wait_http("http://127.0.0.1:%d/metrics" % eport, exp, 20, "exporter")
 
         shutil.copy(args.rules, os.path.join(d.tmp, "hostiso.rules.yml"))
         cfg = os.path.join(d.tmp, "prometheus.yml")
@@ -276,6 +283,10 @@ def main(argv=None):
                     failures.append("%s %s returned no data although the exporter "
                                     "exposes its inputs\n    %s"
                                     % (r.dashboard, r.where, r.query))
+            elif r.status == "empty":
+                # Not required: its inputs are absent here (no guests, no
+                # violation of that kind); listed so a reader sees the gap.
+                print("empty, inputs absent here: %s %s" % (r.dashboard, r.where))
         print("%d queries: %d with data, %d empty, %d required to have data"
               % (len(results), sum(r.status == "data" for r in results),
                  sum(r.status == "empty" for r in results), required))

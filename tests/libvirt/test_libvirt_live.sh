@@ -135,7 +135,10 @@ start_libvirtd
 log "libvirtd pid $LIBVIRTD_PID"
 
 # ---- the exporter ----------------------------------------------------------
-: >"$WORK/nova.conf"  # empty: Nova's defaults (ratios, reserved memory)
+# Nova's defaults (ratios, reserved memory), with instance storage in a
+# directory of the test's own so the disk collector has something to measure.
+mkdir -p "$WORK/instances"
+printf '[DEFAULT]\ninstances_path = %s\nreserved_host_disk_mb = 1\n' "$WORK/instances" >"$WORK/nova.conf"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 URL="http://127.0.0.1:$PORT/metrics"
 "$EXPORTER" --web.listen-address="127.0.0.1:$PORT" --isolation.guest-cpus=1 \
@@ -275,6 +278,19 @@ gt() { python3 -c "import sys; sys.exit(0 if float('$1') - float('$2') > $3 else
 check "spinning vCPU time grows (> 0.05 s in 4 s)" gt "$t2" "$t1" 0.05
 check "spinning vCPU delay grows (> 0.05 s in 4 s, busy loop on its CPU)" gt "$d2" "$d1" 0.05
 check "delay attributed to CPU 1 grows" gt "$c2" "$c1" 0.05
+
+# ---- dashboards and recording rules with real guests -----------------------
+# The dashboards' guest panels (vCPU delay, pinning, allocation) need running
+# guests, which only this test has: a real Prometheus with the shipped rules
+# scrapes this exporter, and every query about guests must return data.
+DASH_TEST="$(dirname "$0")/../dashboards/test_dashboards_live_exporter.py"
+if command -v prometheus >/dev/null; then
+  check "every dashboard query about guests returns data (real Prometheus)" \
+    python3 "$DASH_TEST" --target "127.0.0.1:$PORT" \
+      --require-data 'vCPU|vcpu|Guest|guest|Spare|allocat|Allocat'
+else
+  echo "SKIPPED: dashboards with guests (prometheus not installed)"
+fi
 
 # ---- optional: scrape cost against Debian's prometheus-libvirt-exporter -----
 # HOSTISO_LIBVIRT_COMPARE=1: times 20 scrapes of each exporter on these guests
