@@ -5,7 +5,8 @@
 #
 # Steps: packages -> lint (clang-format, clang-tidy) -> Release build with
 # warnings as errors -> every ctest label but "bench" -> an ASan+UBSan build
-# running the unit, golden and end-to-end tests. Tests that need something
+# running the unit, end-to-end and integration tests again (the threaded
+# workers meet real libvirtd, real threads and real loop devices there). Tests that need something
 # this machine lacks exit 77 and ctest lists them as skipped ("Not Run"),
 # never as passed.
 set -euo pipefail
@@ -25,11 +26,11 @@ cmake --build build -j"$jobs"
 echo "== tests"
 (cd build && ctest --output-on-failure --timeout 900 -LE bench "$@") || status=1
 
-echo "== sanitizer build (ASan+UBSan): unit, golden and end-to-end tests"
+echo "== sanitizer build (ASan+UBSan): unit, end-to-end and integration tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DHOSTISO_WERROR=ON -DHOSTISO_SANITIZE=ON \
   -DHOSTISO_BENCHMARKS=OFF >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --output-on-failure --timeout 900 -L "unit|e2e" -LE "bench|slow" "$@") || status=1
+  ctest --output-on-failure --timeout 900 -L "unit|e2e|integration" -LE "bench|slow" "$@") || status=1
 exit $status
