@@ -23,6 +23,9 @@ source "$here/bootstrap_lib.sh"
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# grep -q stops reading at the first match, and under pipefail the writer's
+# SIGPIPE then fails the pipeline at random: has() reads its input to the end.
+has() { grep "$@" >/dev/null; }
 
 [ $# -eq 1 ] || { echo "usage: $0 <build_dir>" >&2; exit 2; }
 build_dir=$(cd "$1" && pwd)
@@ -106,7 +109,7 @@ grep -qE '^/usr/share/hostiso-exporter/dashboards/[^/]+\.json$' "$work/contents"
   || fail "package has no dashboards/*.json"
 grep -qE '^/usr/share/hostiso-exporter/dashboards/provisioning/' "$work/contents" \
   || fail "package lacks dashboards/provisioning/"
-dpkg-deb -c "$deb" | grep -E ' \./usr/bin/hostiso_exporter$' | grep -q '^-rwxr-xr-x root/root' \
+dpkg-deb -c "$deb" | grep -E ' \./usr/bin/hostiso_exporter$' | has '^-rwxr-xr-x root/root' \
   || fail "/usr/bin/hostiso_exporter is not -rwxr-xr-x root/root"
 [ "$(dpkg-deb -f "$deb" Package)" = hostiso-exporter ] || fail "wrong Package field"
 depends=$(dpkg-deb -f "$deb" Depends)
@@ -116,7 +119,7 @@ echo "   Depends: $depends"
 needed=$(LC_ALL=C readelf -d "$build_dir/exporter/hostiso_exporter" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
 [ -n "$needed" ] || fail "no DT_NEEDED entries in the binary?"
 for so in $needed; do
-  path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64|x86_64|=>/ {print $NF; exit}')
+  path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64|x86_64|=>/ && !found {print $NF; found = 1}')
   [ -n "$path" ] || fail "cannot resolve $so on this host"
   pkg=$(dpkg -S "$path" 2>/dev/null || dpkg -S "$(readlink -f "$path")" 2>/dev/null || \
         dpkg -S "/usr$path" 2>/dev/null || dpkg -S "${path#/usr}" 2>/dev/null || true)
@@ -134,7 +137,7 @@ dpkg-deb --ctrl-tarfile "$deb" | tar -tf - | sed 's|^\./||' >"$work/control-file
 for f in postinst prerm postrm conffiles; do
   grep -qxF "$f" "$work/control-files" || fail "control archive lacks $f"
 done
-dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles | grep -qxF /etc/default/hostiso-exporter \
+dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles | has -xF /etc/default/hostiso-exporter \
   || fail "/etc/default/hostiso-exporter is not a conffile"
 echo "   contents OK ($(wc -l <"$work/contents") entries)"
 
@@ -168,7 +171,7 @@ in_root apt-get install -y --no-install-recommends "/tmp/$(basename "$deb")" >>"
   tail -40 "$work/apt.log"; fail "apt-get install of the package failed"; }
 echo "   installed in $((SECONDS - t0)) s"
 # shellcheck disable=SC2016 # dpkg-query's own ${Status} format
-in_root dpkg-query -W -f='${Status}\n' hostiso-exporter | grep -qx 'install ok installed' \
+in_root dpkg-query -W -f='${Status}\n' hostiso-exporter | has -x 'install ok installed' \
   || fail "dpkg does not report hostiso-exporter installed"
 
 # postinst effects: system user, unit enabled offline, nothing started.
@@ -243,7 +246,7 @@ for _ in $(seq 1 120); do
   fi
   sleep 0.5
 done
-init_pid=$(pgrep -P "$nspawn_pid" | head -1 || true)
+init_pid=$(pgrep -P "$nspawn_pid" | sed -n 1p || true)
 in_ct() { nsenter --target "$init_pid" --mount --pid -- "$@"; }
 if [ -z "$ok" ]; then
   cat "$work/nspawn.log"
@@ -255,16 +258,16 @@ grep -qE '^hostiso_build_info[{ ]' "$work/metrics-unit.txt" || fail "hostiso_bui
 grep -qE '^hostiso_cpu_seconds_total[{ ]' "$work/metrics-unit.txt" || fail "hostiso_cpu_seconds_total missing (unit)"
 # No libvirtd here: the libvirt collector fails (hostiso_libvirt_up 0); every
 # other collector must succeed.
-if grep -E '^hostiso_collector_success\{' "$work/metrics-unit.txt" | grep -v 'collector="libvirt"' | grep -qE ' 0$'; then
+if grep -E '^hostiso_collector_success\{' "$work/metrics-unit.txt" | grep -v 'collector="libvirt"' | has -E ' 0$'; then
   grep -E '^hostiso_collector_success\{' "$work/metrics-unit.txt"
   fail "a collector failed under the unit's sandbox"
 fi
 [ "$(in_ct systemctl is-active hostiso-exporter.service)" = active ] || fail "unit not active"
 [ "$(in_ct systemctl show -p NRestarts --value hostiso-exporter.service)" = 0 ] || fail "unit restarted"
-xpid=$(pgrep -f "^/usr/bin/hostiso_exporter --web.listen-address=127.0.0.1:$port\$" | head -1 || true)
+xpid=$(pgrep -f "^/usr/bin/hostiso_exporter --web.listen-address=127.0.0.1:$port\$" | sed -n 1p || true)
 [ -n "$xpid" ] || fail "exporter process not found from the host"
 st=$(cat "/proc/$xpid/status")
-check_status() { grep -qE "$1" <<<"$st" || fail "unit's exporter: $2 ($(grep -E "^${1%%:*}" <<<"$st" | head -1))"; }
+check_status() { grep -qE "$1" <<<"$st" || fail "unit's exporter: $2 ($(grep -E "^${1%%:*}" <<<"$st" | sed -n 1p))"; }
 check_status "^Uid:\s+$uid\s+$uid\s+$uid\s+$uid\$" "not running as hostiso ($uid)"
 check_status '^CapEff:\s+0+$' "has effective capabilities"
 check_status '^CapBnd:\s+0+$' "bounding set not empty"

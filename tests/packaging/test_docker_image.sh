@@ -38,6 +38,9 @@ source "$here/bootstrap_lib.sh"
 
 skip() { echo "SKIP: $*"; exit 77; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# grep -q stops reading at the first match, and under pipefail the writer's
+# SIGPIPE then fails the pipeline at random: has() reads its input to the end.
+has() { grep "$@" >/dev/null; }
 
 [ "$(id -u)" -eq 0 ] || skip "needs root (buildah vfs storage, chroot isolation)"
 for tool in buildah podman runc debootstrap curl python3 tar flock setsid; do
@@ -95,7 +98,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ------------------------------------------------------------ base image
-if buildah "${S[@]}" images --format '{{.Name}}:{{.Tag}}' | grep -qxF "$base"; then
+if buildah "${S[@]}" images --format '{{.Name}}:{{.Tag}}' | has -xF "$base"; then
   echo "== base $base present in the vfs store"
 else
   tarball=$(hostiso_bookworm_tarball)
@@ -132,7 +135,7 @@ fi
 echo "   build-deps stage ${deps_s} s, $(grep -c 'Using cache' "$work/build.log" || true) steps from cache"
 grep -E '^runtime packages:' "$work/build.log" | sed 's/^/   /' || true
 build_s=$((SECONDS - t0))
-size=$(buildah "${S[@]}" images --format '{{.Size}}' "$image" | head -1)
+size=$(buildah "${S[@]}" images --format '{{.Size}}' "$image" | sed -n 1p)
 echo "   built $image in ${build_s} s, size $size"
 
 # ------------------------------------------------------------ image config
@@ -147,9 +150,9 @@ for arg in (cfg.get("Entrypoint") or []) + (cfg.get("Cmd") or []):
 PY
 ) || fail "image config check failed"
 [ "${default_cmd[0]:-}" = /usr/bin/hostiso_exporter ] || fail "ENTRYPOINT is not /usr/bin/hostiso_exporter: ${default_cmd[*]}"
-printf '%s\n' "${default_cmd[@]}" | grep -qxF -- --path.procfs=/host/proc || fail "CMD lacks --path.procfs=/host/proc"
-printf '%s\n' "${default_cmd[@]}" | grep -qxF -- --path.sysfs=/host/sys || fail "CMD lacks --path.sysfs=/host/sys"
-printf '%s\n' "${default_cmd[@]}" | grep -qxF -- --path.rootfs=/host/root || fail "CMD lacks --path.rootfs=/host/root"
+printf '%s\n' "${default_cmd[@]}" | has -xF -- --path.procfs=/host/proc || fail "CMD lacks --path.procfs=/host/proc"
+printf '%s\n' "${default_cmd[@]}" | has -xF -- --path.sysfs=/host/sys || fail "CMD lacks --path.sysfs=/host/sys"
+printf '%s\n' "${default_cmd[@]}" | has -xF -- --path.rootfs=/host/root || fail "CMD lacks --path.rootfs=/host/root"
 echo "   default command: ${default_cmd[*]}"
 
 ctr=$(buildah "${S[@]}" from --pull=never "${ulimits[@]}" --name "hostiso-test-$$" "$image")
@@ -218,7 +221,7 @@ grep -qE '^hostiso_build_info[{ ]' "$work/metrics2.txt" || fail "hostiso_build_i
 grep -qE '^hostiso_cpu_seconds_total[{ ]' "$work/metrics2.txt" || fail "hostiso_cpu_seconds_total missing (hardened run)"
 # No libvirtd here: the libvirt collector fails (hostiso_libvirt_up 0); every
 # other collector must succeed.
-if grep -E '^hostiso_collector_success\{' "$work/metrics2.txt" | grep -v 'collector="libvirt"' | grep -qE ' 0$'; then
+if grep -E '^hostiso_collector_success\{' "$work/metrics2.txt" | grep -v 'collector="libvirt"' | has -E ' 0$'; then
   grep -E '^hostiso_collector_success\{' "$work/metrics2.txt"
   fail "a collector failed in the hardened container"
 fi
