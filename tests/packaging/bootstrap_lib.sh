@@ -56,3 +56,28 @@ SRC
   ) 9>"$HOSTISO_TEST_CACHE/.lock"
   printf '%s\n' "$tarball"
 }
+
+# hostiso_wait_scrape PID PORT OUT LOG TRIES: polls 127.0.0.1:PORT/metrics
+# every 0.2 s into OUT while PID lives; fails (with LOG) if PID exits or
+# nothing answers within TRIES polls. Needs the caller's fail().
+hostiso_wait_scrape() {
+  local pid=$1 port=$2 out=$3 log=$4 tries=$5
+  for _ in $(seq 1 "$tries"); do
+    kill -0 "$pid" 2>/dev/null || { cat "$log"; fail "exporter exited early"; }
+    if curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" -o "$out" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.2
+  done
+  cat "$log"
+  fail "no answer on 127.0.0.1:$port/metrics"
+}
+
+# hostiso_require_series OUT METRIC...: every METRIC has a sample in OUT.
+hostiso_require_series() {
+  local out=$1 m
+  shift
+  for m in "$@"; do
+    grep -qE "^${m}[{ ]" "$out" || { head -40 "$out"; fail "$m missing from /metrics"; }
+  done
+}

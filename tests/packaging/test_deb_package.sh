@@ -196,18 +196,8 @@ chroot --userspec=hostiso:hostiso "$root" /usr/bin/env -i PATH=/usr/bin:/bin \
   /usr/bin/hostiso_exporter --web.listen-address="127.0.0.1:$port" \
   --path.procfs=/proc --path.sysfs=/sys >"$work/exporter.log" 2>&1 &
 exporter_pid=$!
-ok=""
-for _ in $(seq 1 50); do
-  kill -0 "$exporter_pid" 2>/dev/null || { cat "$work/exporter.log"; fail "exporter exited early"; }
-  if curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" -o "$work/metrics.txt" 2>/dev/null; then
-    ok=1; break
-  fi
-  sleep 0.2
-done
-[ -n "$ok" ] || { cat "$work/exporter.log"; fail "no answer on 127.0.0.1:$port/metrics"; }
-for m in hostiso_build_info hostiso_cpu_seconds_total; do
-  grep -qE "^${m}[{ ]" "$work/metrics.txt" || { head -50 "$work/metrics.txt"; fail "$m missing from /metrics"; }
-done
+hostiso_wait_scrape "$exporter_pid" "$port" "$work/metrics.txt" "$work/exporter.log" 50
+hostiso_require_series "$work/metrics.txt" hostiso_build_info hostiso_cpu_seconds_total
 echo "   scrape OK: $(grep -c '^hostiso_' "$work/metrics.txt") hostiso_ samples, $(grep -c '^hostiso_cpu_seconds_total' "$work/metrics.txt") cpu_seconds series"
 kill "$exporter_pid"; wait "$exporter_pid" 2>/dev/null || true; exporter_pid=""
 

@@ -173,18 +173,8 @@ setsid buildah "${S[@]}" run --isolation chroot \
   "$ctr" -- "${default_cmd[@]}" "--web.listen-address=127.0.0.1:$port" \
   >"$work/exporter.log" 2>&1 &
 run_pid=$!
-ok=""
-for _ in $(seq 1 100); do
-  kill -0 "$run_pid" 2>/dev/null || { cat "$work/exporter.log"; fail "exporter exited early"; }
-  if curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" -o "$work/metrics.txt" 2>/dev/null; then
-    ok=1; break
-  fi
-  sleep 0.2
-done
-[ -n "$ok" ] || { cat "$work/exporter.log"; fail "no answer on 127.0.0.1:$port/metrics"; }
-for m in hostiso_build_info hostiso_cpu_seconds_total; do
-  grep -qE "^${m}[{ ]" "$work/metrics.txt" || { head -40 "$work/metrics.txt"; fail "$m missing from /metrics"; }
-done
+hostiso_wait_scrape "$run_pid" "$port" "$work/metrics.txt" "$work/exporter.log" 100
+hostiso_require_series "$work/metrics.txt" hostiso_build_info hostiso_cpu_seconds_total
 # The exporter must see the host's CPUs through /host/proc: one idle series
 # per online CPU of this host.
 host_cpus=$(grep -cE '^cpu[0-9]+ ' /proc/stat)
