@@ -13,6 +13,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// "SUBJECT [CPUS]" of every current violation of `kind`, for exact asserts.
+std::vector<std::string> Subjects(const ViolationRegistry& reg,
+                                  ViolationKind kind) {
+  std::vector<std::string> out;
+  for (const auto& v : reg.Current(kind)) {
+    out.push_back(v.subject + " [" + v.cpus.ToString() + "]");
+  }
+  return out;
+}
+
 CpuSet L(const char* list) { return *ParseCpuList(list); }
 
 // Value of the series of `name` whose labels include all of `labels`; NaN when
@@ -250,12 +260,7 @@ TEST_F(LibvirtCollectorTest, GoneQemuDropsDomainSeries) {
 
 TEST_F(LibvirtCollectorTest, Violations) {
   Scrape();
-  auto subjects = [&](ViolationKind k) {
-    std::vector<std::string> out;
-    for (const auto& v : violations_.Current(k))
-      out.push_back(v.subject + " [" + v.cpus.ToString() + "]");
-    return out;
-  };
+  auto subjects = [&](ViolationKind k) { return Subjects(violations_, k); };
   using S = std::vector<std::string>;
   EXPECT_EQ(subjects(ViolationKind::kVcpuOnHostCpu),
             (S{"instance-00000001 vcpu 1 [0]"}));
@@ -338,12 +343,7 @@ TEST(LibvirtCollectorOnTestDriver, MixedNodeViolations) {
   ASSERT_TRUE(collector.Collect(ctx, m));
   source->Stop();
 
-  auto subjects = [&](ViolationKind k) {
-    std::vector<std::string> out;
-    for (const auto& v : reg.Current(k))
-      out.push_back(v.subject + " [" + v.cpus.ToString() + "]");
-    return out;
-  };
+  auto subjects = [&](ViolationKind k) { return Subjects(reg, k); };
   using S = std::vector<std::string>;
   EXPECT_EQ(subjects(ViolationKind::kVcpuOnHostCpu),
             (S{"bad-pin vcpu 1 [0]", "plain-floating vcpu 0 [0-1]",

@@ -15,7 +15,6 @@ import contextlib
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from exporter_harness import parse  # noqa: E402  (the shared exposition parser)
+from exporter_harness import parse, stop_process  # noqa: E402  (the shared exposition parser)
 
 SKIP = 77
 SCHED_IDLE = 5
@@ -209,13 +208,7 @@ def main():
         check(any(f[3] == SCHED_IDLE for f in facts), "one exporter thread (the census) runs SCHED_IDLE")
     finally:
         for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+            stop_process(p)
         log = os.path.join(tmp, "exporter.log")
         if failures and os.path.exists(log):
             print("exporter log:\n" + open(log).read())

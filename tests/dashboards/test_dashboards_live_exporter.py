@@ -28,7 +28,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +39,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import check_dashboards  # noqa: E402
 import query_dashboards_live as live  # noqa: E402
+
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+from exporter_harness import stop_process  # noqa: E402
 
 REPO = check_dashboards.REPO
 SKIP = 77
@@ -153,14 +155,8 @@ class Daemons:
             return ""
 
     def stop(self, keep=False):
-        for name, p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+        for _, p in reversed(self.procs):
+            stop_process(p, timeout=15)
         if keep:
             print("kept", self.tmp)
         else:

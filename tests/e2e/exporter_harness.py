@@ -2,6 +2,7 @@
 import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import time
@@ -9,6 +10,18 @@ import urllib.error
 import urllib.request
 
 SKIP = 77
+
+
+def stop_process(proc, timeout=10):
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def free_port():
