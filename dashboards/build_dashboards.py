@@ -357,11 +357,11 @@ def fleet_overview():
     L.add(stat("Hosts with violations",
                "Hosts with at least one isolation violation now.",
                [Target("count(sum by (job, instance) (%s) > 0) or vector(0)"
-                       % sel("hostiso_violations"))], "short", RED_FROM_1), 3, 4)
+                       % sel("hostiso_violating_subjects"))], "short", RED_FROM_1), 3, 4)
     L.add(stat("Violating subjects",
                "Subjects (vCPUs, threads, IRQs, config files, ...) in violation now, "
                "summed over all kinds and hosts.",
-               [Target("sum(%s)" % sel("hostiso_violations"))], "short", RED_FROM_1), 3, 4)
+               [Target("sum(%s)" % sel("hostiso_violating_subjects"))], "short", RED_FROM_1), 3, 4)
     L.add(stat("Hosts without isolation",
                "Hosts where no guest CPU set was found in nova.conf (every CPU is shared "
                "between host and guests). Intended for non-isolated hosts only.",
@@ -403,7 +403,7 @@ def fleet_overview():
                    "Top 15 hosts by number of subjects in violation now (all kinds). "
                    "Empty is good.",
                    [Target("sort_desc(topk(15, sum by (job, instance) (%s) > 0))"
-                           % sel("hostiso_violations"), "{{instance}}", instant=True)],
+                           % sel("hostiso_violating_subjects"), "{{instance}}", instant=True)],
                    "short", thresholds(("orange", None), ("red", 5)), minv=0,
                    no_value="No violations"), 8, 10)
 
@@ -422,7 +422,7 @@ def fleet_overview():
     L.add(timeseries("Subjects in violation by kind",
                      "Subjects in violation over time, fleet wide, stacked by kind. "
                      "A kind that appears fleet wide at once usually means a config rollout.",
-                     [Target("sum by (kind) (%s) > 0" % sel("hostiso_violations"),
+                     [Target("sum by (kind) (%s) > 0" % sel("hostiso_violating_subjects"),
                              "{{kind}}")],
                      "short", stack=True, bars=False), 12, 8)
     L.add(timeseries("Violation onsets by kind",
@@ -505,7 +505,7 @@ def host_detail():
                [Target(sel("up"))], "none", thresholds(("red", None), ("green", 1)),
                UP_MAPPINGS), 3, 4)
     L.add(stat("Violations now", "Subjects in violation now, all kinds. Details below.",
-               [Target("sum(%s)" % sel("hostiso_violations"))], "short", RED_FROM_1), 3, 4)
+               [Target("sum(%s)" % sel("hostiso_violating_subjects"))], "short", RED_FROM_1), 3, 4)
     L.add(stat("Isolation configured",
                "Whether nova.conf (or the exporter flag) defines a guest CPU set. "
                "NO: every CPU is shared by host and guests.",
@@ -696,7 +696,7 @@ def host_detail():
     L.row("Isolation violations")
     L.add(timeseries("Subjects in violation by kind",
                      "How many subjects violate isolation now, by kind. Empty is good.",
-                     [Target("%s > 0" % sel("hostiso_violations"), "{{kind}}")],
+                     [Target("%s > 0" % sel("hostiso_violating_subjects"), "{{kind}}")],
                      "short", stack=True), 12, 8)
     L.add(timeseries("Violation onsets",
                      "Subjects that entered violation per interval (increase of "

@@ -52,7 +52,7 @@ TEST(ExporterCollectableTest, SelfMetricsAndIsolationOfFailures) {
       build = true;
       EXPECT_EQ(f.metric[0].label[0].value, "1.2.3");
     }
-    if (f.name == "hostiso_violations") violations = true;
+    if (f.name == "hostiso_violating_subjects") violations = true;
   }
   EXPECT_EQ(success["good"], 1);
   EXPECT_EQ(success["bad"], 0);

@@ -45,7 +45,7 @@ std::uint64_t ViolationRegistry::Onsets(ViolationKind kind) const {
 void ViolationRegistry::AppendMetrics(
     std::vector<prometheus::MetricFamily>& out, std::size_t max_info) const {
   auto gauge = FamilyBuilder::Gauge(
-      "hostiso_violations",
+      "hostiso_violating_subjects",
       "Subjects violating host/guest isolation now, by kind.");
   auto total =
       FamilyBuilder::Counter("hostiso_violations_total",

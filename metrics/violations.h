@@ -43,7 +43,7 @@ struct Violation {
 class ViolationRegistry {
  public:
   void Report(ViolationKind kind, std::vector<Violation> now);
-  // Appends hostiso_violations, hostiso_violations_total and
+  // Appends hostiso_violating_subjects, hostiso_violations_total and
   // hostiso_violation_info (at most `max_info` series, most recent kinds
   // first in contract order).
   void AppendMetrics(std::vector<prometheus::MetricFamily>& out,

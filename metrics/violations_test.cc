@@ -17,7 +17,7 @@ TEST(ViolationRegistryTest, EveryKindPresentAtZero) {
   ViolationRegistry reg;
   std::vector<prometheus::MetricFamily> out;
   reg.AppendMetrics(out, 10);
-  const auto* gauge = Find(out, "hostiso_violations");
+  const auto* gauge = Find(out, "hostiso_violating_subjects");
   ASSERT_NE(gauge, nullptr);
   EXPECT_EQ(gauge->metric.size(), kViolationKindCount);
   for (const auto& m : gauge->metric) EXPECT_EQ(m.gauge.value, 0);
@@ -55,7 +55,7 @@ TEST(ViolationRegistryTest, DuplicateSubjectsMergeAndInfoIsCapped) {
   reg.AppendMetrics(out, 2);
   EXPECT_EQ(Find(out, "hostiso_violation_info")->metric.size(), 2U);
   // The gauge still counts every subject.
-  for (const auto& m : Find(out, "hostiso_violations")->metric) {
+  for (const auto& m : Find(out, "hostiso_violating_subjects")->metric) {
     if (m.label[0].value == "host_task_on_guest_cpu") {
       EXPECT_EQ(m.gauge.value, 3);
     }

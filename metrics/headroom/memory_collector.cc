@@ -97,7 +97,7 @@ bool MemoryCollector::Collect(const ScrapeContext& ctx,
         static_cast<double>(b.host_hugepage_used_bytes));
 
   auto hp_total =
-      FamilyBuilder::Gauge("hostiso_memory_hugepages_total_bytes",
+      FamilyBuilder::Gauge("hostiso_memory_hugepages_pool_bytes",
                            "Huge page pool size per page size (nr_hugepages).");
   auto hp_free =
       FamilyBuilder::Gauge("hostiso_memory_hugepages_free_bytes",

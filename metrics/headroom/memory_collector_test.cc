@@ -97,7 +97,7 @@ TEST_F(MemoryCollectorTest, HostUsedHeadroomAndBreach) {
             1 * kGiB);
   EXPECT_EQ(
       ByLabels(out,
-               "hostiso_memory_hugepages_total_bytes")["page_size=2097152,"],
+               "hostiso_memory_hugepages_pool_bytes")["page_size=2097152,"],
       8 * kGiB);
   EXPECT_EQ(
       ByLabels(out,
@@ -162,7 +162,7 @@ TEST_F(MemoryCollectorTest, FallsBackToMeminfoPoolsWithoutSysfs) {
   ASSERT_TRUE(c.Collect(ctx, out));
   EXPECT_EQ(
       ByLabels(out,
-               "hostiso_memory_hugepages_total_bytes")["page_size=2097152,"],
+               "hostiso_memory_hugepages_pool_bytes")["page_size=2097152,"],
       8 * kGiB);
 }
 

@@ -538,9 +538,9 @@ def run(exporter, fixture):
                 log("FAIL cpu ratios: %s" % cpu_ratios_settle.last)
 
         # ---- (b) HostisoIsolcpusMismatch: Prometheus -> Alertmanager -> webhook
-        viol = prom_query(prom_port, 'hostiso_violations{kind="isolcpus_mismatch",instance="%s"}' % fixture_inst)
+        viol = prom_query(prom_port, 'hostiso_violating_subjects{kind="isolcpus_mismatch",instance="%s"}' % fixture_inst)
         if not viol or float(viol[0]["value"][1]) <= 0:
-            failures.append("fixture shows no isolcpus_mismatch violation (hostiso_violations=%s)" % viol)
+            failures.append("fixture shows no isolcpus_mismatch violation (hostiso_violating_subjects=%s)" % viol)
         want_subjects = {s["metric"]["subject"] for s in prom_query(
             prom_port, 'hostiso_violation_info{kind="isolcpus_mismatch",instance="%s"}' % fixture_inst)}
         log("isolcpus_mismatch subjects exposed: %s" % sorted(want_subjects))

@@ -197,9 +197,9 @@ def main():
               "collector interrupts succeeds")
         check(value(s, "hostiso_cpu_device_interrupts_total", cpu="0") is not None,
               "hostiso_cpu_device_interrupts_total{cpu=\"0\"} present")
-        check(value(s, "hostiso_violations", kind="irq_on_guest_cpu") is not None,
-              "hostiso_violations{kind=\"irq_on_guest_cpu\"} present (%s now)"
-              % value(s, "hostiso_violations", kind="irq_on_guest_cpu"))
+        check(value(s, "hostiso_violating_subjects", kind="irq_on_guest_cpu") is not None,
+              "hostiso_violating_subjects{kind=\"irq_on_guest_cpu\"} present (%s now)"
+              % value(s, "hostiso_violating_subjects", kind="irq_on_guest_cpu"))
 
         facts = thread_facts(exporter.pid)
         print("exporter threads: %s" % ", ".join("%d %s cpus=%s policy=%d" % f for f in facts))

@@ -140,7 +140,7 @@ class RejectsBrokenDashboards(Fixture):
 
     def test_rate_of_a_gauge(self):
         d = self.load()
-        self.add_panel(d, "rate(hostiso_violations{%s}[$__rate_interval])" % F)
+        self.add_panel(d, "rate(hostiso_violating_subjects{%s}[$__rate_interval])" % F)
         self.save(d)
         self.assertRejected("rate() applied to something that is not a counter")
 

@@ -80,7 +80,7 @@ def main():
             c.check(h.value(s1, "hostiso_collector_success", collector="isolation") == 1,
                     "isolation collector ok")
             c.check(h.value(s1, "hostiso_config_load_success", source="nova") == 1, "nova.conf loaded")
-            c.check(len(h.select(s1, "hostiso_violations")) == 11, "every violation kind present")
+            c.check(len(h.select(s1, "hostiso_violating_subjects")) == 11, "every violation kind present")
 
             time.sleep(1.2)
             s2 = h.parse(ex.metrics())

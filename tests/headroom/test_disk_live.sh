@@ -114,8 +114,8 @@ check_within "reserved" "$(need hostiso_disk_reserved_bytes)" $((64 * MiB)) 0
 check_within "headroom = free - reserved" "$(need hostiso_disk_reserve_headroom_bytes)" $((avail - 64 * MiB)) "$tol"
 read -r rsize ravail < <(statvfs /)
 check_within "root size" "$(need 'hostiso_disk_size_bytes{role="root",path="/"}')" "$rsize" 0
-[ "$(need 'hostiso_violations{kind="disk_layout"}')" = 0 ] || fail "disk_layout violation on a filesystem of its own"
-[ "$(need 'hostiso_violations{kind="disk_reserve_breach"}')" = 0 ] || fail "unexpected disk_reserve_breach"
+[ "$(need 'hostiso_violating_subjects{kind="disk_layout"}')" = 0 ] || fail "disk_layout violation on a filesystem of its own"
+[ "$(need 'hostiso_violating_subjects{kind="disk_reserve_breach"}')" = 0 ] || fail "unexpected disk_reserve_breach"
 [ "$(need 'hostiso_collector_success{collector="disk"}')" = 1 ] || fail "disk collector failed"
 echo "ok: no disk_layout, no disk_reserve_breach, collector success 1"
 
@@ -125,14 +125,14 @@ fill=$((avail - 16 * MiB))
 fallocate -l "$fill" "$tmp/inst/instances/filler"
 read -r size avail < <(statvfs "$tmp/inst/instances")
 echo "after fallocate -l $fill: avail=$avail"
-wait_for 'hostiso_violations{kind="disk_reserve_breach"}' 1
+wait_for 'hostiso_violating_subjects{kind="disk_reserve_breach"}' 1
 subject="instances_path $tmp/inst/instances"
 [ "$(val "hostiso_violation_info{kind=\"disk_reserve_breach\",subject=\"$subject\",cpus=\"\"}")" = 1 ] ||
   fail "no disk_reserve_breach info series for '$subject'"
 check_within "headroom (negative)" "$(need hostiso_disk_reserve_headroom_bytes)" $((avail - 64 * MiB)) "$tol"
 echo "ok: disk_reserve_breach subject '$subject'"
 rm -f "$tmp/inst/instances/filler"
-wait_for 'hostiso_violations{kind="disk_reserve_breach"}' 0
+wait_for 'hostiso_violating_subjects{kind="disk_reserve_breach"}' 0
 [ "$(need 'hostiso_violations_total{kind="disk_reserve_breach"}')" = 1 ] || fail "breach onsets should be 1"
 echo "ok: breach cleared after rm, onsets total 1"
 stop_exporter
@@ -148,7 +148,7 @@ scrape
 subject="instances_path $rootdir"
 [ "$(val "hostiso_violation_info{kind=\"disk_layout\",subject=\"$subject\",cpus=\"\"}")" = 1 ] ||
   fail "no disk_layout violation for '$subject' (root st_dev $root_dev)"
-[ "$(need 'hostiso_violations{kind="disk_layout"}')" = 1 ] || fail "expected exactly one disk_layout violation"
+[ "$(need 'hostiso_violating_subjects{kind="disk_layout"}')" = 1 ] || fail "expected exactly one disk_layout violation"
 # The root filesystem is shared with everything else on the machine (builds
 # write hundreds of MiB a second): scrape between two statvfs() calls and
 # retry until the exporter's figure falls inside that bracket (+/- 1 MiB).
@@ -198,13 +198,13 @@ check_within "LVM headroom = VG free - reserved" "$(need hostiso_disk_reserve_he
   fail "no disk_layout violation for the snapshot directory on the root filesystem"
 [ -z "$(val "hostiso_violation_info{kind=\"disk_layout\",subject=\"images_volume_group $vg\",cpus=\"\"}")" ] ||
   fail "the VG on its own loop device was reported as sharing the root disk"
-[ "$(need 'hostiso_violations{kind="disk_reserve_breach"}')" = 0 ] || fail "unexpected LVM breach"
+[ "$(need 'hostiso_violating_subjects{kind="disk_reserve_breach"}')" = 0 ] || fail "unexpected LVM breach"
 [ "$(need 'hostiso_collector_success{collector="disk"}')" = 1 ] || fail "disk collector failed on LVM"
 echo "ok: VG figures match vgs; snapshot dir on root flagged; VG not flagged"
 
 echo "== 4b. LVM reservation larger than the VG's free space: breach (nova.conf edited live)"
 sed -i 's/^reserved_host_disk_mb = 16$/reserved_host_disk_mb = 1024/' "$tmp/nova-lvm.conf"
-wait_for 'hostiso_violations{kind="disk_reserve_breach"}' 1
+wait_for 'hostiso_violating_subjects{kind="disk_reserve_breach"}' 1
 [ "$(val "hostiso_violation_info{kind=\"disk_reserve_breach\",subject=\"images_volume_group $vg\",cpus=\"\"}")" = 1 ] ||
   fail "no breach subject for the VG"
 check_within "LVM headroom" "$(need hostiso_disk_reserve_headroom_bytes)" $((vfree - 1024 * MiB)) 0

@@ -121,7 +121,7 @@ check_within "reserved" "$(need hostiso_memory_reserved_bytes)" $((reserved_mb *
 check_within "reserved huge pages (32 x 2 MiB)" "$(need hostiso_memory_reserved_hugepages_bytes)" $((64 * MiB)) 0
 check_within "headroom = reserved - host used" "$(need hostiso_memory_reserve_headroom_bytes)" \
   $((reserved_mb * MiB - used)) 0
-breach=$(need 'hostiso_violations{kind="memory_reserve_breach"}')
+breach=$(need 'hostiso_violating_subjects{kind="memory_reserve_breach"}')
 if [ "$used" -gt $((reserved_mb * MiB)) ]; then want=1; else want=0; fi
 [ "$breach" = "$want" ] || fail "memory_reserve_breach $breach, expected $want (host used $used, reserved $((reserved_mb * MiB)))"
 echo "ok: memory_reserve_breach = $breach (host used $used vs reserved $((reserved_mb * MiB)))"
@@ -130,7 +130,7 @@ echo "ok: memory_reserve_breach = $breach (host used $used vs reserved $((reserv
 echo "== 1b. a reservation far above use clears the breach (nova.conf edited live)"
 sed -i "s/^reserved_host_memory_mb = .*/reserved_host_memory_mb = 1048576/" "$tmp/nova.conf"
 wait_for 'hostiso_memory_reserved_bytes' $((1048576 * MiB))
-[ "$(need 'hostiso_violations{kind="memory_reserve_breach"}')" = 0 ] || fail "breach with a 1 TiB reservation"
+[ "$(need 'hostiso_violating_subjects{kind="memory_reserve_breach"}')" = 0 ] || fail "breach with a 1 TiB reservation"
 echo "ok: no breach with reserved_host_memory_mb = 1048576"
 
 echo "== 2. huge pages: an unused pool is not host memory; pages a host process holds are"
@@ -150,7 +150,7 @@ if [ "$(cat "$hp/nr_hugepages")" -lt "$want_pages" ]; then
   echo "PASS: memory headroom live test (part 1)"
   exit 0
 fi
-wait_for 'hostiso_memory_hugepages_total_bytes{page_size="2097152"}' $((want_pages * 2 * MiB))
+wait_for 'hostiso_memory_hugepages_pool_bytes{page_size="2097152"}' $((want_pages * 2 * MiB))
 check_host_used
 used_with_pool=$used_now
 nonhuge_with_pool=$nonhuge_now

@@ -249,8 +249,8 @@ check "vcpu_on_host_cpu: floating guest's vCPU 0 may use host CPU 0" grep -qF \
 not_grep() { ! grep "$@"; }
 check "no vcpu_on_host_cpu for the correctly pinned guests" not_grep -qE \
   "kind=\"vcpu_on_host_cpu\",subject=\"$PREFIX-(good|spin) " <<<"$M"
-check "hostiso_violations{kind=vcpu_on_host_cpu} == 2" grep -qx \
-  'hostiso_violations{kind="vcpu_on_host_cpu"} 2' <<<"$M"
+check "hostiso_violating_subjects{kind=vcpu_on_host_cpu} == 2" grep -qx \
+  'hostiso_violating_subjects{kind="vcpu_on_host_cpu"} 2' <<<"$M"
 check "emulator_on_host_cpu: floating guest's emulator" grep -qF \
   "hostiso_violation_info{kind=\"emulator_on_host_cpu\",subject=\"$PREFIX-float emulator\",cpus=\"0\"} 1" <<<"$M"
 check "pinned vCPU affinity is 1 CPU" grep -qx \
