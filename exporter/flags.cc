@@ -5,28 +5,10 @@
 #include <map>
 #include <sstream>
 
+#include "exporter/collector_table.h"
 #include "metrics/text.h"
 
 namespace hostiso {
-
-const std::vector<CollectorSpec>& KnownCollectors() {
-  static const std::vector<CollectorSpec> kCollectors = {
-      {"cpu", true,
-       "per-CPU host/guest/steal/idle time (/proc/stat, /proc/schedstat)"},
-      {"isolation", true,
-       "CPU roles, kernel isolation and the isolcpus_mismatch check"},
-      {"libvirt", true,
-       "guests from libvirt: vCPU delay, pinning checks, overcommit"},
-      {"census", true,
-       "thread census: host tasks and their CPU time on guest CPUs"},
-      {"interrupts", true,
-       "device interrupts on guest CPUs (/proc/interrupts)"},
-      {"memory", true,
-       "memory reservation headroom (/proc/meminfo, hugepages)"},
-      {"disk", true, "disk reservation headroom and layout per images_type"},
-  };
-  return kCollectors;
-}
 
 namespace detail {
 
@@ -200,6 +182,21 @@ const std::vector<FlagDef>& Defs() {
          return ParseSeconds("--libvirt.refresh-interval", v, 1, 3600,
                              &f.libvirt_refresh_seconds);
        }},
+      {"isolation.refresh-interval", false,
+       "Seconds between checks of nova.conf for changes (also re-read on "
+       "SIGHUP); the kernel's isolation files are re-read at every scrape. "
+       "Default 5.",
+       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+         return ParseSeconds("--isolation.refresh-interval", v, 1, 3600,
+                             &f.isolation_refresh_seconds);
+       }},
+      {"web.disable-exporter-metrics", true,
+       "Leave out the exporter's own process_* metrics and "
+       "hostiso_exporter_build_info.",
+       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+         f.exporter_metrics = v != "true";
+         return NoError();
+       }},
       {"census.interval", false, "Seconds between thread censuses. Default 15.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          return ParseSeconds("--census.interval", v, 1, 3600,
@@ -251,7 +248,7 @@ const FlagDef* FindDef(const std::string& name) {
 }
 
 bool IsCollector(const std::string& name) {
-  for (const auto& c : KnownCollectors())
+  for (const CollectorSpec& c : CollectorTable())
     if (c.name == name) return true;
   return false;
 }
@@ -261,8 +258,8 @@ bool IsCollector(const std::string& name) {
 Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
   using Result = Expected<Flags>;
   Flags flags;
-  for (const auto& c : KnownCollectors())
-    if (c.enabled_by_default) flags.collectors.insert(c.name);
+  for (const CollectorSpec& c : CollectorTable())
+    if (c.enabled_by_default) flags.collectors.emplace(c.name);
   // --collector.disable-defaults must apply before the per-collector flags,
   // whatever their order.
   for (const std::string& a : args) {
@@ -351,7 +348,7 @@ std::string HelpText() {
         << "      " << d.help << "\n";
   }
   out << "\nCollectors (--[no-]collector.NAME):\n";
-  for (const auto& c : KnownCollectors()) {
+  for (const CollectorSpec& c : CollectorTable()) {
     out << "  " << c.name
         << (c.enabled_by_default ? " [default on]" : " [default off]") << ": "
         << c.help << "\n";

@@ -73,6 +73,17 @@ class Exporter:
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
 
+    def wait_for(self, predicate, timeout=10.0):
+        """Scrapes until predicate(samples) holds; returns the samples, or None on timeout."""
+        deadline = time.time() + timeout
+        while True:
+            samples = parse(self.metrics())
+            if predicate(samples):
+                return samples
+            if time.time() >= deadline:
+                return None
+            time.sleep(0.2)
+
     def metrics(self):
         status, body = self.get("/metrics")
         if status != 200:

@@ -107,7 +107,7 @@ class RealExpositions(unittest.TestCase):
         for path in files:
             with open(path) as f:
                 # golden_test.py writes collector durations as <duration>
-                text = f.read().replace("<duration>", "0.001")
+                text = f.read().replace("<duration>", "0.001").replace("<value>", "1")
             with self.subTest(os.path.basename(path)):
                 lines = [line for line in text.splitlines() if line and line[0] != "#"]
                 samples, families = h.parse_exposition(text)

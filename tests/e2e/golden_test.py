@@ -34,9 +34,10 @@ COLLECTORS = ["--collector.disable-defaults", "--collector.cpu", "--collector.is
 def normalise(text):
     text = re.sub(r'^(hostiso_collector_duration_seconds\{[^}]*\}) \S+$', r'\1 <duration>', text,
                   flags=re.M)
-    text = re.sub(r'^hostiso_build_info\{[^}]*\} 1$',
-                  'hostiso_build_info{version="<version>",revision="<revision>"} 1', text,
-                  flags=re.M)
+    text = re.sub(r'^(hostiso_(?:exporter_)?build_info)\{[^}]*\} 1$',
+                  r'\1{version="<version>",revision="<revision>"} 1', text, flags=re.M)
+    # The exporter's own process: its figures vary from run to run.
+    text = re.sub(r'^(process_[a-z_]+) \S+$', r'\1 <value>', text, flags=re.M)
     return text
 
 
