@@ -17,7 +17,7 @@ test_pkgs=(
   python3 flake8 curl procps util-linux
   prometheus prometheus-alertmanager prometheus-node-exporter
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
-  lvm2 e2fsprogs
+  lvm2 e2fsprogs strace file
   buildah podman runc debootstrap systemd-container python3-yaml rsync
 )
 

@@ -329,6 +329,13 @@ Expected<LibvirtSnapshot> RefreshDomains(virConnectPtr conn,
   }
   if (Clock::now() > deadline)
     return E::Error("refresh deadline exceeded in the last domain");
+  // libvirt lists domains in no stable order: sort them, so the exposition
+  // (and every detector's subject list) is the same from one refresh to the
+  // next.
+  std::sort(inv->domains.begin(), inv->domains.end(),
+            [](const GuestDomain& a, const GuestDomain& b) {
+              return a.name < b.name;
+            });
   FetchBulkStats(need_bulk, snap);
   if (ConnectionDead(conn))
     return E::Error("connection lost: " + LastLibvirtError());
