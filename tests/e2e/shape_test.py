@@ -25,7 +25,8 @@ import exporter_harness as h  # noqa: E402
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIXTURE = os.path.join(REPO, "tests", "fixtures", "guest_host")
 # strace -y prints a descriptor with its path: openat(5</proc/4001/task>, "4002/stat", ...)
-OPEN_RE = re.compile(r'^(\d+)\s+(?:openat\((?:AT_FDCWD(?:<[^>]*>)?|\d+<([^>]*)>), |open\()"([^"]+)"')
+OPEN_RE = re.compile(r'^(\d+)\s+(?:openat\((?:AT_FDCWD(?:<[^>]*>)?|\d+<([^>]*)>), |open\()'
+                     r'"([^"]+)"')
 
 
 def flags(tree, extra=()):
