@@ -71,11 +71,6 @@ int Run(int argc, char** argv) {
               << kRevision << ")\n";
     return 0;
   }
-  auto civet_port = detail::ToCivetListeningPort(flags->listen_address);
-  if (!civet_port) {
-    std::fprintf(stderr, "hostiso_exporter: %s\n", civet_port.error().c_str());
-    return 2;
-  }
   log::Configure(flags->log_level, flags->log_format);
 
   IsolationOptions iso_options;
@@ -96,16 +91,27 @@ int Run(int argc, char** argv) {
       std::move(collectors.collectors), violations, flags->max_violation_info);
 
   const Flags& f = *flags;
-  auto server = HttpServer::Start(
-      *civet_port, flags->telemetry_path, collectable, [&f, isolation] {
-        return RenderLandingPage(kVersion, f, *isolation->Current());
-      });
+  HttpServerOptions web;
+  web.listen_addresses = flags->listen_addresses;
+  web.telemetry_path = flags->telemetry_path;
+  web.web_config_file = flags->web_config_file;
+  web.max_requests = flags->web_max_requests;
+  web.max_connections = flags->web_max_connections;
+  auto server = HttpServer::Start(web, collectable, [&f, isolation] {
+    return RenderLandingPage(kVersion, f, *isolation->Current());
+  });
   if (!server) {
     log::Error("cannot start HTTP server", {{"err", server.error()}});
     return 1;
   }
+  std::string addresses;
+  for (const std::string& a : flags->listen_addresses) {
+    addresses += (addresses.empty() ? "" : ",") + a;
+  }
   log::Info("hostiso_exporter listening",
-            {{"address", flags->listen_address},
+            {{"address", addresses},
+             {"web_config",
+              flags->web_config_file.empty() ? "none" : flags->web_config_file},
              {"version", kVersion},
              {"telemetry_path", flags->telemetry_path}});
 
