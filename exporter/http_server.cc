@@ -4,10 +4,12 @@
 #include <civetweb.h>
 #include <netinet/in.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdint>
@@ -46,6 +48,18 @@ struct Response {
   HeaderList headers;
   bool gzip = false;  // body is gzip-encoded
 };
+
+// Every connection is a file descriptor: a soft limit of 1024 (systemd's
+// default) would refuse connections long before the worker threads run out.
+// Raised to the hard limit, as Go programs such as node_exporter do.
+void RaiseFileLimit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max) {
+    return;
+  }
+  lim.rlim_cur = std::min<rlim_t>(lim.rlim_max, 1 << 20);
+  ::setrlimit(RLIMIT_NOFILE, &lim);
+}
 
 bool KernelHasIpv6() {
   int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -242,7 +256,10 @@ std::vector<std::string> HttpServer::Impl::CivetOptions(
 
 std::optional<std::string> HttpServer::Impl::Start() {
   static std::once_flag init_once;
-  std::call_once(init_once, [] { mg_init_library(MG_FEATURES_TLS); });
+  std::call_once(init_once, [] {
+    mg_init_library(MG_FEATURES_TLS);
+    RaiseFileLimit();
+  });
   if (auto err = LoadWebConfig()) return err;
   std::string ports;
   for (const std::string& address : options_.listen_addresses) {
