@@ -247,8 +247,10 @@ std::vector<std::string> HttpServer::Impl::CivetOptions(
       "yes",
       "max_request_size",
       "16384",
-      "linger_timeout_ms",
-      "0",
+      // Many small TLS records and error answers: without TCP_NODELAY,
+      // Nagle holds the last segment until the client's delayed ACK (40 ms).
+      "tcp_nodelay",
+      "1",
       "decode_url",
       "yes",
   };
@@ -411,20 +413,68 @@ Response HttpServer::Impl::Metrics(mg_connection* conn) {
   return r;
 }
 
+namespace {
+
+const char* Reason(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Internal Server Error";
+  }
+}
+
+// CivetWeb's own rule (should_keep_alive): the client's Connection header
+// if any, else HTTP/1.1's default.
+bool ClientKeepsAlive(mg_connection* conn) {
+  if (const char* c = mg_get_header(conn, "Connection")) {
+    return strcasestr(c, "keep-alive") != nullptr;
+  }
+  const char* version = mg_get_request_info(conn)->http_version;
+  return version != nullptr && std::strcmp(version, "1.1") == 0;
+}
+
+std::string HttpDate() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[64];
+  std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+}  // namespace
+
+// One write for the status line, headers and body: CivetWeb's
+// mg_response_header_* API sends each header line in a send() of its own,
+// and the tiny segments cost a delayed-ACK round (40 ms) per scrape.
 void HttpServer::Impl::Send(mg_connection* conn, const Response& r, bool head) {
-  mg_response_header_start(conn, r.status);
-  mg_response_header_add(conn, "Content-Type", r.content_type.c_str(), -1);
-  if (r.gzip) mg_response_header_add(conn, "Content-Encoding", "gzip", -1);
+  const bool keep_alive = ClientKeepsAlive(conn);
+  if (!keep_alive) mg_disable_keep_alive(conn);
+  std::string out = "HTTP/1.1 " + std::to_string(r.status) + " " +
+                    Reason(r.status) + "\r\nContent-Type: " + r.content_type +
+                    "\r\n";
+  if (r.gzip) out += "Content-Encoding: gzip\r\n";
   for (const auto& [name, value] : r.headers) {
-    mg_response_header_add(conn, name.c_str(), value.c_str(), -1);
+    out += name + ": " + value + "\r\n";
   }
   // A HEAD of the exposition has no body to measure: no Content-Length.
   if (!head || !r.body.empty()) {
-    mg_response_header_add(conn, "Content-Length",
-                           std::to_string(r.body.size()).c_str(), -1);
+    out += "Content-Length: " + std::to_string(r.body.size()) + "\r\n";
   }
-  mg_response_header_send(conn);
-  if (!head && !r.body.empty()) mg_write(conn, r.body.data(), r.body.size());
+  out += "Date: " + HttpDate() + "\r\n";
+  out += keep_alive ? "Connection: keep-alive\r\n\r\n"
+                    : "Connection: close\r\n\r\n";
+  if (!head) out += r.body;
+  mg_write(conn, out.data(), out.size());
 }
 
 HttpServer::~HttpServer() = default;

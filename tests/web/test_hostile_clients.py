@@ -105,8 +105,8 @@ def main():
     c = Checker()
     with tempfile.TemporaryDirectory(prefix="hostiso-web-hostile-") as d:
         port = free_port()
-        ex = Exporter(args.exporter, ["--web.listen-address=127.0.0.1:%d" % port] + args.exporter_arg,
-                      os.path.join(d, "exporter.log"))
+        listen = ["--web.listen-address=127.0.0.1:%d" % port]
+        ex = Exporter(args.exporter, listen + args.exporter_arg, os.path.join(d, "exporter.log"))
         job = {"job_name": "hostiso", "static_configs": [{"targets": ["127.0.0.1:%d" % port]}]}
         prom = Prometheus(d, [job], interval="1s")
         attackers = Attackers(port, args.idle, args.slow)
