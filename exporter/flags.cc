@@ -95,6 +95,13 @@ const std::vector<FlagDef>& Defs() {
          f.web_max_requests = *n;
          return NoError();
        }},
+      {"web.systemd-socket", true,
+       "Serve the sockets systemd passes (socket activation, "
+       "hostiso-exporter.socket) instead of --web.listen-address.",
+       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+         f.web_systemd_socket = v == "true";
+         return NoError();
+       }},
       {"web.max-connections", false,
        "Connections served at once (worker threads); idle and slow clients "
        "each hold one for at most 5 s. Default 1024.",

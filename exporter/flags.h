@@ -27,6 +27,7 @@ struct Flags {
   std::string web_config_file;
   std::size_t web_max_requests = 40;
   std::size_t web_max_connections = 1024;
+  bool web_systemd_socket = false;
   std::string telemetry_path = "/metrics";
   std::string procfs = "/proc";
   std::string sysfs = "/sys";

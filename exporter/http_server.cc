@@ -109,6 +109,36 @@ Expected<std::string> ToCivetListeningPort(const std::string& address) {
   return host + ":" + port;
 }
 
+Expected<std::vector<std::string>> SystemdListenPorts() {
+  using Result = Expected<std::vector<std::string>>;
+  const char* pid = std::getenv("LISTEN_PID");
+  const char* fds = std::getenv("LISTEN_FDS");
+  if (pid == nullptr || fds == nullptr) {
+    return Result::Error(
+        "--web.systemd-socket: no socket from systemd (LISTEN_PID/LISTEN_FDS "
+        "unset; start through the hostiso-exporter.socket unit)");
+  }
+  auto p = ParseUint(pid);
+  auto n = ParseUint(fds);
+  if (!p || *p != static_cast<std::uint64_t>(::getpid())) {
+    return Result::Error(
+        "--web.systemd-socket: LISTEN_PID is not this process");
+  }
+  if (!n || *n == 0 || *n > 64) {
+    return Result::Error("--web.systemd-socket: LISTEN_FDS is not 1-64");
+  }
+  std::vector<std::string> ports;
+  constexpr int kFirstFd = 3;  // SD_LISTEN_FDS_START
+  for (std::uint64_t i = 0; i < *n; ++i) {
+    ports.push_back("fd:" + std::to_string(kFirstFd + i));
+  }
+  // Not for children (there are none, but the protocol asks for it).
+  ::unsetenv("LISTEN_PID");
+  ::unsetenv("LISTEN_FDS");
+  ::unsetenv("LISTEN_FDNAMES");
+  return ports;
+}
+
 bool AcceptsGzip(const char* accept_encoding) {
   if (accept_encoding == nullptr) return false;
   std::string_view rest(accept_encoding);
@@ -263,12 +293,23 @@ std::optional<std::string> HttpServer::Impl::Start() {
     RaiseFileLimit();
   });
   if (auto err = LoadWebConfig()) return err;
+  std::vector<std::string> entries;
+  if (options_.systemd_socket) {
+    // Served by CivetWeb through scripts/civetweb-patches/0001 ("fd:N").
+    auto inherited = detail::SystemdListenPorts();
+    if (!inherited) return inherited.error();
+    entries = *inherited;
+  } else {
+    for (const std::string& address : options_.listen_addresses) {
+      auto civet = detail::ToCivetListeningPort(address);
+      if (!civet) return civet.error();
+      entries.push_back(*civet);
+    }
+  }
   std::string ports;
-  for (const std::string& address : options_.listen_addresses) {
-    auto civet = detail::ToCivetListeningPort(address);
-    if (!civet) return civet.error();
+  for (const std::string& e : entries) {
     if (!ports.empty()) ports += ",";
-    ports += *civet + (tls_ ? "s" : "");
+    ports += e + (tls_ ? "s" : "");
   }
   const std::vector<std::string> options = CivetOptions(ports);
   std::vector<const char*> argv;

@@ -19,6 +19,9 @@ struct HttpServerOptions {
   // Validated --web.listen-address values ("[host]:port").
   std::vector<std::string> listen_addresses = {":9933"};
   std::string telemetry_path = "/metrics";
+  // --web.systemd-socket: serve the sockets systemd passes (LISTEN_FDS)
+  // instead of listen_addresses.
+  bool systemd_socket = false;
   // --web.config.file; empty: plain HTTP, no authentication.
   std::string web_config_file;
   // Scrapes served at once; more get 503 at once (node_exporter's
@@ -61,6 +64,9 @@ namespace detail {
 // suffix): "127.0.0.1:9933", "[::1]:9933", and for an empty host "+9933"
 // (every IPv4 and IPv6 address) when the kernel has IPv6, else "9933".
 Expected<std::string> ToCivetListeningPort(const std::string& address);
+// CivetWeb listening_ports entries ("fd:3", ...) for the sockets systemd
+// passed (sd_listen_fds(3) protocol: LISTEN_PID, LISTEN_FDS, first fd 3).
+Expected<std::vector<std::string>> SystemdListenPorts();
 // Whether the client accepts gzip (Accept-Encoding, q-values honoured).
 bool AcceptsGzip(const char* accept_encoding);
 // gzip of `in` (zlib, fastest level); nullopt on a zlib error.

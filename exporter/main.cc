@@ -97,6 +97,7 @@ int Run(int argc, char** argv) {
   web.web_config_file = flags->web_config_file;
   web.max_requests = flags->web_max_requests;
   web.max_connections = flags->web_max_connections;
+  web.systemd_socket = flags->web_systemd_socket;
   auto server = HttpServer::Start(web, collectable, [&f, isolation] {
     return RenderLandingPage(kVersion, f, *isolation->Current());
   });
@@ -104,8 +105,9 @@ int Run(int argc, char** argv) {
     log::Error("cannot start HTTP server", {{"err", server.error()}});
     return 1;
   }
-  std::string addresses;
+  std::string addresses = flags->web_systemd_socket ? "systemd socket" : "";
   for (const std::string& a : flags->listen_addresses) {
+    if (flags->web_systemd_socket) break;
     addresses += (addresses.empty() ? "" : ",") + a;
   }
   log::Info("hostiso_exporter listening",
