@@ -313,6 +313,7 @@ std::optional<std::string> HttpServer::Impl::Start() {
   }
   const std::vector<std::string> options = CivetOptions(ports);
   std::vector<const char*> argv;
+  argv.reserve(options.size() + 1);
   for (const std::string& o : options) argv.push_back(o.c_str());
   argv.push_back(nullptr);
 
@@ -505,7 +506,7 @@ void HttpServer::Impl::Send(mg_connection* conn, const Response& r, bool head) {
                     "\r\n";
   if (r.gzip) out += "Content-Encoding: gzip\r\n";
   for (const auto& [name, value] : r.headers) {
-    out += name + ": " + value + "\r\n";
+    out.append(name).append(": ").append(value).append("\r\n");
   }
   // A HEAD of the exposition has no body to measure: no Content-Length.
   if (!head || !r.body.empty()) {
