@@ -96,6 +96,9 @@ Expected<std::string> ToCivetListeningPort(const std::string& address) {
     if (::inet_pton(AF_INET6, v6.c_str(), &a6) != 1) {
       return Result::Error(what + "invalid IPv6 address '" + v6 + "'");
     }
+    // "[::]" is every address of both families, as in Go (node_exporter);
+    // CivetWeb's "[::]:P" would be IPv6 only.
+    if (IN6_IS_ADDR_UNSPECIFIED(&a6)) return "+" + port;
     return host + ":" + port;
   }
   if (host == "localhost") host = "127.0.0.1";

@@ -61,8 +61,9 @@ class HttpServer {
 namespace detail {
 // "host:port" / "[v6]:port" / ":port" checked with inet_pton; "localhost"
 // is 127.0.0.1. Returns CivetWeb's listening_ports entry (without the TLS
-// suffix): "127.0.0.1:9933", "[::1]:9933", and for an empty host "+9933"
-// (every IPv4 and IPv6 address) when the kernel has IPv6, else "9933".
+// suffix): "127.0.0.1:9933", "[::1]:9933"; for "[::]" and an empty host
+// "+9933" (every IPv4 and IPv6 address; an empty host falls back to "9933"
+// when the kernel has no IPv6).
 Expected<std::string> ToCivetListeningPort(const std::string& address);
 // CivetWeb listening_ports entries ("fd:3", ...) for the sockets systemd
 // passed (sd_listen_fds(3) protocol: LISTEN_PID, LISTEN_FDS, first fd 3).

@@ -17,7 +17,8 @@ TEST(ListenAddressTest, ToCivet) {
   EXPECT_EQ(*detail::ToCivetListeningPort("0.0.0.0:80"), "0.0.0.0:80");
   EXPECT_EQ(*detail::ToCivetListeningPort("localhost:80"), "127.0.0.1:80");
   EXPECT_EQ(*detail::ToCivetListeningPort("[::1]:80"), "[::1]:80");
-  EXPECT_EQ(*detail::ToCivetListeningPort("[::]:9933"), "[::]:9933");
+  EXPECT_EQ(*detail::ToCivetListeningPort("[::]:9933"), "+9933");
+  EXPECT_EQ(*detail::ToCivetListeningPort("[fe80::1]:1"), "[fe80::1]:1");
   const std::string any = *detail::ToCivetListeningPort(":9933");
   EXPECT_TRUE(any == "9933" || any == "+9933") << any;
 }
