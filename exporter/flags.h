@@ -12,7 +12,13 @@
 namespace hostiso {
 
 struct Flags {
-  std::string listen_address = ":9933";
+  // Web layer (exporter/http_server.h).
+  std::vector<std::string> listen_addresses = {":9933"};
+  bool listen_addresses_given = false;  // the first flag replaces the default
+  std::string web_config_file;
+  std::size_t web_max_requests = 40;
+  std::size_t web_max_connections = 1024;
+  bool web_systemd_socket = false;
   std::string telemetry_path = "/metrics";
   std::string procfs = "/proc";
   std::string sysfs = "/sys";
@@ -49,11 +55,5 @@ struct Flags {
 // boolean flags also take "--no-flag". Errors are one line, naming the flag.
 Expected<Flags> ParseFlags(const std::vector<std::string>& args);
 std::string HelpText();
-
-namespace detail {
-// Turns "--web.listen-address" values (":9933", "127.0.0.1:9933",
-// "[::1]:9933") into CivetWeb's listening_ports syntax.
-Expected<std::string> ToCivetListeningPort(const std::string& address);
-}  // namespace detail
 
 }  // namespace hostiso

@@ -17,6 +17,7 @@
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
 #include "exporter/landing_page.h"
+#include "exporter/web_config.h"
 #include "exporter/self_affinity.h"
 #include "exporter/version.h"
 #include "metrics/exporter_collectable.h"
@@ -112,11 +113,6 @@ int Run(int argc, char** argv) {
               << kRevision << ")\n";
     return 0;
   }
-  auto civet_port = detail::ToCivetListeningPort(flags->listen_address);
-  if (!civet_port) {
-    std::fprintf(stderr, "hostiso_exporter: %s\n", civet_port.error().c_str());
-    return 2;
-  }
   log::Configure(flags->log_level, flags->log_format);
   const sigset_t handled = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &handled, nullptr);
@@ -147,6 +143,8 @@ int Run(int argc, char** argv) {
   options.build = BuildInfo{kVersion, kRevision};
   options.max_violation_info = flags->max_violation_info;
   options.exporter_metrics = flags->exporter_metrics;
+  if (!flags->web_config_file.empty())
+    options.config_sources.emplace_back("web_config", WebConfigLoadOk);
   auto collectable = std::make_shared<ExporterCollectable>(
       options, isolation, MakeCollectors(deps), violations);
 
@@ -173,19 +171,32 @@ int Run(int argc, char** argv) {
   collectable->StartCollectors();
 
   const Flags& f = *flags;
-  auto server = HttpServer::Start(*civet_port, flags->telemetry_path,
-                                  collectable, [&f, isolation, collectable] {
-                                    return RenderLandingPage(
-                                        kVersion, f, *isolation->Current(),
-                                        collectable->Statuses());
-                                  });
+  HttpServerOptions web;
+  web.listen_addresses = flags->listen_addresses;
+  web.telemetry_path = flags->telemetry_path;
+  web.web_config_file = flags->web_config_file;
+  web.max_requests = flags->web_max_requests;
+  web.max_connections = flags->web_max_connections;
+  web.systemd_socket = flags->web_systemd_socket;
+  auto server =
+      HttpServer::Start(web, collectable, [&f, isolation, collectable] {
+        return RenderLandingPage(kVersion, f, *isolation->Current(),
+                                 collectable->Statuses());
+      });
   if (!server) {
     log::Error("cannot start HTTP server", {{"err", server.error()}});
     StopWithin([&] { collectable->StopCollectors(std::chrono::seconds(2)); });
     return 1;
   }
+  std::string addresses = flags->web_systemd_socket ? "systemd socket" : "";
+  for (const std::string& a : flags->listen_addresses) {
+    if (flags->web_systemd_socket) break;
+    addresses += (addresses.empty() ? "" : ",") + a;
+  }
   log::Info("hostiso_exporter listening",
-            {{"address", flags->listen_address},
+            {{"address", addresses},
+             {"web_config",
+              flags->web_config_file.empty() ? "none" : flags->web_config_file},
              {"version", kVersion},
              {"telemetry_path", flags->telemetry_path}});
 
