@@ -52,6 +52,34 @@ if ! grep -Eq '^[[:space:]]+port:[[:space:]]*9933[[:space:]]*$' "$fleet" ||
   echo "FAIL: $fleet must use openstack_sd_configs role hypervisor with port: 9933"
   failures=$((failures + 1))
 fi
+# Joins between exporters of one host (hostiso and node_exporter) need the same
+# `instance`: every job of the fleet example must relabel it the same way.
+same_instance_relabeling() {
+  python3 - "$1" <<'PY'
+import sys
+import yaml
+jobs = yaml.safe_load(open(sys.argv[1]))["scrape_configs"]
+names = {j["job_name"] for j in jobs}
+if not {"hostiso", "node"} <= names:
+    sys.exit("want jobs hostiso and node, have %s" % sorted(names))
+def rule(job):
+    rs = [r for r in job.get("relabel_configs", []) if r.get("target_label") == "instance"]
+    return yaml.safe_dump(rs, sort_keys=True)
+first = rule(jobs[0])
+for j in jobs:
+    if rule(j) != first:
+        sys.exit("job %s sets instance differently from job %s" % (j["job_name"], jobs[0]["job_name"]))
+PY
+}
+run "$fleet: every job sets instance the same way" same_instance_relabeling "$fleet"
+# A copy where the node job lost its relabeling must be rejected.
+python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); d["scrape_configs"][1]["relabel_configs"] = []; yaml.safe_dump(d, open(sys.argv[2], "w"))' "$fleet" "$tmp/one-job-only.yml"
+if same_instance_relabeling "$tmp/one-job-only.yml" >/dev/null 2>&1; then
+  echo "FAIL: the instance-relabeling check accepts a job without it"
+  failures=$((failures + 1))
+else
+  echo "PASS: the instance-relabeling check rejects a job without it"
+fi
 run "amtool check-config $am" amtool check-config "$am"
 
 # Routing: critical -> pager, warning -> ticket, info -> null.
