@@ -19,6 +19,7 @@ test_pkgs=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
   lvm2 e2fsprogs
   buildah podman runc debootstrap systemd-container python3-yaml rsync
+  jsonnet yamllint
 )
 
 pkgs=("${build_pkgs[@]}")
