@@ -19,7 +19,7 @@ test_pkgs=(
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
   lvm2 e2fsprogs
   buildah podman runc debootstrap systemd-container python3-yaml rsync
-  jsonnet yamllint
+  jsonnet yamllint python3-jinja2
 )
 
 pkgs=("${build_pkgs[@]}")
