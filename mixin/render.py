@@ -124,6 +124,10 @@ def main(argv=None):
     ap.add_argument("--out", default=REPO,
                     help="directory to write alerts/ and dashboards/ under (default: the repo)")
     args = ap.parse_args(argv)
+    if args.config and os.path.abspath(args.out) == REPO:
+        # the committed files are the default rendering; tests compare them
+        ap.error("--config needs --out DIR (the repository's files are the default "
+                 "rendering)")
     if args.check:
         # The templates must be current too.
         r = subprocess.run([sys.executable,
