@@ -14,7 +14,7 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy
-  python3 curl procps util-linux
+  python3 flake8 curl procps util-linux
   prometheus prometheus-alertmanager prometheus-node-exporter
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
   lvm2 e2fsprogs

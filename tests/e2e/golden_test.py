@@ -23,7 +23,8 @@ FIX = os.path.join(REPO, "tests", "fixtures")
 # a collector that reads the real host (libvirt, census) cannot leak host
 # state into the golden file.
 CASES = {
-    "two_cpu": ("two_cpu", ["--isolation.guest-cpus=1", "--nova.config=%(root)s/missing-nova.conf"]),
+    "two_cpu": ("two_cpu", ["--isolation.guest-cpus=1",
+                            "--nova.config=%(root)s/missing-nova.conf"]),
     "smt_large": ("smt_large", ["--nova.config=%(root)s/nova.conf"]),
 }
 COLLECTORS = ["--collector.disable-defaults", "--collector.cpu", "--collector.isolation",
@@ -34,7 +35,8 @@ def normalise(text):
     text = re.sub(r'^(hostiso_collector_duration_seconds\{[^}]*\}) \S+$', r'\1 <duration>', text,
                   flags=re.M)
     text = re.sub(r'^hostiso_build_info\{[^}]*\} 1$',
-                  'hostiso_build_info{version="<version>",revision="<revision>"} 1', text, flags=re.M)
+                  'hostiso_build_info{version="<version>",revision="<revision>"} 1', text,
+                  flags=re.M)
     return text
 
 
