@@ -105,8 +105,11 @@ Expected<void> MemoryCollector::Collect(
 
   // The host-used figure needs MemAvailable and the huge page pools.
   auto sysfs_pools = ReadHugePagePools(paths_.sysfs);
+  std::optional<Error> pools_error;
   std::optional<std::vector<HugePagePool>> pools;
-  if (sysfs_pools) {
+  if (!sysfs_pools) {
+    pools_error = sysfs_pools.failure();
+  } else {
     pools = sysfs_pools->empty() ? PoolsFromMeminfo(meminfo)
                                  : std::move(sysfs_pools).value();
   }
@@ -124,7 +127,7 @@ Expected<void> MemoryCollector::Collect(
   if (pools) AppendPools(*pools, out);
   AppendReservation(ctx, breakdown, out);
   AppendGuestMemory(ctx, meminfo, sample, out);
-  if (!sysfs_pools) return sysfs_pools.failure();
+  if (pools_error) return *pools_error;
   return Ok();
 }
 

@@ -513,7 +513,8 @@ Clock::duration LibvirtSource::Core::Step() {
     MutexLock lock(mu);
     in_refresh = false;
   }
-  if (result) {
+  const bool refreshed = result.ok();
+  if (refreshed) {
     auto snap =
         std::make_shared<const LibvirtSnapshot>(std::move(result).value());
     if (holder) holder->Publish(snap->inventory);
@@ -532,7 +533,7 @@ Clock::duration LibvirtSource::Core::Step() {
     log::Warn("libvirt connection lost; reconnecting", {{"uri", options.uri}});
     return NextBackoff();
   }
-  if (!result) return NextBackoff();
+  if (!refreshed) return NextBackoff();
   const auto every = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(options.refresh_seconds));
   const Clock::duration spent = Clock::now() - started;
