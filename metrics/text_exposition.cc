@@ -163,9 +163,12 @@ std::string TextExposition::ToString(
   out.reserve(std::size_t{64} * 1024);
   for (const auto& f : families) {
     if (!Simple(f.type)) {
-      // prometheus-cpp escapes but never checks UTF-8: repair a copy first.
+      // prometheus-cpp 1.0.1 escapes label values but never checks UTF-8,
+      // and writes HELP verbatim (a newline in it would end the line): repair
+      // a copy first, with HELP already escaped.
       prometheus::MetricFamily repaired = f;
-      repaired.help = detail::ToValidUtf8(f.help);
+      repaired.help.clear();
+      detail::AppendEscapedHelp(repaired.help, f.help);
       for (auto& m : repaired.metric) {
         for (auto& l : m.label) l.value = detail::ToValidUtf8(l.value);
       }

@@ -138,7 +138,7 @@ TEST(TextExpositionTest, RepairsEveryFamilyIncludingDelegatedOnes) {
   std::move(a).AppendTo(fams);
   prometheus::MetricFamily summary;
   summary.name = "s";
-  summary.help = "h\xC0";
+  summary.help = "h\xC0\n+\\";
   summary.type = prometheus::MetricType::Summary;
   prometheus::ClientMetric m;
   m.label.push_back({"l", "x\xED\xA0\x80"});
@@ -154,6 +154,10 @@ TEST(TextExpositionTest, RepairsEveryFamilyIncludingDelegatedOnes) {
             std::string::npos)
       << text;
   EXPECT_NE(text.find("s_count{l=\"x" + Fffd(3) + "\"} 1"), std::string::npos)
+      << text;
+  // Found by fuzz/exposition_fuzzer.cc: prometheus-cpp writes a summary's
+  // HELP verbatim, so a newline in it started a line "+".
+  EXPECT_NE(text.find("# HELP s h" + Fffd(1) + "\\n+\\\\\n"), std::string::npos)
       << text;
   EXPECT_EQ(text.find('\xFF'), std::string::npos);
   EXPECT_EQ(text.find('\xC0'), std::string::npos);

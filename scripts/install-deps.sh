@@ -14,7 +14,8 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy
-  python3 curl procps util-linux
+  clang libclang-rt-14-dev
+  python3 python3-prometheus-client curl procps util-linux
   prometheus prometheus-alertmanager prometheus-node-exporter
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
   lvm2 e2fsprogs
