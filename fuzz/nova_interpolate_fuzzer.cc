@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   for (const auto& [section, keys] : ini->sections) {
     for (const auto& [key, values] : keys) {
       for (const auto& v : values) {
-        hostiso::detail::Interpolate(v.value, *ini, section, "nova.conf",
+        hostiso::detail::Interpolate(v.value, *ini, section, key, "nova.conf",
                                      v.line);
       }
     }
