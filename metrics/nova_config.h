@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -62,7 +63,7 @@ namespace detail {
 // references cannot hang the exporter or exhaust its memory.
 inline constexpr int kMaxInterpolationDepth = 10;
 inline constexpr int kMaxInterpolationExpansions = 1000;
-inline constexpr std::size_t kMaxInterpolatedBytes = 64 * 1024;
+inline constexpr std::size_t kMaxInterpolatedBytes = std::size_t{64} * 1024;
 Expected<std::string> Interpolate(std::string_view value, const IniFile& ini,
                                   std::string_view section,
                                   std::string_view key, std::string_view source,
