@@ -39,7 +39,7 @@ fixture_seeds() {
 rm -rf "$build/findings" "$build/logs"
 mkdir -p "$build/findings" "$build/logs"
 run_one() {
-  local name=$1 corpus=$build/corpus/$1
+  local name=$1 corpus=$build/corpus/$1 rc
   mkdir -p "$corpus"
   fixture_seeds "$name" | while read -r seed; do
     cp "$seed" "$corpus/fixture-$(echo "$seed" | tr '/' '_')"
@@ -49,27 +49,27 @@ run_one() {
   "$build/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=1024 -max_len=16384 -print_final_stats=1 \
     -artifact_prefix="$build/findings/$name-" "$corpus" "fuzz/seeds/$name" \
-    >"$build/logs/$name.log" 2>&1
+    >"$build/logs/$name.log" 2>&1 && rc=0 || rc=$?
+  # The exit status goes through a file: `wait -n` below may reap the job.
+  echo "$rc" >"$build/logs/$name.rc"
 }
 
-declare -A pids
 for name in "${targets[@]}"; do
   while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
   run_one "$name" &
-  pids[$name]=$!
 done
+wait
 
 status=0
 total=0
 for name in "${targets[@]}"; do
-  rc=0
-  wait "${pids[$name]}" || rc=$?
+  rc=$(cat "$build/logs/$name.rc" 2>/dev/null || echo missing)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$build/logs/$name.log" | tail -1)
   execs=${execs:-0}
   total=$((total + execs))
-  if [ "$rc" -ne 0 ]; then
+  if [ "$rc" != 0 ]; then
     status=1
-    printf 'fuzz: %-18s FAILED (exit %d) after %s executions; log %s, input %s\n' \
+    printf 'fuzz: %-18s FAILED (exit %s) after %s executions; log %s, input %s\n' \
       "$name" "$rc" "$execs" "$build/logs/$name.log" "$(ls "$build/findings/$name-"* 2>/dev/null | head -1)"
     grep -m3 -E 'ERROR|SUMMARY|runtime error|check failed' "$build/logs/$name.log" | sed 's/^/    /' || true
   else
