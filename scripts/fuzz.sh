@@ -46,7 +46,10 @@ run_one() {
   done
   # -timeout: one input taking over 10 s is a hang; -rss_limit_mb bounds
   # memory blow-ups (the interpolation bomb of issue 11 grew to ~1 GB).
-  "$build/fuzz/fuzz_$name" -max_total_time="$seconds" -timeout=10 \
+  # fuzz/dicts/NAME.dict: tokens of the format, when the harness has one.
+  local dict=()
+  if [ -f "fuzz/dicts/$name.dict" ]; then dict=(-dict="fuzz/dicts/$name.dict"); fi
+  "$build/fuzz/fuzz_$name" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=1024 -max_len=16384 -print_final_stats=1 \
     -artifact_prefix="$build/findings/$name-" "$corpus" "fuzz/seeds/$name" \
     >"$build/logs/$name.log" 2>&1 && rc=0 || rc=$?
