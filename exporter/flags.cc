@@ -5,66 +5,11 @@
 #include <map>
 #include <sstream>
 
+#include "exporter/collector_table.h"
+#include "exporter/http_server.h"
 #include "metrics/text.h"
 
 namespace hostiso {
-
-const std::vector<CollectorSpec>& KnownCollectors() {
-  static const std::vector<CollectorSpec> kCollectors = {
-      {"cpu", true,
-       "per-CPU host/guest/steal/idle time (/proc/stat, /proc/schedstat)"},
-      {"isolation", true,
-       "CPU roles, kernel isolation and the isolcpus_mismatch check"},
-      {"libvirt", true,
-       "guests from libvirt: vCPU delay, pinning checks, overcommit"},
-      {"census", true,
-       "thread census: host tasks and their CPU time on guest CPUs"},
-      {"interrupts", true,
-       "device interrupts on guest CPUs (/proc/interrupts)"},
-      {"memory", true,
-       "memory reservation headroom (/proc/meminfo, hugepages)"},
-      {"disk", true, "disk reservation headroom and layout per images_type"},
-  };
-  return kCollectors;
-}
-
-namespace detail {
-
-Expected<std::string> ToCivetListeningPort(const std::string& address) {
-  using Result = Expected<std::string>;
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos) {
-    return Result::Error("--web.listen-address: expected [host]:port, got '" +
-                         address + "'");
-  }
-  std::string host = address.substr(0, colon);
-  std::string port = address.substr(colon + 1);
-  auto p = ParseUint(port);
-  if (!p || *p > 65535) {
-    return Result::Error("--web.listen-address: invalid port '" + port +
-                         "' in '" + address + "'");
-  }
-  if (host.empty() || host == "0.0.0.0") return port;  // all IPv4 interfaces
-  if (host.front() == '[') {
-    if (host.back() != ']') {
-      return Result::Error("--web.listen-address: unbalanced '[' in '" +
-                           address + "'");
-    }
-    // CivetWeb writes IPv6 ports as "[::1]:9933" with a '+' prefix for dual
-    // stack.
-    return host + ":" + port;
-  }
-  if (host == "localhost") host = "127.0.0.1";
-  for (char c : host) {
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.')) {
-      return Result::Error(
-          "--web.listen-address: expected an IP address, got '" + host + "'");
-    }
-  }
-  return host + ":" + port;
-}
-
-}  // namespace detail
 
 namespace {
 
@@ -91,12 +36,17 @@ std::optional<std::string> ParseSeconds(const char* flag, const std::string& v,
 
 const std::vector<FlagDef>& Defs() {
   static const std::vector<FlagDef> kDefs = {
+      // Web layer: listen addresses, telemetry path, TLS/auth, limits.
       {"web.listen-address", false,
-       "Address to listen on ([host]:port). Default :9933.",
+       "Address to listen on: host:port, [IPv6]:port or :port (every IPv4 "
+       "and IPv6 address). Repeat the flag to listen on several. Default "
+       ":9933.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          auto port = detail::ToCivetListeningPort(v);
          if (!port) return port.error();
-         f.listen_address = v;
+         if (!f.listen_addresses_given) f.listen_addresses.clear();
+         f.listen_addresses_given = true;
+         f.listen_addresses.push_back(v);
          return NoError();
        }},
       {"web.telemetry-path", false,
@@ -107,6 +57,41 @@ const std::vector<FlagDef>& Defs() {
                   "(not '/'), got '" +
                   v + "'";
          f.telemetry_path = v;
+         return NoError();
+       }},
+      {"web.config.file", false,
+       "Web config (exporter-toolkit format): TLS, client certificates, "
+       "basic auth, headers. Re-read when it or a certificate changes.",
+       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "--web.config.file: expected a file path";
+         f.web_config_file = v;
+         return NoError();
+       }},
+      {"web.max-requests", false,
+       "Scrapes served at once; more get 503 at once. 0: no limit. "
+       "Default 40.",
+       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+         auto n = ParseUint(v);
+         if (!n || *n > 100000)
+           return "--web.max-requests: expected 0-100000, got '" + v + "'";
+         f.web_max_requests = *n;
+         return NoError();
+       }},
+      {"web.systemd-socket", true,
+       "Serve the sockets systemd passes (socket activation, "
+       "hostiso-exporter.socket) instead of --web.listen-address.",
+       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+         f.web_systemd_socket = v == "true";
+         return NoError();
+       }},
+      {"web.max-connections", false,
+       "Connections served at once (worker threads); idle and slow clients "
+       "each hold one for at most 5 s. Default 1024.",
+       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+         auto n = ParseUint(v);
+         if (!n || *n < 4 || *n > 16384)
+           return "--web.max-connections: expected 4-16384, got '" + v + "'";
+         f.web_max_connections = *n;
          return NoError();
        }},
       {"path.procfs", false, "procfs mountpoint. Default /proc.",
@@ -200,6 +185,21 @@ const std::vector<FlagDef>& Defs() {
          return ParseSeconds("--libvirt.refresh-interval", v, 1, 3600,
                              &f.libvirt_refresh_seconds);
        }},
+      {"isolation.refresh-interval", false,
+       "Seconds between checks of nova.conf for changes (also re-read on "
+       "SIGHUP); the kernel's isolation files are re-read at every scrape. "
+       "Default 5.",
+       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+         return ParseSeconds("--isolation.refresh-interval", v, 1, 3600,
+                             &f.isolation_refresh_seconds);
+       }},
+      {"web.disable-exporter-metrics", true,
+       "Leave out the exporter's own process_* metrics and "
+       "hostiso_exporter_build_info.",
+       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+         f.exporter_metrics = v != "true";
+         return NoError();
+       }},
       {"census.interval", false, "Seconds between thread censuses. Default 15.",
        [](Flags& f, const std::string& v) -> std::optional<std::string> {
          return ParseSeconds("--census.interval", v, 1, 3600,
@@ -251,7 +251,7 @@ const FlagDef* FindDef(const std::string& name) {
 }
 
 bool IsCollector(const std::string& name) {
-  for (const auto& c : KnownCollectors())
+  for (const CollectorSpec& c : CollectorTable())
     if (c.name == name) return true;
   return false;
 }
@@ -261,8 +261,8 @@ bool IsCollector(const std::string& name) {
 Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
   using Result = Expected<Flags>;
   Flags flags;
-  for (const auto& c : KnownCollectors())
-    if (c.enabled_by_default) flags.collectors.insert(c.name);
+  for (const CollectorSpec& c : CollectorTable())
+    if (c.enabled_by_default) flags.collectors.emplace(c.name);
   // --collector.disable-defaults must apply before the per-collector flags,
   // whatever their order.
   for (const std::string& a : args) {
@@ -351,7 +351,7 @@ std::string HelpText() {
         << "      " << d.help << "\n";
   }
   out << "\nCollectors (--[no-]collector.NAME):\n";
-  for (const auto& c : KnownCollectors()) {
+  for (const CollectorSpec& c : CollectorTable()) {
     out << "  " << c.name
         << (c.enabled_by_default ? " [default on]" : " [default off]") << ": "
         << c.help << "\n";

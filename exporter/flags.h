@@ -11,17 +11,14 @@
 
 namespace hostiso {
 
-// A collector the command line can turn on or off (--collector.NAME /
-// --no-collector.NAME), as in node_exporter.
-struct CollectorSpec {
-  std::string name;
-  bool enabled_by_default;
-  std::string help;
-};
-const std::vector<CollectorSpec>& KnownCollectors();
-
 struct Flags {
-  std::string listen_address = ":9933";
+  // Web layer (exporter/http_server.h).
+  std::vector<std::string> listen_addresses = {":9933"};
+  bool listen_addresses_given = false;  // the first flag replaces the default
+  std::string web_config_file;
+  std::size_t web_max_requests = 40;
+  std::size_t web_max_connections = 1024;
+  bool web_systemd_socket = false;
   std::string telemetry_path = "/metrics";
   std::string procfs = "/proc";
   std::string sysfs = "/sys";
@@ -31,12 +28,18 @@ struct Flags {
   std::string nova_config = "/etc/nova/nova.conf";
   bool nova_config_explicit = false;
   std::optional<CpuSet> guest_cpus;
-  std::set<std::string> collectors;  // enabled collector names
+  // Enabled collector names (--[no-]collector.NAME; the names and defaults
+  // come from the collector table, exporter/collector_table.cc).
+  std::set<std::string> collectors;
   log::Level log_level = log::Level::kInfo;
   log::Format log_format = log::Format::kLogfmt;
   std::size_t max_violation_info = 100;
   // Pin the exporter's own threads to host-role CPUs when a guest set is known.
   bool confine_to_host_cpus = true;
+  // How often the isolation worker re-checks nova.conf (also on SIGHUP).
+  double isolation_refresh_seconds = 5;
+  // process_* and hostiso_exporter_build_info.
+  bool exporter_metrics = true;
   // libvirt source (metrics/libvirt).
   std::string libvirt_uri = "qemu:///system";
   double libvirt_timeout_seconds = 5;
@@ -52,11 +55,5 @@ struct Flags {
 // boolean flags also take "--no-flag". Errors are one line, naming the flag.
 Expected<Flags> ParseFlags(const std::vector<std::string>& args);
 std::string HelpText();
-
-namespace detail {
-// Turns "--web.listen-address" values (":9933", "127.0.0.1:9933",
-// "[::1]:9933") into CivetWeb's listening_ports syntax.
-Expected<std::string> ToCivetListeningPort(const std::string& address);
-}  // namespace detail
 
 }  // namespace hostiso

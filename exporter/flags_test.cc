@@ -8,7 +8,9 @@ namespace {
 TEST(FlagsTest, Defaults) {
   auto f = ParseFlags({});
   ASSERT_TRUE(f.ok()) << f.error();
-  EXPECT_EQ(f->listen_address, ":9933");
+  EXPECT_EQ(f->listen_addresses, std::vector<std::string>{":9933"});
+  EXPECT_EQ(f->web_max_requests, 40U);
+  EXPECT_TRUE(f->web_config_file.empty());
   EXPECT_EQ(f->telemetry_path, "/metrics");
   EXPECT_EQ(f->procfs, "/proc");
   EXPECT_EQ(f->nova_config, "/etc/nova/nova.conf");
@@ -23,7 +25,7 @@ TEST(FlagsTest, BothValueForms) {
                        "/x/proc", "--isolation.guest-cpus=1-3,^2",
                        "--log.format=json", "--nova.config=/n"});
   ASSERT_TRUE(f.ok()) << f.error();
-  EXPECT_EQ(f->listen_address, "127.0.0.1:1234");
+  EXPECT_EQ(f->listen_addresses, std::vector<std::string>{"127.0.0.1:1234"});
   EXPECT_EQ(f->procfs, "/x/proc");
   EXPECT_EQ(f->guest_cpus->ToString(), "1,3");
   EXPECT_EQ(f->log_format, log::Format::kJson);
@@ -73,11 +75,25 @@ TEST(FlagsTest, ErrorsAreOneClearLine) {
   }
 }
 
-TEST(FlagsTest, ListenAddressToCivet) {
-  EXPECT_EQ(*detail::ToCivetListeningPort(":9933"), "9933");
-  EXPECT_EQ(*detail::ToCivetListeningPort("127.0.0.1:80"), "127.0.0.1:80");
-  EXPECT_EQ(*detail::ToCivetListeningPort("localhost:80"), "127.0.0.1:80");
-  EXPECT_EQ(*detail::ToCivetListeningPort("[::1]:80"), "[::1]:80");
+TEST(FlagsTest, ListenAddressesRepeat) {
+  auto f = ParseFlags({"--web.listen-address=127.0.0.1:1",
+                       "--web.listen-address", "[::1]:2",
+                       "--web.config.file=/w.yml", "--web.max-requests=0"});
+  ASSERT_TRUE(f.ok()) << f.error();
+  EXPECT_EQ(f->listen_addresses,
+            (std::vector<std::string>{"127.0.0.1:1", "[::1]:2"}));
+  EXPECT_EQ(f->web_config_file, "/w.yml");
+  EXPECT_EQ(f->web_max_requests, 0U);
+}
+
+TEST(FlagsTest, ListenAddressesAreValidated) {
+  for (const char* bad :
+       {"999.1.1.1:9933", "1.2.3:9933", "[::1:9933", "::1:9933", "[fe80::zz]:1",
+        "host.example:9933", "127.0.0.1:0", "127.0.0.1:65536",
+        "127.0.0.1:", "9933", "127.0.0.1:+80"}) {
+    auto f = ParseFlags({std::string("--web.listen-address=") + bad});
+    EXPECT_FALSE(f.ok()) << bad;
+  }
 }
 
 TEST(FlagsTest, HelpListsFlagsAndCollectors) {

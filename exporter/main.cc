@@ -1,61 +1,103 @@
 // hostiso_exporter: Prometheus exporter for host/guest isolation on KVM hosts.
+#include <unistd.h>
+
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "exporter/collector_factory.h"
+#include "exporter/collector_table.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
 #include "exporter/landing_page.h"
+#include "exporter/web_config.h"
 #include "exporter/self_affinity.h"
 #include "exporter/version.h"
 #include "metrics/exporter_collectable.h"
 #include "metrics/isolation_source.h"
 #include "metrics/log.h"
+#include "metrics/periodic_worker.h"
 
+namespace hostiso {
 namespace {
 
-volatile std::sig_atomic_t g_stop = 0;
-void OnSignal(int /*sig*/) { g_stop = 1; }
+// How long shutdown may take before the process exits anyway (a worker stuck
+// in a system call must not keep a stopped exporter alive).
+constexpr auto kShutdownBound = std::chrono::seconds(5);
 
-// Keeps the exporter's threads on host-role CPUs, re-applying when the roles
-// change (nova.conf edited). No-op when no guest set is known or no host CPU
-// is left (then there is nowhere better to run).
-class SelfConfinement {
- public:
-  explicit SelfConfinement(bool enabled) : enabled_(enabled) {}
-  void Apply(const hostiso::IsolationSnapshot& iso) {
-    if (!enabled_ || iso.roles_generation == applied_generation_) return;
-    applied_generation_ = iso.roles_generation;
-    const hostiso::CpuSet host =
-        iso.roles.HostCpus().Intersect(iso.topology.online);
-    if (!iso.roles.IsolationConfigured() || host.Empty()) return;
-    std::string error;
-    if (hostiso::ConfineProcessToCpus(host, &error)) {
-      hostiso::log::Info("confined the exporter to host-role CPUs",
-                         {{"cpus", host.ToString()}});
-    } else {
-      hostiso::log::Warn("could not confine the exporter to host-role CPUs",
-                         {{"err", error}});
+// Signals handled by the main thread with sigwait: blocked in every thread
+// (threads inherit the mask of the thread that creates them), so none of them
+// is delivered asynchronously and none kills the process by default.
+sigset_t HandledSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig :
+       {SIGHUP, SIGINT, SIGTERM, SIGUSR1, SIGUSR2, SIGTSTP, SIGTTIN, SIGTTOU})
+    sigaddset(&set, sig);
+  return set;
+}
+
+// --isolation.guest-cpus naming CPUs this host does not have is a flag error.
+Expected<void> CheckGuestCpusExist(const Flags& flags,
+                                   const IsolationSnapshot& iso) {
+  if (!flags.guest_cpus || !iso.topology_ok) return Ok();
+  const CpuSet missing = flags.guest_cpus->Minus(iso.topology.present);
+  if (missing.Empty()) return Ok();
+  return Error("--isolation.guest-cpus: CPU " + missing.ToString() +
+               " not present on this host (present: " +
+               iso.topology.present.ToString() + ")");
+}
+
+// Waits for SIGTERM or SIGINT; SIGHUP reloads; the rest are logged and
+// ignored.
+void ServeSignals(PeriodicWorker& isolation_worker) {
+  const sigset_t set = HandledSignals();
+  while (true) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig == SIGTERM || sig == SIGINT) {
+      log::Info("shutting down", {{"signal", strsignal(sig)}});
+      return;
     }
+    if (sig == SIGHUP) {
+      log::Info("SIGHUP: reloading the configuration");
+      isolation_worker.Trigger();
+      continue;
+    }
+    log::Info("ignoring signal", {{"signal", strsignal(sig)}});
   }
+}
 
- private:
-  bool enabled_;
-  std::uint64_t applied_generation_ = ~std::uint64_t{0};
-};
-
-}  // namespace
-
-namespace {
+// Runs `stop` on its own thread and waits at most kShutdownBound for it;
+// past that the process exits without it.
+void StopWithin(std::function<void()> stop) {
+  auto state = std::make_shared<std::pair<std::mutex, bool>>();
+  auto cv = std::make_shared<std::condition_variable>();
+  std::thread t([stop = std::move(stop), state, cv] {
+    stop();
+    std::lock_guard<std::mutex> lock(state->first);
+    state->second = true;
+    cv->notify_all();
+  });
+  std::unique_lock<std::mutex> lock(state->first);
+  if (!cv->wait_for(lock, kShutdownBound, [&] { return state->second; })) {
+    log::Error("shutdown did not finish in time; exiting anyway",
+               {{"bound", std::to_string(kShutdownBound.count()) + "s"}});
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
+  lock.unlock();
+  t.join();
+}
 
 int Run(int argc, char** argv) {
-  using namespace hostiso;
   std::vector<std::string> args(argv + 1, argv + argc);
   auto flags = ParseFlags(args);
   if (!flags) {
@@ -71,63 +113,110 @@ int Run(int argc, char** argv) {
               << kRevision << ")\n";
     return 0;
   }
-  auto civet_port = detail::ToCivetListeningPort(flags->listen_address);
-  if (!civet_port) {
-    std::fprintf(stderr, "hostiso_exporter: %s\n", civet_port.error().c_str());
-    return 2;
-  }
   log::Configure(flags->log_level, flags->log_format);
+  const sigset_t handled = HandledSignals();
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
 
+  const HostPaths paths =
+      HostPaths::Detect(flags->procfs, flags->sysfs, flags->rootfs);
   IsolationOptions iso_options;
-  iso_options.procfs = flags->procfs;
-  iso_options.sysfs = flags->sysfs;
+  iso_options.paths = paths;
   iso_options.nova_config = flags->nova_config;
   iso_options.nova_config_explicit = flags->nova_config_explicit;
   iso_options.guest_cpus = flags->guest_cpus;
   auto isolation = std::make_shared<IsolationSource>(iso_options);
+  auto first = isolation->Reload();
+  if (auto exist = CheckGuestCpusExist(*flags, *first); !exist) {
+    std::fprintf(stderr, "hostiso_exporter: %s\n", exist.error().c_str());
+    return 2;
+  }
   // Before any thread starts: threads inherit the confinement.
-  SelfConfinement confinement(flags->confine_to_host_cpus);
-  confinement.Apply(*isolation->Refresh());
+  auto confinement =
+      std::make_shared<SelfConfinement>(flags->confine_to_host_cpus);
+  confinement->Apply(*first);
 
   auto violations = std::make_shared<ViolationRegistry>();
-  CollectorSet collectors = MakeCollectors(*flags, isolation, violations);
+  CollectorDeps deps{*flags, paths, isolation, violations,
+                     std::make_shared<GuestInventoryHolder>()};
+  ExporterOptions options;
+  options.build = BuildInfo{kVersion, kRevision};
+  options.max_violation_info = flags->max_violation_info;
+  options.exporter_metrics = flags->exporter_metrics;
+  if (!flags->web_config_file.empty())
+    options.config_sources.emplace_back("web_config", WebConfigLoadOk);
   auto collectable = std::make_shared<ExporterCollectable>(
-      BuildInfo{kVersion, kRevision}, isolation,
-      std::move(collectors.collectors), violations, flags->max_violation_info);
+      options, isolation, MakeCollectors(deps), violations);
+
+  // nova.conf is re-read off the scrape path, on its own schedule and on
+  // SIGHUP; the census, disk worker and self-confinement follow it.
+  PeriodicWorker isolation_worker(
+      "isolation",
+      [isolation, confinement, collectable,
+       seen = std::make_pair(first->config_generation, first->roles_generation),
+       every = std::chrono::duration<double>(
+           flags->isolation_refresh_seconds)]() mutable {
+        auto iso = isolation->Reload();
+        confinement->Apply(*iso);
+        const auto now =
+            std::make_pair(iso->config_generation, iso->roles_generation);
+        if (now != seen) {
+          seen = now;
+          collectable->ConfigChanged();
+        }
+        return std::chrono::duration_cast<PeriodicWorker::Clock::duration>(
+            every);
+      });
+  isolation_worker.Start();
+  collectable->StartCollectors();
 
   const Flags& f = *flags;
-  auto server = HttpServer::Start(
-      *civet_port, flags->telemetry_path, collectable, [&f, isolation] {
-        return RenderLandingPage(kVersion, f, *isolation->Current());
+  HttpServerOptions web;
+  web.listen_addresses = flags->listen_addresses;
+  web.telemetry_path = flags->telemetry_path;
+  web.web_config_file = flags->web_config_file;
+  web.max_requests = flags->web_max_requests;
+  web.max_connections = flags->web_max_connections;
+  web.systemd_socket = flags->web_systemd_socket;
+  auto server =
+      HttpServer::Start(web, collectable, [&f, isolation, collectable] {
+        return RenderLandingPage(kVersion, f, *isolation->Current(),
+                                 collectable->Statuses());
       });
   if (!server) {
     log::Error("cannot start HTTP server", {{"err", server.error()}});
+    StopWithin([&] { collectable->StopCollectors(std::chrono::seconds(2)); });
     return 1;
   }
+  std::string addresses = flags->web_systemd_socket ? "systemd socket" : "";
+  for (const std::string& a : flags->listen_addresses) {
+    if (flags->web_systemd_socket) break;
+    addresses += (addresses.empty() ? "" : ",") + a;
+  }
   log::Info("hostiso_exporter listening",
-            {{"address", flags->listen_address},
+            {{"address", addresses},
+             {"web_config",
+              flags->web_config_file.empty() ? "none" : flags->web_config_file},
              {"version", kVersion},
              {"telemetry_path", flags->telemetry_path}});
 
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGPIPE, SIG_IGN);
-  while (g_stop == 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    confinement.Apply(*isolation->Current());
-  }
-  log::Info("shutting down");
-  collectors.Stop();
+  ServeSignals(isolation_worker);
+  StopWithin([&] {
+    server->reset();
+    isolation_worker.Stop(std::chrono::seconds(1));
+    collectable->StopCollectors(std::chrono::seconds(2));
+  });
   return 0;
 }
 
 }  // namespace
+}  // namespace hostiso
 
 int main(int argc, char** argv) {
   // Nothing is expected to throw past Run(); if something does (allocation
   // failure), say so in one line instead of std::terminate's abort.
   try {
-    return Run(argc, argv);
+    return hostiso::Run(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "hostiso_exporter: fatal: %s\n", e.what());
   } catch (...) {

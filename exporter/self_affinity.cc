@@ -8,15 +8,13 @@
 #include <cstring>
 #include <vector>
 
+#include "metrics/log.h"
 #include "metrics/text.h"
 
 namespace hostiso {
 
-bool ConfineProcessToCpus(const CpuSet& cpus, std::string* error) {
-  if (cpus.Empty()) {
-    *error = "no CPUs to confine to";
-    return false;
-  }
+Expected<void> ConfineProcessToCpus(const CpuSet& cpus) {
+  if (cpus.Empty()) return Error("no CPUs to confine to");
   std::size_t setsize = CPU_ALLOC_SIZE(cpus.End());
   cpu_set_t* mask = CPU_ALLOC(cpus.End());
   CPU_ZERO_S(setsize, mask);
@@ -30,17 +28,34 @@ bool ConfineProcessToCpus(const CpuSet& cpus, std::string* error) {
     ::closedir(dir);
   }
   if (tids.empty()) tids.push_back(0);  // at least the calling thread
-  bool ok = true;
+  Expected<void> result = Ok();
   for (pid_t tid : tids) {
     // A thread that exited meanwhile (ESRCH) is fine.
     if (::sched_setaffinity(tid, setsize, mask) != 0 && errno != ESRCH) {
-      *error = std::string("sched_setaffinity(") + std::to_string(tid) + ", " +
-               cpus.ToString() + "): " + std::strerror(errno);
-      ok = false;
+      result = Error(std::string("sched_setaffinity(") + std::to_string(tid) +
+                     ", " + cpus.ToString() + "): " + std::strerror(errno));
     }
   }
   CPU_FREE(mask);
-  return ok;
+  return result;
+}
+
+}  // namespace hostiso
+
+namespace hostiso {
+
+void SelfConfinement::Apply(const IsolationSnapshot& iso) {
+  if (!enabled_ || iso.roles_generation == applied_generation_) return;
+  applied_generation_ = iso.roles_generation;
+  const CpuSet host = iso.roles.HostCpus().Intersect(iso.topology.online);
+  if (!iso.roles.IsolationConfigured() || host.Empty()) return;
+  if (auto confined = ConfineProcessToCpus(host)) {
+    log::Info("confined the exporter to host-role CPUs",
+              {{"cpus", host.ToString()}});
+  } else {
+    log::Warn("could not confine the exporter to host-role CPUs",
+              {{"err", confined.error()}});
+  }
 }
 
 }  // namespace hostiso

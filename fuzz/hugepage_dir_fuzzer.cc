@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "metrics/headroom/meminfo.h"
+#include "metrics/sysfs/hugepages.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {

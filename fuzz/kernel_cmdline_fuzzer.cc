@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "metrics/kernel_cmdline.h"
+#include "metrics/procfs/kernel_cmdline.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {

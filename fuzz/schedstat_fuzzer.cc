@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "metrics/schedstat.h"
+#include "metrics/procfs/schedstat.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {

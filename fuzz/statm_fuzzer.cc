@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "metrics/headroom/meminfo.h"
+#include "metrics/procfs/statm.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "metrics/census/task_stat.h"
+#include "metrics/procfs/task_stat.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "metrics/libvirt/proc_guest.h"
+#include "metrics/procfs/qemu_process.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
                                       std::size_t size) {

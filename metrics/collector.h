@@ -2,9 +2,12 @@
 
 #include <prometheus/metric_family.h>
 
+#include <chrono>
 #include <string_view>
 #include <vector>
 
+#include "metrics/expected.h"
+#include "metrics/guest_sample.h"
 #include "metrics/isolation_source.h"
 #include "metrics/violations.h"
 
@@ -14,20 +17,33 @@ namespace hostiso {
 struct ScrapeContext {
   const IsolationSnapshot& isolation;
   ViolationRegistry& violations;
+  // The guests' QEMU processes and vCPU threads read once for this scrape
+  // (statm, schedstat, stat), shared by the collectors that need them.
+  GuestSampler& guests;
 };
 
-// One source of metrics, enabled by --collector.<Name()>. Collect() is called
-// under the exporter's scrape lock (never concurrently with itself). It
-// appends its families and returns false when its source failed; it logs the
-// reason itself (once per distinct error, see log::ErrorLatch). It must not
-// throw and must not block on anything slow: slow sources (libvirt, the thread
-// census) refresh on their own threads and Collect() serves their last result.
+// One source of metrics, listed once in the collector table
+// (exporter/collector_table.cc) with its --collector.NAME flag. Collect() is
+// called under the exporter's scrape lock, never concurrently with itself. It
+// appends the families it could build and returns an Error naming the file or
+// source when an input was unreadable, empty or malformed; the exporter then
+// sets hostiso_collector_success to 0 and logs the error once per distinct
+// error. Series that depend on a failed input are left out, never defaulted.
+// It must not block on anything slow: slow sources run on PeriodicWorkers
+// (Start/Stop) and Collect() serves their Latest result.
 class Collector {
  public:
   virtual ~Collector() = default;
-  virtual std::string_view Name() const = 0;
-  virtual bool Collect(const ScrapeContext& ctx,
-                       std::vector<prometheus::MetricFamily>& out) = 0;
+  virtual Expected<void> Collect(
+      const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) = 0;
+  // Starts background workers; called once, after the exporter confined
+  // itself to host-role CPUs (threads inherit the affinity).
+  virtual void Start() {}
+  // Stops them, waiting at most `grace`; false when one was left behind.
+  virtual bool Stop(std::chrono::milliseconds /*grace*/) { return true; }
+  // nova.conf or the CPU roles changed (the isolation worker, off the scrape
+  // path): a slow source may refresh now instead of at its next interval.
+  virtual void ConfigChanged() {}
 };
 
 }  // namespace hostiso

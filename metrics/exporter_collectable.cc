@@ -3,72 +3,149 @@
 #include <exception>
 
 #include "metrics/family_builder.h"
-#include "metrics/log.h"
 
 namespace hostiso {
 
 ExporterCollectable::ExporterCollectable(
-    BuildInfo build, std::shared_ptr<IsolationSource> isolation,
-    std::vector<std::unique_ptr<Collector>> collectors,
-    std::shared_ptr<ViolationRegistry> violations,
-    std::size_t max_violation_info)
-    : build_(std::move(build)),
+    ExporterOptions options, std::shared_ptr<IsolationSource> isolation,
+    std::vector<NamedCollector> collectors,
+    std::shared_ptr<ViolationRegistry> violations)
+    : options_(std::move(options)),
       isolation_(std::move(isolation)),
-      collectors_(std::move(collectors)),
       violations_(std::move(violations)),
-      max_violation_info_(max_violation_info) {}
+      sampler_(isolation_->Options().paths.procfs) {
+  MutexLock lock(scrape_mu_);
+  MutexLock status_lock(status_mu_);
+  for (NamedCollector& c : collectors) {
+    statuses_.push_back(CollectorStatus{c.name, false, false, 0, "", {}});
+    entries_.push_back(Entry{c.name, std::move(c.collector),
+                             log::ErrorLatch("collector " + c.name)});
+  }
+}
 
-std::vector<prometheus::MetricFamily> ExporterCollectable::Collect() const {
-  std::lock_guard<std::mutex> lock(scrape_mu_);
-  std::vector<prometheus::MetricFamily> out;
-  out.reserve(48);
-  std::shared_ptr<const IsolationSnapshot> iso = isolation_->Refresh();
-  ScrapeContext ctx{*iso, *violations_};
+void ExporterCollectable::StartCollectors() {
+  MutexLock lock(scrape_mu_);
+  for (Entry& e : entries_) e.collector->Start();
+}
 
+bool ExporterCollectable::StopCollectors(std::chrono::milliseconds grace) {
+  // Not under the scrape lock: a scrape in progress finishes on its own, and
+  // stopping must not wait behind it.
+  bool all = true;
+  std::vector<Collector*> collectors;
+  {
+    MutexLock lock(scrape_mu_);
+    for (Entry& e : entries_) collectors.push_back(e.collector.get());
+  }
+  for (Collector* c : collectors) all = c->Stop(grace) && all;
+  return all;
+}
+
+void ExporterCollectable::ConfigChanged() {
+  std::vector<Collector*> collectors;
+  {
+    MutexLock lock(scrape_mu_);
+    for (Entry& e : entries_) collectors.push_back(e.collector.get());
+  }
+  for (Collector* c : collectors) c->ConfigChanged();
+}
+
+std::vector<CollectorStatus> ExporterCollectable::Statuses() const {
+  MutexLock lock(status_mu_);
+  return statuses_;
+}
+
+void ExporterCollectable::RunCollectors(
+    const ScrapeContext& ctx,
+    std::vector<prometheus::MetricFamily>& out) const {
   auto success =
       FamilyBuilder::Gauge("hostiso_collector_success",
                            "1 when the collector's last run succeeded.");
   auto duration =
       FamilyBuilder::Gauge("hostiso_collector_duration_seconds",
                            "How long the collector's last run took.");
-  for (const auto& collector : collectors_) {
-    auto start = std::chrono::steady_clock::now();
-    bool ok = false;
+  std::vector<CollectorStatus> statuses;
+  for (Entry& e : entries_) {
+    const auto start = std::chrono::steady_clock::now();
+    Expected<void> result = Ok();
     try {
-      ok = collector->Collect(ctx, out);
-    } catch (const std::exception& e) {
-      log::Error("collector threw",
-                 {{"collector", collector->Name()}, {"err", e.what()}});
+      result = e.collector->Collect(ctx, out);
+    } catch (const std::exception& ex) {
+      result = Error(std::string("threw: ") + ex.what());
     } catch (...) {
-      log::Error("collector threw", {{"collector", collector->Name()}});
+      result = Error("threw an unknown exception");
     }
-    std::chrono::duration<double> took =
-        std::chrono::steady_clock::now() - start;
-    std::string name(collector->Name());
-    success.Add({{"collector", name}}, ok ? 1 : 0);
-    duration.Add({{"collector", name}}, took.count());
+    const double took =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    if (result) {
+      e.latch.Ok();
+    } else {
+      e.latch.Fail(result.error());
+    }
+    success.Add({{"collector", e.name}}, result ? 1 : 0);
+    duration.Add({{"collector", e.name}}, took);
+    statuses.push_back(CollectorStatus{e.name, true, result.ok(), took,
+                                       result ? "" : result.error(),
+                                       std::chrono::system_clock::now()});
   }
   std::move(success).AppendTo(out);
   std::move(duration).AppendTo(out);
+  MutexLock lock(status_mu_);
+  statuses_ = std::move(statuses);
+}
 
+void ExporterCollectable::AppendSelfMetrics(
+    const IsolationSnapshot& iso,
+    std::vector<prometheus::MetricFamily>& out) const {
   auto build =
       FamilyBuilder::Gauge("hostiso_build_info",
                            "Version and VCS revision of the running exporter.");
-  build.Add({{"version", build_.version}, {"revision", build_.revision}}, 1);
+  build.Add({{"version", options_.build.version},
+             {"revision", options_.build.revision}},
+            1);
   std::move(build).AppendTo(out);
+  if (options_.exporter_metrics) {
+    auto exporter_build = FamilyBuilder::Gauge(
+        "hostiso_exporter_build_info",
+        "Version and VCS revision of the running exporter (the name "
+        "dashboards of other exporters look for).");
+    exporter_build.Add({{"version", options_.build.version},
+                        {"revision", options_.build.revision}},
+                       1);
+    std::move(exporter_build).AppendTo(out);
+    // A failure here is logged by no collector: the families are simply
+    // left out (ProcessMetrics reads only this process's /proc/self).
+    (void)process_.Append(out);
+  }
 
   auto config_ok = FamilyBuilder::Gauge(
       "hostiso_config_load_success",
-      "1 when the configuration source parsed (nova: nova.conf, flag: "
-      "--isolation.guest-cpus, kernel_cmdline: /proc/cmdline).");
-  if (iso->nova_present || !iso->nova_load_success) {
-    config_ok.Add({{"source", "nova"}}, iso->nova_load_success ? 1 : 0);
+      "1 when the configuration source loaded (nova: nova.conf, flag: "
+      "--isolation.guest-cpus, kernel_cmdline: /proc/cmdline, web_config: "
+      "--web.config.file).");
+  if (iso.nova_present || !iso.nova_load_success) {
+    config_ok.Add({{"source", "nova"}}, iso.nova_load_success ? 1 : 0);
   }
-  if (iso->flag_guest_cpus) config_ok.Add({{"source", "flag"}}, 1);
-  config_ok.Add({{"source", "kernel_cmdline"}}, iso->cmdline_ok ? 1 : 0);
+  if (iso.flag_guest_cpus) config_ok.Add({{"source", "flag"}}, 1);
+  config_ok.Add({{"source", "kernel_cmdline"}}, iso.cmdline_ok ? 1 : 0);
+  for (const auto& [name, ok] : options_.config_sources)
+    config_ok.Add({{"source", name}}, ok() ? 1 : 0);
   std::move(config_ok).AppendTo(out);
+}
 
-  violations_->AppendMetrics(out, max_violation_info_);
+std::vector<prometheus::MetricFamily> ExporterCollectable::Collect() const {
+  MutexLock lock(scrape_mu_);
+  std::vector<prometheus::MetricFamily> out;
+  out.reserve(64);
+  std::shared_ptr<const IsolationSnapshot> iso =
+      isolation_->RefreshKernelState();
+  sampler_.Reset();
+  ScrapeContext ctx{*iso, *violations_, sampler_};
+  RunCollectors(ctx, out);
+  AppendSelfMetrics(*iso, out);
+  violations_->ExpireStale();
+  violations_->AppendMetrics(out, options_.max_violation_info);
   return out;
 }
 

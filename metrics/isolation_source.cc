@@ -1,9 +1,28 @@
 #include "metrics/isolation_source.h"
 
-#include "metrics/file_reader.h"
-#include "metrics/log.h"
+#include "metrics/procfs/proc_stat.h"
+#include "metrics/procfs/read_file.h"
 
 namespace hostiso {
+namespace {
+
+// The online CPUs /proc/stat lists: the fallback CPU list on a sysfs without
+// cpu/present and cpu/online.
+std::optional<CpuSet> CpusFromProcStat(const HostPaths& paths) {
+  auto ticks = ReadAndParse(paths.Proc("stat"), ParseProcStat);
+  if (!ticks) return std::nullopt;
+  CpuSet cpus;
+  for (const CpuTicks& t : *ticks) cpus.Insert(t.cpu);
+  return cpus;
+}
+
+bool RolesDiffer(const CpuRoles& a, const CpuRoles& b) {
+  return a.HostCpus() != b.HostCpus() || a.GuestCpus() != b.GuestCpus() ||
+         a.DedicatedCpus() != b.DedicatedCpus() ||
+         a.IsolationConfigured() != b.IsolationConfigured();
+}
+
+}  // namespace
 
 IsolationSource::IsolationSource(IsolationOptions options)
     : options_(std::move(options)),
@@ -22,93 +41,111 @@ IsolationSource::FileStamp IsolationSource::Stamp(const std::string& path) {
   return s;
 }
 
-std::shared_ptr<const IsolationSnapshot> IsolationSource::Refresh() {
-  std::lock_guard<std::mutex> lock(refresh_mu_);
-  auto snap = std::make_shared<IsolationSnapshot>();
-  snap->nova_path = options_.nova_config;
-  snap->flag_guest_cpus = options_.guest_cpus;
-
-  // nova.conf: re-read only when it changed (a stat per scrape is cheap).
-  FileStamp stamp = Stamp(options_.nova_config);
-  if (!nova_checked_ || !(stamp == nova_stamp_)) {
-    nova_checked_ = true;
-    nova_stamp_ = stamp;
-    if (!stamp.exists) {
-      if (options_.nova_config_explicit) {
-        nova_ok_ = false;
-        nova_error_ = options_.nova_config + ": file not found";
-        log::Error("nova.conf not found; keeping the last good configuration",
-                   {{"path", options_.nova_config}});
-      } else {
-        nova_ok_ = true;
-        nova_error_.clear();
-        nova_last_good_.reset();
-        log::Info("no nova.conf; treating this as a plain libvirt host",
-                  {{"path", options_.nova_config}});
-      }
-    } else if (auto text = ReadFile(options_.nova_config); !text) {
+void IsolationSource::LoadNovaConfigIfChanged() {
+  const FileStamp stamp = Stamp(options_.nova_config);
+  if (nova_checked_ && stamp == nova_stamp_) return;
+  nova_checked_ = true;
+  nova_stamp_ = stamp;
+  ++config_generation_;
+  const std::string& path = options_.nova_config;
+  if (!stamp.exists) {
+    if (options_.nova_config_explicit) {
       nova_ok_ = false;
-      nova_error_ = text.error();
-      log::Error("cannot read nova.conf; keeping the last good configuration",
-                 {{"err", nova_error_}});
-    } else if (auto cfg = ParseNovaConfig(*text, options_.nova_config); !cfg) {
-      nova_ok_ = false;
-      nova_error_ = cfg.error();
-      log::Error("invalid nova.conf; keeping the last good configuration",
-                 {{"err", nova_error_}});
+      nova_error_ = path + ": file not found";
+      log::Error("nova.conf not found; keeping the last good configuration",
+                 {{"path", path}});
     } else {
-      bool had_failed = !nova_ok_;
       nova_ok_ = true;
       nova_error_.clear();
-      nova_last_good_ = *cfg;
-      log::Info(had_failed ? "nova.conf loaded again after an error"
-                           : "nova.conf loaded",
-                {{"path", options_.nova_config}});
+      nova_last_good_.reset();
+      log::Info("no nova.conf; treating this as a plain libvirt host",
+                {{"path", path}});
     }
+    return;
   }
-  snap->nova_present = stamp.exists;
+  auto cfg = ReadFile(path);
+  Expected<NovaConfig> parsed =
+      cfg ? ParseNovaConfig(*cfg, path) : Expected<NovaConfig>(cfg.failure());
+  if (!parsed) {
+    nova_ok_ = false;
+    nova_error_ = parsed.error();
+    log::Error("cannot load nova.conf; keeping the last good configuration",
+               {{"err", nova_error_}});
+    return;
+  }
+  const bool had_failed = !nova_ok_;
+  nova_ok_ = true;
+  nova_error_.clear();
+  nova_last_good_ = *parsed;
+  log::Info(
+      had_failed ? "nova.conf loaded again after an error" : "nova.conf loaded",
+      {{"path", path}});
+}
+
+std::shared_ptr<const IsolationSnapshot> IsolationSource::Reload() {
+  MutexLock lock(mu_);
+  LoadNovaConfigIfChanged();
+  auto snap = std::make_shared<IsolationSnapshot>();
+  snap->nova_present = nova_stamp_.exists;
+  return Publish(std::move(snap));
+}
+
+std::shared_ptr<const IsolationSnapshot> IsolationSource::RefreshKernelState() {
+  MutexLock lock(mu_);
+  auto snap = std::make_shared<IsolationSnapshot>();
+  snap->nova_present = nova_stamp_.exists;
+  return Publish(std::move(snap));
+}
+
+std::shared_ptr<const IsolationSnapshot> IsolationSource::Publish(
+    std::shared_ptr<IsolationSnapshot> snap) {
+  const HostPaths& paths = options_.paths;
+  snap->nova_path = options_.nova_config;
+  snap->flag_guest_cpus = options_.guest_cpus;
   snap->nova = nova_last_good_;
   snap->nova_load_success = nova_ok_;
   snap->nova_error = nova_error_;
+  snap->config_generation = config_generation_;
 
-  if (auto text = ReadFile(JoinPath(options_.procfs, "cmdline")); !text) {
-    snap->cmdline_error = text.error();
-  } else if (auto cmdline = ParseKernelCmdline(*text); !cmdline) {
-    snap->cmdline_error = cmdline.error();
-  } else {
+  if (auto cmdline = ReadAndParse(paths.Proc("cmdline"), ParseKernelCmdline)) {
     snap->cmdline = *cmdline;
     snap->cmdline_ok = true;
-  }
-  if (snap->cmdline_ok) {
     cmdline_latch_.Ok();
   } else {
+    snap->cmdline_error = cmdline.error();
     cmdline_latch_.Fail(snap->cmdline_error);
   }
 
-  if (auto topo = ReadCpuTopology(options_.sysfs); !topo) {
-    snap->topology_error = topo.error();
-  } else {
-    snap->topology = *topo;
+  Expected<CpuTopology> topology = [&]() -> Expected<CpuTopology> {
+    HOSTISO_ASSIGN_OR_RETURN(SysfsCpuLists lists,
+                             ReadSysfsCpuLists(paths.sysfs));
+    std::optional<CpuSet> proc_stat_cpus;
+    if (!lists.present && !lists.online)
+      proc_stat_cpus = CpusFromProcStat(paths);
+    return ResolveCpuTopology(
+        lists, snap->cmdline_ok ? &snap->cmdline : nullptr, proc_stat_cpus);
+  }();
+  if (topology) {
+    snap->topology = *topology;
     snap->topology_ok = true;
+    last_good_topology_ = *topology;
+    topology_latch_.Ok();
+  } else {
+    snap->topology_error = topology.error();
+    topology_latch_.Fail(snap->topology_error);
+    if (last_good_topology_) snap->topology = *last_good_topology_;
   }
 
   snap->guest_sets = GuestSetsFromConfig(snap->nova, snap->flag_guest_cpus);
   snap->roles = CpuRoles(snap->guest_sets, snap->topology.present);
-
-  std::lock_guard<std::mutex> cur(current_mu_);
-  const IsolationSnapshot& prev = *current_;
-  bool roles_changed =
-      prev.roles.HostCpus() != snap->roles.HostCpus() ||
-      prev.roles.GuestCpus() != snap->roles.GuestCpus() ||
-      prev.roles.DedicatedCpus() != snap->roles.DedicatedCpus() ||
-      prev.roles.IsolationConfigured() != snap->roles.IsolationConfigured();
-  snap->roles_generation = prev.roles_generation + (roles_changed ? 1 : 0);
+  const bool changed = RolesDiffer(current_->roles, snap->roles);
+  snap->roles_generation = current_->roles_generation + (changed ? 1 : 0);
   current_ = snap;
   return snap;
 }
 
 std::shared_ptr<const IsolationSnapshot> IsolationSource::Current() const {
-  std::lock_guard<std::mutex> lock(current_mu_);
+  MutexLock lock(mu_);
   return current_;
 }
 

@@ -4,21 +4,21 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
 #include "metrics/cpu_roles.h"
-#include "metrics/cpu_topology.h"
-#include "metrics/kernel_cmdline.h"
 #include "metrics/log.h"
+#include "metrics/mutex.h"
 #include "metrics/nova_config.h"
+#include "metrics/procfs/host_paths.h"
+#include "metrics/procfs/kernel_cmdline.h"
+#include "metrics/sysfs/cpu_topology.h"
 
 namespace hostiso {
 
 struct IsolationOptions {
-  std::string procfs = "/proc";
-  std::string sysfs = "/sys";
+  HostPaths paths;
   std::string nova_config = "/etc/nova/nova.conf";
   // An explicit --nova.config that does not exist is an error; the default
   // path missing is normal on hosts without Nova.
@@ -27,13 +27,13 @@ struct IsolationOptions {
 };
 
 // Everything the collectors and detectors need to know about who owns which
-// CPU, as of one refresh. Immutable once published.
+// CPU. Immutable once published.
 struct IsolationSnapshot {
   std::string nova_path;
   bool nova_present = false;  // the file exists
   // Last good nova.conf; kept when a later edit breaks the file.
   std::optional<NovaConfig> nova;
-  // false when the current file failed to parse (or an explicit path is
+  // false when the current file failed to load (or an explicit path is
   // missing).
   bool nova_load_success = true;
   std::string nova_error;
@@ -43,6 +43,9 @@ struct IsolationSnapshot {
   bool cmdline_ok = false;
   std::string cmdline_error;
 
+  // The CPUs and kernel isolation as of the last kernel read; when that read
+  // failed, topology_ok is false and `topology` is the last good one (the
+  // roles still need the CPU list; the per-CPU isolation series are left out).
   CpuTopology topology;
   bool topology_ok = false;
   std::string topology_error;
@@ -52,18 +55,26 @@ struct IsolationSnapshot {
   // Bumped whenever the roles change, so listeners (self-confinement to host
   // CPUs) can react without comparing sets.
   std::uint64_t roles_generation = 0;
+  // Bumped whenever nova.conf was read again (changed on disk).
+  std::uint64_t config_generation = 0;
 };
 
-// Produces IsolationSnapshots: re-reads the sysfs CPU files and /proc/cmdline
-// at every refresh, and nova.conf only when its inode, size or mtime changed.
-// Refresh() is called on the scrape path; background workers (libvirt,
-// census) call Current(). Thread-safe.
+// Produces IsolationSnapshots from two kinds of input:
+// - configuration (nova.conf, re-read only when its inode, size or mtime
+//   changed): Reload(), run by the isolation worker on its own schedule and on
+//   SIGHUP. nova.conf is never read on the scrape path.
+// - kernel state (/sys/devices/system/cpu lists, /proc/cmdline, small and
+//   bounded reads): RefreshKernelState(), run at every scrape (the contract
+//   re-reads isolation every scrape) and by Reload().
+// Current() is what background workers (libvirt, census, disk,
+// self-confinement) read. Thread-safe.
 class IsolationSource {
  public:
   explicit IsolationSource(IsolationOptions options);
 
-  std::shared_ptr<const IsolationSnapshot> Refresh();
-  std::shared_ptr<const IsolationSnapshot> Current() const;
+  std::shared_ptr<const IsolationSnapshot> Reload() EXCLUDES(mu_);
+  std::shared_ptr<const IsolationSnapshot> RefreshKernelState() EXCLUDES(mu_);
+  std::shared_ptr<const IsolationSnapshot> Current() const EXCLUDES(mu_);
   const IsolationOptions& Options() const { return options_; }
 
  private:
@@ -76,18 +87,25 @@ class IsolationSource {
     bool operator==(const FileStamp&) const = default;
   };
   static FileStamp Stamp(const std::string& path);
+  void LoadNovaConfigIfChanged() REQUIRES(mu_);
+  // Reads the kernel's files into `snap` and publishes it.
+  std::shared_ptr<const IsolationSnapshot> Publish(
+      std::shared_ptr<IsolationSnapshot> snap) REQUIRES(mu_);
 
-  IsolationOptions options_;
-  std::mutex refresh_mu_;  // serializes Refresh()
-  FileStamp nova_stamp_;
-  bool nova_checked_ = false;
-  std::optional<NovaConfig> nova_last_good_;
-  bool nova_ok_ = true;
-  std::string nova_error_;
-  log::ErrorLatch cmdline_latch_{"reading the kernel command line"};
-
-  mutable std::mutex current_mu_;
-  std::shared_ptr<const IsolationSnapshot> current_;
+  const IsolationOptions options_;
+  mutable Mutex mu_;
+  FileStamp nova_stamp_ GUARDED_BY(mu_);
+  bool nova_checked_ GUARDED_BY(mu_) = false;
+  std::uint64_t config_generation_ GUARDED_BY(mu_) = 0;
+  std::optional<NovaConfig> nova_last_good_ GUARDED_BY(mu_);
+  bool nova_ok_ GUARDED_BY(mu_) = true;
+  std::string nova_error_ GUARDED_BY(mu_);
+  std::optional<CpuTopology> last_good_topology_ GUARDED_BY(mu_);
+  log::ErrorLatch cmdline_latch_ GUARDED_BY(mu_){
+      "reading the kernel command line"};
+  log::ErrorLatch topology_latch_ GUARDED_BY(mu_){
+      "reading the CPU lists and kernel isolation"};
+  std::shared_ptr<const IsolationSnapshot> current_ GUARDED_BY(mu_);
 };
 
 }  // namespace hostiso

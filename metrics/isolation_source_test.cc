@@ -1,6 +1,7 @@
 #include "metrics/isolation_source.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #include "metrics/testing/temp_tree.h"
@@ -15,8 +16,8 @@ class IsolationSourceTest : public ::testing::Test {
     tree_.Write("sys/devices/system/cpu/present", "0-3\n");
     tree_.Write("sys/devices/system/cpu/online", "0-3\n");
     tree_.Write("sys/devices/system/cpu/isolated", "2-3\n");
-    options_.procfs = tree_.Path("proc");
-    options_.sysfs = tree_.Path("sys");
+    options_.paths.procfs = tree_.Path("proc");
+    options_.paths.sysfs = tree_.Path("sys");
     options_.nova_config = tree_.Path("nova.conf");
   }
   // Writes nova.conf and moves its mtime so a same-second rewrite is seen.
@@ -32,7 +33,7 @@ class IsolationSourceTest : public ::testing::Test {
 
 TEST_F(IsolationSourceTest, AbsentDefaultNovaConfIsNormal) {
   IsolationSource src(options_);
-  auto snap = src.Refresh();
+  auto snap = src.Reload();
   EXPECT_FALSE(snap->nova_present);
   EXPECT_TRUE(snap->nova_load_success);
   EXPECT_FALSE(snap->roles.IsolationConfigured());
@@ -44,7 +45,7 @@ TEST_F(IsolationSourceTest, AbsentDefaultNovaConfIsNormal) {
 TEST_F(IsolationSourceTest, ExplicitMissingNovaConfIsAnError) {
   options_.nova_config_explicit = true;
   IsolationSource src(options_);
-  auto snap = src.Refresh();
+  auto snap = src.Reload();
   EXPECT_FALSE(snap->nova_load_success);
   EXPECT_NE(snap->nova_error.find("file not found"), std::string::npos);
 }
@@ -52,13 +53,13 @@ TEST_F(IsolationSourceTest, ExplicitMissingNovaConfIsAnError) {
 TEST_F(IsolationSourceTest, ReloadsOnChangeAndKeepsLastGoodOnError) {
   WriteNova("[compute]\ncpu_dedicated_set = 2-3\n");
   IsolationSource src(options_);
-  auto s1 = src.Refresh();
+  auto s1 = src.Reload();
   ASSERT_TRUE(s1->nova_load_success) << s1->nova_error;
   EXPECT_EQ(s1->roles.DedicatedCpus().ToString(), "2-3");
   EXPECT_EQ(s1->roles.HostCpus().ToString(), "0-1");
 
   WriteNova("[compute]\ncpu_dedicated_set = 3-2\n");
-  auto s2 = src.Refresh();
+  auto s2 = src.Reload();
   EXPECT_FALSE(s2->nova_load_success);
   EXPECT_NE(s2->nova_error.find("nova.conf:2:"), std::string::npos)
       << s2->nova_error;
@@ -66,7 +67,7 @@ TEST_F(IsolationSourceTest, ReloadsOnChangeAndKeepsLastGoodOnError) {
   EXPECT_EQ(s2->roles_generation, s1->roles_generation);
 
   WriteNova("[compute]\ncpu_dedicated_set = 3\ncpu_shared_set = 2\n");
-  auto s3 = src.Refresh();
+  auto s3 = src.Reload();
   EXPECT_TRUE(s3->nova_load_success);
   EXPECT_EQ(s3->roles.DedicatedCpus().ToString(), "3");
   EXPECT_EQ(s3->roles.SharedCpus().ToString(), "2");
@@ -75,14 +76,73 @@ TEST_F(IsolationSourceTest, ReloadsOnChangeAndKeepsLastGoodOnError) {
 }
 
 TEST_F(IsolationSourceTest, BrokenSysfsAndCmdlineAreReportedNotFatal) {
-  tree_.Remove("sys/devices/system/cpu/online");
+  tree_.Write("sys/devices/system/cpu/online", "\n");  // empty: malformed
   tree_.Write("proc/cmdline", "isolcpus=9-1\n");
   IsolationSource src(options_);
-  auto snap = src.Refresh();
+  auto snap = src.Reload();
   EXPECT_FALSE(snap->topology_ok);
-  EXPECT_NE(snap->topology_error.find("online"), std::string::npos);
+  EXPECT_NE(snap->topology_error.find("online: empty CPU list"),
+            std::string::npos)
+      << snap->topology_error;
   EXPECT_FALSE(snap->cmdline_ok);
   EXPECT_NE(snap->cmdline_error.find("isolcpus"), std::string::npos);
+}
+
+TEST_F(IsolationSourceTest, IsolationFallsBackToTheCommandLineOnlyWhenAbsent) {
+  tree_.Remove("sys/devices/system/cpu/isolated");
+  IsolationSource src(options_);
+  auto snap = src.Reload();
+  ASSERT_TRUE(snap->topology_ok) << snap->topology_error;
+  EXPECT_EQ(snap->topology.isolated.ToString(), "2-3");
+  EXPECT_EQ(snap->topology.isolated_source, kSourceCmdline);
+  // Present but unreadable as a list: an error, not "nothing isolated".
+  tree_.Write("sys/devices/system/cpu/isolated", "abc\n");
+  snap = src.RefreshKernelState();
+  EXPECT_FALSE(snap->topology_ok);
+  EXPECT_NE(snap->topology_error.find("isolated"), std::string::npos);
+  // The last good CPU list still gives the roles.
+  EXPECT_EQ(snap->topology.present.ToString(), "0-3");
+  // Neither sysfs nor a readable command line: unknown, an error.
+  tree_.Remove("sys/devices/system/cpu/isolated");
+  tree_.Write("proc/cmdline", "isolcpus=9-1\n");
+  snap = src.RefreshKernelState();
+  EXPECT_FALSE(snap->topology_ok);
+  EXPECT_NE(snap->topology_error.find("kernel isolation unknown"),
+            std::string::npos);
+}
+
+TEST_F(IsolationSourceTest, CpusFromProcStatWithoutPresentAndOnline) {
+  tree_.Remove("sys/devices/system/cpu/present");
+  tree_.Remove("sys/devices/system/cpu/online");
+  tree_.Write("proc/stat", "cpu  1 1 1 1\ncpu0 1 1 1 1\ncpu2 1 1 1 1\n");
+  IsolationSource src(options_);
+  auto snap = src.Reload();
+  ASSERT_TRUE(snap->topology_ok) << snap->topology_error;
+  EXPECT_EQ(snap->topology.present.ToString(), "0,2");
+  EXPECT_EQ(snap->topology.cpus_source, kSourceProcStat);
+  // One of the two alone stands for both.
+  tree_.Write("sys/devices/system/cpu/present", "0-3\n");
+  snap = src.RefreshKernelState();
+  EXPECT_EQ(snap->topology.online.ToString(), "0-3");
+  EXPECT_EQ(snap->topology.cpus_source, kSourceSysfs);
+}
+
+TEST_F(IsolationSourceTest, ScrapesNeverReadNovaConf) {
+  WriteNova("[compute]\ncpu_dedicated_set = 2-3\n");
+  IsolationSource src(options_);
+  ASSERT_TRUE(src.Reload()->roles.IsolationConfigured());
+  // An edit is seen by the next Reload (the isolation worker), not by the
+  // scrape path.
+  WriteNova("[compute]\ncpu_dedicated_set = 1-3\n");
+  EXPECT_EQ(src.RefreshKernelState()->roles.DedicatedCpus().ToString(), "2-3");
+  EXPECT_EQ(src.Reload()->roles.DedicatedCpus().ToString(), "1-3");
+  // Replaced by a FIFO: an error, the last good configuration kept.
+  tree_.Remove("nova.conf");
+  ASSERT_EQ(::mkfifo(tree_.Path("nova.conf").c_str(), 0600), 0);
+  auto snap = src.Reload();
+  EXPECT_FALSE(snap->nova_load_success);
+  EXPECT_NE(snap->nova_error.find("FIFO"), std::string::npos);
+  EXPECT_EQ(snap->roles.DedicatedCpus().ToString(), "1-3");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "metrics/violations.h"
 
 #include "metrics/family_builder.h"
+#include "metrics/log.h"
 
 namespace hostiso {
 
@@ -13,23 +14,46 @@ std::string_view ViolationKindName(ViolationKind kind) {
   return kNames[static_cast<std::size_t>(kind)];
 }
 
-void ViolationRegistry::Report(ViolationKind kind, std::vector<Violation> now) {
+void ViolationRegistry::Report(ViolationKind kind, std::vector<Violation> now,
+                               Clock::time_point at) {
   std::map<std::string, CpuSet> next;
   for (Violation& v : now) {
     // Two reports of one subject merge their CPUs.
     auto [it, inserted] = next.try_emplace(std::move(v.subject), v.cpus);
     if (!inserted) it->second = it->second.Union(v.cpus);
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   KindState& state = kinds_[static_cast<std::size_t>(kind)];
   for (const auto& [subject, cpus] : next) {
     if (state.subjects.count(subject) == 0) ++state.onsets;
   }
   state.subjects = std::move(next);
+  state.last_report = at;
+}
+
+void ViolationRegistry::SetMaxAge(ViolationKind kind,
+                                  std::chrono::duration<double> max_age) {
+  MutexLock lock(mu_);
+  kinds_[static_cast<std::size_t>(kind)].max_age = max_age;
+}
+
+void ViolationRegistry::ExpireStale(Clock::time_point now) {
+  MutexLock lock(mu_);
+  for (std::size_t i = 0; i < kViolationKindCount; ++i) {
+    KindState& state = kinds_[i];
+    if (state.subjects.empty() || now - state.last_report <= state.max_age)
+      continue;
+    log::Warn(
+        "violations expired: their detector could not evaluate for longer "
+        "than its max age",
+        {{"kind", ViolationKindName(static_cast<ViolationKind>(i))},
+         {"subjects", std::to_string(state.subjects.size())}});
+    state.subjects.clear();
+  }
 }
 
 std::vector<Violation> ViolationRegistry::Current(ViolationKind kind) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<Violation> out;
   for (const auto& [subject, cpus] :
        kinds_[static_cast<std::size_t>(kind)].subjects)
@@ -38,7 +62,7 @@ std::vector<Violation> ViolationRegistry::Current(ViolationKind kind) const {
 }
 
 std::uint64_t ViolationRegistry::Onsets(ViolationKind kind) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return kinds_[static_cast<std::size_t>(kind)].onsets;
 }
 
@@ -54,7 +78,7 @@ void ViolationRegistry::AppendMetrics(
       "hostiso_violation_info",
       "One series per subject violating now; cpus is the offending CPU list.");
   std::size_t info_left = max_info;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   for (std::size_t i = 0; i < kViolationKindCount; ++i) {
     const KindState& state = kinds_[i];
     std::string_view kind = ViolationKindName(static_cast<ViolationKind>(i));

@@ -3,14 +3,15 @@
 #include <prometheus/metric_family.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "metrics/cpu_set.h"
+#include "metrics/mutex.h"
 
 namespace hostiso {
 
@@ -40,9 +41,25 @@ struct Violation {
 // Holds the subjects violating now, per kind, and counts onsets. Each kind has
 // one detector, which replaces the kind's whole set on every evaluation (a
 // scrape, a census or a libvirt refresh). Thread-safe.
+//
+// The stale-violation policy, the same for every kind: a detector that cannot
+// evaluate (its input unreadable, its source down) reports nothing, and its
+// collector's success is 0. Its subjects are then kept for at most the kind's
+// max age (default 60 s, longer for kinds whose source refreshes slowly, e.g.
+// three libvirt refresh intervals), so a transient read error does not make
+// violations flap, and then they disappear rather than being reported on
+// data that no longer describes the host.
 class ViolationRegistry {
  public:
-  void Report(ViolationKind kind, std::vector<Violation> now);
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::seconds kDefaultMaxAge{60};
+
+  void Report(ViolationKind kind, std::vector<Violation> now,
+              Clock::time_point at = Clock::now());
+  void SetMaxAge(ViolationKind kind, std::chrono::duration<double> max_age);
+  // Drops the subjects of kinds not reported within their max age (called at
+  // every scrape, before AppendMetrics).
+  void ExpireStale(Clock::time_point now = Clock::now());
   // Appends hostiso_violating_subjects, hostiso_violations_total and
   // hostiso_violation_info (at most `max_info` series, most recent kinds
   // first in contract order).
@@ -56,9 +73,11 @@ class ViolationRegistry {
   struct KindState {
     std::map<std::string, CpuSet> subjects;
     std::uint64_t onsets = 0;
+    Clock::time_point last_report{};
+    std::chrono::duration<double> max_age = kDefaultMaxAge;
   };
-  mutable std::mutex mu_;
-  std::array<KindState, kViolationKindCount> kinds_;
+  mutable Mutex mu_;
+  std::array<KindState, kViolationKindCount> kinds_ GUARDED_BY(mu_);
 };
 
 }  // namespace hostiso

@@ -9,6 +9,7 @@
 # install(TARGETS hostiso_exporter RUNTIME DESTINATION bin)):
 #   /usr/bin/hostiso_exporter
 #   /lib/systemd/system/hostiso-exporter.service
+#   /lib/systemd/system/hostiso-exporter.socket        (socket activation, not enabled)
 #   /etc/default/hostiso-exporter                      (conffile)
 #   /usr/share/hostiso-exporter/dashboards/            (*.json, provisioning/)
 #   /usr/share/hostiso-exporter/alerts/                (rules, runbook, alertmanager example)
@@ -21,6 +22,7 @@ set(_hostiso_src_dir "${PROJECT_SOURCE_DIR}")
 # theirs (/lib/systemd/system), and the defaults file to /etc/default,
 # whatever CMAKE_INSTALL_PREFIX is.
 install(FILES "${_hostiso_pkg_dir}/hostiso-exporter.service"
+              "${_hostiso_pkg_dir}/hostiso-exporter.socket"
         DESTINATION /lib/systemd/system
         PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 install(FILES "${_hostiso_pkg_dir}/hostiso-exporter.default"

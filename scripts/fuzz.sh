@@ -25,14 +25,21 @@ read -r -a targets <<<"${HOSTISO_FUZZ_TARGETS:-$(tr ';' ' ' <"$build/fuzz/target
 fixture_seeds() {
   local f=tests/fixtures
   case "$1" in
-    proc_stat) ls $f/*/proc/stat ;;
-    meminfo | mem_total) ls $f/*/proc/meminfo ;;
+    meminfo) ls $f/*/proc/meminfo ;;
+    proc_stat | boot_time) ls $f/*/proc/stat ;;
     kernel_cmdline) ls $f/*/proc/cmdline ;;
     schedstat) ls $f/*/proc/schedstat ;;
     interrupts) ls $f/*/proc/interrupts ;;
     cpu_list) ls $f/*/sys/devices/system/cpu/{present,possible,online,isolated,nohz_full} ;;
     ini | nova_config | nova_interpolate) ls $f/*/nova.conf ;;
-    domain_xml | domstatus | nova_metadata) ls tests/libvirt/fixtures/*.xml ;;
+    domain_xml | domstatus | nova_metadata) ls tests/libvirt/fixtures/*.xml $f/*/libvirt.xml ;;
+    task_stat) ls $f/*/proc/*/task/*/stat ;;
+    task_schedstat) ls $f/*/proc/*/task/*/schedstat ;;
+    task_status) ls $f/*/proc/*/task/*/status ;;
+    statm) ls $f/*/proc/*/statm ;;
+    qemu_cmdline) ls $f/*/proc/*/cmdline ;;
+    vcpu_comm | census_names) ls $f/*/proc/*/task/*/comm ;;
+    mountinfo) ls $f/*/proc/self/mountinfo ;;
   esac 2>/dev/null || true
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package the exporter and its tests need.
-# Idempotent: packages already present are skipped by apt.
+# Idempotent: packages already present are skipped by apt; then
+# scripts/build-civetweb.sh builds (once, cached) the CivetWeb the exporter
+# links against (README "Why a CivetWeb of our own").
 # Usage: scripts/install-deps.sh [build|test]
 #   build: what building and running the exporter needs
 #   test:  build + everything the test suite starts (libvirtd, QEMU, Prometheus,
@@ -11,15 +13,17 @@ what=${1:-test}
 build_pkgs=(
   build-essential cmake pkg-config git ca-certificates
   prometheus-cpp-dev libcivetweb-dev libvirt-dev libxml2-dev libspdlog-dev libfmt-dev
+  dpkg-dev patch libssl-dev zlib1g-dev libyaml-cpp-dev libcrypt-dev
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy
   clang libclang-rt-14-dev
-  python3 python3-prometheus-client curl procps util-linux
+  python3 flake8 curl procps util-linux
   prometheus prometheus-alertmanager prometheus-node-exporter
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
-  lvm2 e2fsprogs
+  lvm2 e2fsprogs strace file
   buildah podman runc debootstrap systemd-container python3-yaml rsync
+  openssl wrk python3-prometheus-client
 )
 
 pkgs=("${build_pkgs[@]}")
@@ -31,9 +35,10 @@ for p in "${pkgs[@]}"; do
     missing+=("$p")
   fi
 done
+here=$(cd "$(dirname "$0")" && pwd)
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#pkgs[@]} packages present"
-  exit 0
+  exec bash "$here/build-civetweb.sh"
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
@@ -48,3 +53,4 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
   trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+bash "$here/build-civetweb.sh"

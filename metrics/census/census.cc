@@ -2,9 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sched.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <bit>
@@ -14,8 +12,10 @@
 #include <ctime>
 
 #include "metrics/cpu_set.h"
-#include "metrics/file_reader.h"
 #include "metrics/log.h"
+#include "metrics/procfs/qemu_process.h"
+#include "metrics/procfs/read_file.h"
+#include "metrics/procfs/task_status.h"
 #include "metrics/text.h"
 
 namespace hostiso {
@@ -40,13 +40,6 @@ bool IsQemuProcessName(std::string_view comm) {
   return comm.starts_with("qemu-system") || comm.starts_with("qemu-kvm");
 }
 
-bool IsVcpuThreadName(std::string_view comm) {
-  // QEMU names vCPU threads "CPU %d/KVM" (accel/kvm/kvm-accel-ops.c).
-  if (!comm.starts_with("CPU ") || !comm.ends_with("/KVM")) return false;
-  std::string_view n = comm.substr(4, comm.size() - 8);
-  return ParseUint(n).has_value();
-}
-
 std::string KernelThreadLabel(std::string_view comm) {
   std::size_t slash = comm.find('/');
   if (slash == std::string_view::npos || slash == 0) return std::string(comm);
@@ -67,28 +60,6 @@ const char* RelPath(char* buf, std::size_t cap, pid_t id, const char* leaf) {
   std::size_t len = std::strlen(leaf);
   std::memcpy(end, leaf, len + 1);
   return buf;
-}
-
-// Reads a small file relative to `dirfd` into buf. Returns the length, or -1
-// (errno set) when it cannot be opened or read, e.g. the task exited.
-ssize_t ReadAt(int dirfd, const char* rel, char* buf, std::size_t cap) {
-  int fd = ::openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  std::size_t used = 0;
-  while (used < cap) {
-    ssize_t n = ::read(fd, buf + used, cap - used);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int saved = errno;
-      ::close(fd);
-      errno = saved;
-      return -1;
-    }
-    if (n == 0) break;
-    used += static_cast<std::size_t>(n);
-  }
-  ::close(fd);
-  return static_cast<ssize_t>(used);
 }
 
 // Numeric entries (PIDs or TIDs) of a directory, via getdents64 with a large
@@ -114,18 +85,6 @@ bool ListNumeric(int dirfd, std::vector<char>& buf, std::vector<pid_t>& out) {
   }
 }
 
-bool SameProcNamespace(const std::string& procfs) {
-  struct statfs fs {};
-  if (::statfs(procfs.c_str(), &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC)
-    return false;
-  char link[64] = {};
-  ssize_t n =
-      ::readlink(JoinPath(procfs, "self").c_str(), link, sizeof(link) - 1);
-  if (n <= 0) return false;
-  return std::string_view(link, static_cast<std::size_t>(n)) ==
-         std::to_string(::getpid());
-}
-
 // The CPU clock of a whole process: MAKE_PROCESS_CPUCLOCK(pid, CPUCLOCK_SCHED)
 // of include/linux/posix-timers.h, built by hand (clock_getcpuclockid would
 // add a clock_getres call). Linux lets any process read it.
@@ -145,21 +104,10 @@ std::optional<std::uint64_t> UptimeTicks(const std::string& procfs) {
   if (fields.empty()) return std::nullopt;
   auto seconds = ParseDouble(fields[0]);
   if (!seconds || *seconds < 0) return std::nullopt;
-  return static_cast<std::uint64_t>(*seconds / ThreadCensus::SecondsPerTick());
+  return static_cast<std::uint64_t>(*seconds * ClockTicksPerSecond());
 }
 
 }  // namespace
-
-double ThreadCensus::TicksPerSecond() {
-  static const double kTicks = static_cast<double>(::sysconf(_SC_CLK_TCK));
-  return kTicks;
-}
-
-double ThreadCensus::SecondsPerTick() {
-  static const double kSeconds =
-      1.0 / static_cast<double>(::sysconf(_SC_CLK_TCK));
-  return kSeconds;
-}
 
 ThreadCensus::ThreadCensus(CensusOptions options,
                            std::shared_ptr<const GuestInventoryHolder> guests)
@@ -175,7 +123,7 @@ ThreadCensus::ThreadCensus(CensusOptions options,
       use_syscall_ = false;
       break;
     case AffinitySource::kAuto:
-      use_syscall_ = SameProcNamespace(options_.procfs);
+      use_syscall_ = options_.paths.own_pid_namespace;
       break;
   }
   if (!options_.process_runtime && use_syscall_)
@@ -207,16 +155,11 @@ bool ThreadCensus::ReadAffinity(int task_dirfd, pid_t tid) {
   }
   char path[48];
   char buf[4096];
-  ssize_t n = ReadAt(task_dirfd, RelPath(path, sizeof(path), tid, "status"),
-                     buf, sizeof(buf));
+  ssize_t n = ReadSmallFileAt(
+      task_dirfd, RelPath(path, sizeof(path), tid, "status"), buf, sizeof(buf));
   if (n <= 0) return false;
-  std::string_view text(buf, static_cast<std::size_t>(n));
-  static constexpr std::string_view kKey = "Cpus_allowed_list:";
-  std::size_t pos = text.find(kKey);
-  if (pos == std::string_view::npos) return false;
-  std::string_view value = text.substr(pos + kKey.size());
-  value = TrimSpace(value.substr(0, value.find('\n')));
-  auto cpus = ParseCpuList(value);
+  auto cpus =
+      ParseCpusAllowedList(std::string_view(buf, static_cast<std::size_t>(n)));
   if (!cpus) return false;
   std::fill(mask_.begin(), mask_.end(), 0);
   for (int cpu : cpus->Members()) {
@@ -227,7 +170,7 @@ bool ThreadCensus::ReadAffinity(int task_dirfd, pid_t tid) {
   return true;
 }
 
-CensusResult ThreadCensus::Run(const CpuRoles& roles) {
+Expected<CensusResult> ThreadCensus::Run(const CpuRoles& roles) {
   auto started = std::chrono::steady_clock::now();
   CensusResult result;
   result.isolation_configured = roles.IsolationConfigured();
@@ -260,24 +203,24 @@ CensusResult ThreadCensus::Run(const CpuRoles& roles) {
   }
   result.guest_source = qemu_pids_.empty() ? "procfs" : "libvirt";
 
-  std::optional<std::uint64_t> uptime = UptimeTicks(options_.procfs);
+  std::optional<std::uint64_t> uptime = UptimeTicks(options_.paths.procfs);
   next_.clear();
   next_runtime_.clear();
   deltas_.clear();
   intruders_.clear();
 
   int procfd =
-      ::open(options_.procfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      ::open(options_.paths.procfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (procfd < 0) {
-    result.error = "open " + options_.procfs + ": " + std::strerror(errno);
-    return result;
+    return Error("open " + options_.paths.procfs + ": " + std::strerror(errno));
   }
   std::vector<pid_t> pids, tids;
   pids.reserve(4096);
   if (!ListNumeric(procfd, dirbuf_, pids)) {
-    result.error = "listing " + options_.procfs + ": " + std::strerror(errno);
+    const int err = errno;
     ::close(procfd);
-    return result;
+    return Error("listing " + options_.paths.procfs + ": " +
+                 std::strerror(err));
   }
   std::vector<Candidate> cands;
   const bool any_guest = !guest_cpus.Empty();
@@ -344,7 +287,6 @@ CensusResult ThreadCensus::Run(const CpuRoles& roles) {
   prev_runtime_.swap(next_runtime_);
   has_previous_ = true;
   previous_uptime_ticks_ = uptime;
-  result.ok = true;
   result.finished = std::chrono::steady_clock::now();
   result.duration_seconds =
       std::chrono::duration<double>(result.finished - started).count();
@@ -394,8 +336,9 @@ void ThreadCensus::ExamineProcess(pid_t pid, int procfd, int task_dirfd,
   std::string process_comm;
   bool have_process_comm = false;
   auto read_stat = [&](pid_t tid) -> std::optional<TaskStat> {
-    ssize_t n = ReadAt(task_dirfd, RelPath(path, sizeof(path), tid, "stat"),
-                       buf, sizeof(buf) - 1);
+    ssize_t n =
+        ReadSmallFileAt(task_dirfd, RelPath(path, sizeof(path), tid, "stat"),
+                        buf, sizeof(buf) - 1);
     if (n <= 0) {
       ++result.vanished;
       return std::nullopt;
@@ -417,8 +360,8 @@ void ThreadCensus::ExamineProcess(pid_t pid, int procfd, int task_dirfd,
     process_comm = leader->comm;
     have_process_comm = true;
   } else {
-    ssize_t n = ReadAt(procfd, RelPath(path, sizeof(path), pid, "comm"), buf,
-                       sizeof(buf));
+    ssize_t n = ReadSmallFileAt(
+        procfd, RelPath(path, sizeof(path), pid, "comm"), buf, sizeof(buf));
     if (n > 0) {
       std::string_view s(buf, static_cast<std::size_t>(n));
       if (s.back() == '\n') s.remove_suffix(1);
@@ -435,7 +378,7 @@ void ThreadCensus::ExamineProcess(pid_t pid, int procfd, int task_dirfd,
     const std::string& pname = have_process_comm ? process_comm : st->comm;
     TaskClass cls;
     if (qemu) {
-      cls = (vcpu_tids_.count(c.tid) > 0 || detail::IsVcpuThreadName(st->comm))
+      cls = (vcpu_tids_.count(c.tid) > 0 || VcpuIndexFromComm(st->comm))
                 ? TaskClass::kVcpu
                 : TaskClass::kQemuOther;
     } else if (st->KernelThread() && c.single_cpu >= 0) {

@@ -14,9 +14,10 @@
 #include <vector>
 
 #include "metrics/census/intrusion_ledger.h"
-#include "metrics/census/task_stat.h"
 #include "metrics/cpu_roles.h"
 #include "metrics/guest_inventory.h"
+#include "metrics/procfs/host_paths.h"
+#include "metrics/procfs/task_stat.h"
 #include "metrics/violations.h"
 
 namespace hostiso {
@@ -34,8 +35,9 @@ std::string_view TaskClassName(TaskClass cls);
 // How the census learns each thread's CPU affinity.
 enum class AffinitySource {
   // sched_getaffinity(2) when --path.procfs is the procfs of our own PID
-  // namespace (then TIDs name the same threads for the kernel), the status
-  // file otherwise (a fixture tree, or a host /proc mounted into a container
+  // namespace (HostPaths::own_pid_namespace: then TIDs name the same threads
+  // for the kernel), the status file otherwise (a fixture tree, or a host /proc
+  // mounted into a container
   // with its own PID namespace).
   kAuto,
   kSyscall,
@@ -43,7 +45,7 @@ enum class AffinitySource {
 };
 
 struct CensusOptions {
-  std::string procfs = "/proc";
+  HostPaths paths;
   std::size_t top_comms = 10;
   AffinitySource affinity = AffinitySource::kAuto;
   bool keep_examined = false;  // fill CensusResult::examined (tests)
@@ -69,8 +71,6 @@ struct CensusTask {
 };
 
 struct CensusResult {
-  bool ok = false;
-  std::string error;
   std::chrono::steady_clock::time_point finished{};
   double duration_seconds = 0;
   std::uint64_t tasks = 0;       // threads listed whose affinity could be read
@@ -83,7 +83,7 @@ struct CensusResult {
   bool isolation_configured = false;
   std::string
       guest_source;  // "libvirt" (inventory) or "procfs" (QEMU found by name)
-  // hostiso_intrusion_seconds_total, in ticks (see SecondsPerTick()).
+  // hostiso_intrusion_seconds_total, in clock ticks (ClockTicksPerSecond()).
   std::vector<detail::IntrusionLedger::Series> intrusion;
   // host_task_on_guest_cpu: host threads that used a guest-role CPU this round.
   std::vector<Violation> host_task_violations;
@@ -126,11 +126,11 @@ class ThreadCensus {
   ThreadCensus(const ThreadCensus&) = delete;
   ThreadCensus& operator=(const ThreadCensus&) = delete;
 
-  CensusResult Run(const CpuRoles& roles);
+  // Fails only when the procfs root cannot be listed; threads that vanish
+  // mid-walk are counted, not errors.
+  Expected<CensusResult> Run(const CpuRoles& roles);
 
   bool UsesSyscallAffinity() const { return use_syscall_; }
-  static double SecondsPerTick();
-  static double TicksPerSecond();  // USER_HZ (sysconf(_SC_CLK_TCK))
 
  private:
   struct Prev {
@@ -175,8 +175,6 @@ class ThreadCensus {
 namespace detail {
 // "qemu-system-x86_64", "qemu-kvm".
 bool IsQemuProcessName(std::string_view comm);
-// "CPU 3/KVM".
-bool IsVcpuThreadName(std::string_view comm);
 // Label for a kernel thread that is not per-CPU: the part before '/'
 // ("kworker/u8:2-events_unbound" -> "kworker", "irq/45-nvme0q0" -> "irq"),
 // keeping the label set small; other names unchanged.

@@ -1,49 +1,41 @@
 #include "metrics/collectors/cpu_collector.h"
 
-#include <unistd.h>
-
 #include <cerrno>
-#include <cstring>
 
 #include "metrics/family_builder.h"
-#include "metrics/file_reader.h"
-#include "metrics/proc_stat.h"
-#include "metrics/schedstat.h"
+#include "metrics/procfs/proc_stat.h"
+#include "metrics/procfs/read_file.h"
+#include "metrics/procfs/schedstat.h"
 
 namespace hostiso {
 
-CpuCollector::CpuCollector(const std::string& procfs)
-    : stat_path_(JoinPath(procfs, "stat")),
-      schedstat_path_(JoinPath(procfs, "schedstat")) {
-  // /proc/stat is in USER_HZ ticks, which is what sysconf(_SC_CLK_TCK) reports.
-  long hz = ::sysconf(_SC_CLK_TCK);
-  ticks_per_second_ = static_cast<double>(hz > 0 ? hz : 100);
+CpuCollector::CpuCollector(const HostPaths& paths)
+    : stat_path_(paths.Proc("stat")),
+      schedstat_path_(paths.Proc("schedstat")) {}
+
+Expected<void> CpuCollector::Collect(
+    const ScrapeContext& /*ctx*/, std::vector<prometheus::MetricFamily>& out) {
+  HOSTISO_RETURN_IF_ERROR(CollectSeconds(out));
+  return CollectRunqueueWait(out);
 }
 
-bool CpuCollector::Collect(const ScrapeContext& /*ctx*/,
-                           std::vector<prometheus::MetricFamily>& out) {
-  auto text = ReadFile(stat_path_);
-  Expected<std::vector<CpuTicks>> parsed =
-      text ? ParseProcStat(*text)
-           : Expected<std::vector<CpuTicks>>::Error(text.error());
-  if (!parsed) {
-    stat_latch_.Fail(parsed.error());
-    return false;
-  }
-  stat_latch_.Ok();
-
+Expected<void> CpuCollector::CollectSeconds(
+    std::vector<prometheus::MetricFamily>& out) {
+  HOSTISO_ASSIGN_OR_RETURN(std::vector<CpuTicks> ticks,
+                           ReadAndParse(stat_path_, ParseProcStat));
   auto seconds = FamilyBuilder::Counter(
       "hostiso_cpu_seconds_total",
       "CPU time by consumer: host "
       "(user+nice-guest-guest_nice+system+irq+softirq), "
       "guest (guest+guest_nice), steal, idle (idle+iowait). From /proc/stat.");
-  seconds.Reserve(parsed->size() * 4);
+  seconds.Reserve(ticks.size() * 4);
   consumers_.BeginRound();
-  for (const CpuTicks& t : *parsed) {
+  // Division, not multiplication by 1/hz: 1420/100 prints as 14.2.
+  const double hz = ClockTicksPerSecond();
+  for (const CpuTicks& t : ticks) {
     CpuConsumerTicks c = SplitByConsumer(t);
     auto v = consumers_.Observe(
-        t.cpu, {c.host / ticks_per_second_, c.guest / ticks_per_second_,
-                c.steal / ticks_per_second_, c.idle / ticks_per_second_});
+        t.cpu, {c.host / hz, c.guest / hz, c.steal / hz, c.idle / hz});
     std::string cpu = std::to_string(t.cpu);
     seconds.Add({{"cpu", cpu}, {"consumer", "host"}}, v[0]);
     seconds.Add({{"cpu", cpu}, {"consumer", "guest"}}, v[1]);
@@ -51,30 +43,28 @@ bool CpuCollector::Collect(const ScrapeContext& /*ctx*/,
     seconds.Add({{"cpu", cpu}, {"consumer", "idle"}}, v[3]);
   }
   std::move(seconds).AppendTo(out);
+  return Ok();
+}
 
-  // /proc/schedstat is optional: absent means CONFIG_SCHEDSTATS is off.
-  if (::access(schedstat_path_.c_str(), F_OK) != 0) return true;
-  auto sched_text = ReadFile(schedstat_path_);
-  Expected<std::vector<CpuRunDelay>> delays =
-      sched_text
-          ? ParseSchedstat(*sched_text)
-          : Expected<std::vector<CpuRunDelay>>::Error(sched_text.error());
-  if (!delays) {
-    schedstat_latch_.Fail(delays.error());
-    return false;
-  }
-  schedstat_latch_.Ok();
+Expected<void> CpuCollector::CollectRunqueueWait(
+    std::vector<prometheus::MetricFamily>& out) {
+  auto text = ReadFile(schedstat_path_);
+  // Absent means CONFIG_SCHEDSTATS is off: nothing to serve, not an error.
+  if (!text && text.failure().code() == ENOENT) return Ok();
+  if (!text) return text.failure();
+  HOSTISO_ASSIGN_OR_RETURN(std::vector<CpuRunDelay> delays,
+                           ParseSchedstat(*text).WithContext(schedstat_path_));
   auto wait = FamilyBuilder::Counter("hostiso_cpu_runqueue_wait_seconds_total",
                                      "Time tasks spent runnable, waiting for "
                                      "this CPU (/proc/schedstat run_delay).");
   runqueue_.BeginRound();
-  for (const CpuRunDelay& d : *delays) {
+  for (const CpuRunDelay& d : delays) {
     auto v =
         runqueue_.Observe(d.cpu, {static_cast<double>(d.run_delay_ns) / 1e9});
     wait.Add({{"cpu", std::to_string(d.cpu)}}, v[0]);
   }
   std::move(wait).AppendTo(out);
-  return true;
+  return Ok();
 }
 
 }  // namespace hostiso

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "metrics/collector.h"
-#include "metrics/log.h"
+#include "metrics/procfs/host_paths.h"
 
 namespace hostiso {
 
@@ -49,20 +49,19 @@ class PerCpuMonotonic {
 // kernels without CONFIG_SCHEDSTATS: the series are then omitted, not failed).
 class CpuCollector : public Collector {
  public:
-  explicit CpuCollector(const std::string& procfs);
-  std::string_view Name() const override { return "cpu"; }
-  bool Collect(const ScrapeContext& ctx,
-               std::vector<prometheus::MetricFamily>& out) override;
+  explicit CpuCollector(const HostPaths& paths);
+  Expected<void> Collect(const ScrapeContext& ctx,
+                         std::vector<prometheus::MetricFamily>& out) override;
 
  private:
+  Expected<void> CollectSeconds(std::vector<prometheus::MetricFamily>& out);
+  Expected<void> CollectRunqueueWait(
+      std::vector<prometheus::MetricFamily>& out);
+
   std::string stat_path_;
   std::string schedstat_path_;
-  // Division, not multiplication by 1/hz: 1420/100 prints as 14.2.
-  double ticks_per_second_;
   detail::PerCpuMonotonic<4> consumers_;
   detail::PerCpuMonotonic<1> runqueue_;
-  log::ErrorLatch stat_latch_{"reading /proc/stat"};
-  log::ErrorLatch schedstat_latch_{"reading /proc/schedstat"};
 };
 
 }  // namespace hostiso

@@ -5,6 +5,7 @@
 
 #include <map>
 
+#include "metrics/testing/scrape.h"
 #include "metrics/testing/temp_tree.h"
 
 namespace hostiso {
@@ -15,11 +16,8 @@ using Series = std::map<std::string, double>;  // "cpu/consumer" -> value
 class CpuCollectorTest : public ::testing::Test {
  protected:
   bool Collect(Series* seconds, Series* wait = nullptr) {
-    IsolationSnapshot iso;
-    ViolationRegistry reg;
-    ScrapeContext ctx{iso, reg};
-    std::vector<prometheus::MetricFamily> out;
-    bool ok = collector_.Collect(ctx, out);
+    bool ok = false;
+    std::vector<prometheus::MetricFamily> out = scrape_.Scrape(collector_, &ok);
     for (const auto& f : out) {
       for (const auto& m : f.metric) {
         std::string key = m.label[0].value;
@@ -34,7 +32,8 @@ class CpuCollectorTest : public ::testing::Test {
   }
   double hz_ = static_cast<double>(::sysconf(_SC_CLK_TCK));
   testing::TempTree tree_;
-  CpuCollector collector_{tree_.Root()};
+  CpuCollector collector_{HostPaths{tree_.Root(), "/nonexistent", "/"}};
+  testing::ScrapeFixture scrape_;
 };
 
 TEST_F(CpuCollectorTest, SplitsConsumersInSeconds) {
@@ -89,6 +88,30 @@ TEST_F(CpuCollectorTest, MissingOrBrokenStatFails) {
   EXPECT_FALSE(Collect(&s));
   tree_.Write("stat", "cpu0 x\n");
   EXPECT_FALSE(Collect(&s));
+  // Empty, or only the aggregate line: an error, never "no CPUs".
+  tree_.Write("stat", "");
+  EXPECT_FALSE(Collect(&s));
+  tree_.Write("stat", "cpu  1 2 3 4\nintr 5\n");
+  Series none;
+  EXPECT_FALSE(Collect(&none));
+  EXPECT_TRUE(none.empty());
+  EXPECT_NE(scrape_.last_error.find("no per-CPU"), std::string::npos)
+      << scrape_.last_error;
+  tree_.Write("stat", "cpu0 1 0 0 1\ncpu0 1 0 0 1\n");
+  EXPECT_FALSE(Collect(&s));
+}
+
+TEST_F(CpuCollectorTest, ConsumersAddUpEvenWhenGuestExceedsUserNice) {
+  // guest 500 > user+nice 300: the kernel never writes that, a broken file
+  // can. Guest is clamped to user+nice, so the four add up to all columns.
+  tree_.Write("stat", "cpu0 200 100 50 1000 20 5 5 40 500 0\n");
+  Series s;
+  ASSERT_TRUE(Collect(&s));
+  const double total = (200 + 100 + 50 + 1000 + 20 + 5 + 5 + 40) / hz_;
+  EXPECT_DOUBLE_EQ(s["0/host"] + s["0/guest"] + s["0/steal"] + s["0/idle"],
+                   total);
+  EXPECT_DOUBLE_EQ(s["0/guest"], 300 / hz_);
+  EXPECT_DOUBLE_EQ(s["0/host"], 60 / hz_);
 }
 
 }  // namespace

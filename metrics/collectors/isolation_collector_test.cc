@@ -21,13 +21,14 @@ TEST(IsolationCollectorTest, RolesFlagsAndMismatch) {
           "[compute]\ncpu_dedicated_set = 4-5\ncpu_shared_set = 2-3\n"
           "[libvirt]\nimages_type = rbd\n");
   IsolationOptions o;
-  o.procfs = t.Path("proc");
-  o.sysfs = t.Path("sys");
+  o.paths.procfs = t.Path("proc");
+  o.paths.sysfs = t.Path("sys");
   o.nova_config = t.Path("nova.conf");
   IsolationSource src(o);
-  auto snap = src.Refresh();
+  auto snap = src.Reload();
   ViolationRegistry reg;
-  ScrapeContext ctx{*snap, reg};
+  GuestSampler sampler("/nonexistent");
+  ScrapeContext ctx{*snap, reg, sampler};
   IsolationCollector c;
   std::vector<prometheus::MetricFamily> out;
   ASSERT_TRUE(c.Collect(ctx, out));
@@ -60,13 +61,14 @@ TEST(IsolationCollectorTest, RolesFlagsAndMismatch) {
 TEST(IsolationCollectorTest, FailsWithoutSysfsButStillReportsConfig) {
   testing::TempTree t;
   IsolationOptions o;
-  o.procfs = t.Path("proc");
-  o.sysfs = t.Path("sys");
+  o.paths.procfs = t.Path("proc");
+  o.paths.sysfs = t.Path("sys");
   o.nova_config = t.Path("nova.conf");
   IsolationSource src(o);
-  auto snap = src.Refresh();
+  auto snap = src.Reload();
   ViolationRegistry reg;
-  ScrapeContext ctx{*snap, reg};
+  GuestSampler sampler("/nonexistent");
+  ScrapeContext ctx{*snap, reg, sampler};
   IsolationCollector c;
   std::vector<prometheus::MetricFamily> out;
   EXPECT_FALSE(c.Collect(ctx, out));

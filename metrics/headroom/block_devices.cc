@@ -7,7 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "metrics/file_reader.h"
+#include "metrics/procfs/read_file.h"
 #include "metrics/text.h"
 
 namespace hostiso {

@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "metrics/file_reader.h"
+#include "metrics/procfs/read_file.h"
 
 namespace hostiso {
 

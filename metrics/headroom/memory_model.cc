@@ -7,7 +7,8 @@ namespace hostiso {
 MemoryBreakdown ComputeHostMemory(const MemoryInputs& in) {
   MemoryBreakdown b;
   b.total = in.meminfo.mem_total;
-  b.available = std::min(in.meminfo.mem_available, in.meminfo.mem_total);
+  b.available =
+      std::min(in.meminfo.mem_available.value_or(0), in.meminfo.mem_total);
   for (const HugePagePool& p : in.pools) {
     b.hugepage_pool_bytes += p.TotalBytes();
     b.hugepage_committed_bytes += p.CommittedBytes();

@@ -4,7 +4,7 @@
 #include <optional>
 #include <vector>
 
-#include "metrics/headroom/meminfo.h"
+#include "metrics/sysfs/hugepages.h"
 
 namespace hostiso {
 

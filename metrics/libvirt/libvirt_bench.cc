@@ -21,7 +21,7 @@
 #include <string>
 #include <utility>
 
-#include "metrics/libvirt/libvirt_collector.h"
+#include "metrics/collectors/libvirt_collector.h"
 #include "metrics/libvirt/libvirt_source.h"
 
 namespace hostiso {
@@ -173,13 +173,15 @@ void Scrape(benchmark::State& state,
   LibvirtStatus st;
   st.up = true;
   st.last_good = std::move(snap);
-  LibvirtCollector c([&] { return st; }, g_fix->procfs, 30);
+  LibvirtCollector c([&] { return st; }, 30);
+  GuestSampler sampler(g_fix->procfs);
   ViolationRegistry reg;
   prometheus::TextSerializer ser;
   std::size_t bytes = 0, series = 0;
   for (auto _ : state) {
     std::vector<prometheus::MetricFamily> out;
-    ScrapeContext ctx{g_fix->iso, reg};
+    sampler.Reset();
+    ScrapeContext ctx{g_fix->iso, reg, sampler};
     c.Collect(ctx, out);
     std::string text = ser.Serialize(out);
     bytes = text.size();

@@ -9,9 +9,10 @@
 #include <functional>
 #include <vector>
 
-#include "metrics/file_reader.h"
 #include "metrics/libvirt/domain_xml.h"
-#include "metrics/libvirt/proc_guest.h"
+#include "metrics/mutex.h"
+#include "metrics/procfs/qemu_process.h"
+#include "metrics/procfs/read_file.h"
 #include "metrics/text.h"
 
 namespace hostiso {
@@ -328,6 +329,13 @@ Expected<LibvirtSnapshot> RefreshDomains(virConnectPtr conn,
   }
   if (Clock::now() > deadline)
     return E::Error("refresh deadline exceeded in the last domain");
+  // libvirt lists domains in no stable order: sort them, so the exposition
+  // (and every detector's subject list) is the same from one refresh to the
+  // next.
+  std::sort(inv->domains.begin(), inv->domains.end(),
+            [](const GuestDomain& a, const GuestDomain& b) {
+              return a.name < b.name;
+            });
   FetchBulkStats(need_bulk, snap);
   if (ConnectionDead(conn))
     return E::Error("connection lost: " + LastLibvirtError());
@@ -344,265 +352,260 @@ Expected<LibvirtSnapshot> RefreshDomains(virConnectPtr conn,
 
 }  // namespace detail
 
+// The worker's state. `status` and its flags are shared with scrapes and
+// libvirt's callbacks under `mu`; the connection is the worker thread's.
+struct LibvirtSource::Core {
+  LibvirtOptions options;
+  std::shared_ptr<GuestInventoryHolder> holder;
+  std::function<void()> wake;  // PeriodicWorker::TriggerHandle()
+
+  mutable Mutex mu;
+  mutable CondVar cv;
+  bool closed GUARDED_BY(mu) = false;  // the close callback fired
+  bool up GUARDED_BY(mu) = false;
+  std::shared_ptr<const LibvirtSnapshot> last_good GUARDED_BY(mu);
+  std::string error GUARDED_BY(mu);
+  std::uint64_t refreshes GUARDED_BY(mu) = 0;
+  std::uint64_t failures GUARDED_BY(mu) = 0;
+  std::uint64_t connects GUARDED_BY(mu) = 0;
+  bool in_refresh GUARDED_BY(mu) = false;
+  Clock::time_point refresh_started GUARDED_BY(mu){};
+
+  // Worker-thread only.
+  virConnectPtr conn = nullptr;
+  int lifecycle_callback_id = -1;
+  bool close_callback_registered = false;
+  Clock::duration backoff = std::chrono::seconds(1);
+  log::ErrorLatch latch{"libvirt"};
+
+  // One step of the worker: (re)connect, refresh, and how long to wait.
+  Clock::duration Step();
+  bool Connect();
+  void Disconnect();
+  void Fail(const std::string& error);
+  bool Closed() const {
+    MutexLock lock(mu);
+    return closed;
+  }
+  Clock::duration NextBackoff() {
+    const Clock::duration now = backoff;
+    const auto max = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(options.max_backoff_seconds));
+    backoff = std::min(backoff * 2, max);
+    return now;
+  }
+  // virConnectRegisterCloseCallback's callback; `opaque` is the Core.
+  static void OnClose(virConnectPtr conn, int reason, void* opaque);
+};
+
+void LibvirtSource::Core::Fail(const std::string& message) {
+  latch.Fail(message);
+  MutexLock lock(mu);
+  up = false;
+  error = message;
+  ++failures;
+  cv.notify_all();
+}
+
+void LibvirtSource::Core::OnClose(virConnectPtr /*conn*/, int /*reason*/,
+                                  void* opaque) {
+  auto* core = static_cast<Core*>(opaque);
+  {
+    MutexLock lock(core->mu);
+    core->closed = true;
+    core->up = false;
+    core->error = "connection to libvirt closed";
+  }
+  core->wake();
+}
+
+bool LibvirtSource::Core::Connect() {
+  {
+    MutexLock lock(mu);
+    closed = false;
+  }
+  conn = virConnectOpenReadOnly(options.uri.c_str());
+  if (conn == nullptr) {
+    Fail("connecting to " + options.uri + ": " + detail::LastLibvirtError());
+    return false;
+  }
+  if (options.events) {
+    // Keep-alive probes answered by the daemon's event loop: a daemon that
+    // stops answering is disconnected after interval x (count + 1) seconds,
+    // which also unblocks a call stuck on it. Drivers without keep-alive
+    // (test://) return 1 or fail: fine.
+    int interval =
+        std::max(1, static_cast<int>(std::ceil(options.timeout_seconds)));
+    virConnectSetKeepAlive(conn, interval, 2);
+    // The close callback gets a plain pointer and no free function: libvirt
+    // runs it under the lock virConnectUnregisterCloseCallback takes, so after
+    // Disconnect() it can no longer run, and the core outlives the
+    // connection.
+    if (virConnectRegisterCloseCallback(conn, &Core::OnClose, this, nullptr) ==
+        0) {
+      close_callback_registered = true;
+    }
+    // Domain events may still be dispatching when deregistered; libvirt calls
+    // the free function once they are done, so they hold their own wake
+    // handle.
+    auto* opaque = new std::function<void()>(wake);
+    auto free_opaque = [](void* p) {
+      delete static_cast<std::function<void()>*>(p);
+    };
+    virConnectDomainEventCallback on_lifecycle = [](virConnectPtr, virDomainPtr,
+                                                    int, int, void* p) -> int {
+      (*static_cast<std::function<void()>*>(p))();
+      return 0;
+    };
+    // libvirt takes every event callback as the generic type; going through
+    // void(*)() keeps -Wcast-function-type quiet about it.
+    lifecycle_callback_id = virConnectDomainEventRegisterAny(
+        conn, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+        reinterpret_cast<virConnectDomainEventGenericCallback>(
+            reinterpret_cast<void (*)()>(on_lifecycle)),
+        opaque, free_opaque);
+    if (lifecycle_callback_id < 0) delete opaque;
+  }
+  {
+    MutexLock lock(mu);
+    ++connects;
+  }
+  log::Info("connected to libvirt", {{"uri", options.uri}});
+  return true;
+}
+
+void LibvirtSource::Core::Disconnect() {
+  if (conn == nullptr) return;
+  if (lifecycle_callback_id >= 0) {
+    virConnectDomainEventDeregisterAny(conn, lifecycle_callback_id);
+    lifecycle_callback_id = -1;
+  }
+  if (close_callback_registered) {
+    // libvirt only unregisters when given the registered function.
+    virConnectUnregisterCloseCallback(conn, &Core::OnClose);
+    close_callback_registered = false;
+  }
+  virConnectClose(conn);
+  conn = nullptr;
+}
+
+Clock::duration LibvirtSource::Core::Step() {
+  if (conn != nullptr && Closed()) {
+    Disconnect();
+    log::Warn("libvirt connection closed; reconnecting",
+              {{"uri", options.uri}});
+  }
+  if (conn == nullptr) {
+    if (!Connect()) return NextBackoff();
+    backoff = std::chrono::seconds(1);
+  }
+  const Clock::time_point started = Clock::now();
+  {
+    MutexLock lock(mu);
+    in_refresh = true;
+    refresh_started = started;
+  }
+  const auto deadline =
+      started + std::chrono::duration_cast<Clock::duration>(
+                    std::chrono::duration<double>(options.timeout_seconds));
+  auto result = detail::RefreshDomains(conn, options, deadline);
+  {
+    MutexLock lock(mu);
+    in_refresh = false;
+  }
+  if (result) {
+    auto snap =
+        std::make_shared<const LibvirtSnapshot>(std::move(result).value());
+    if (holder) holder->Publish(snap->inventory);
+    latch.Ok();
+    MutexLock lock(mu);
+    up = !closed;
+    last_good = std::move(snap);
+    error.clear();
+    ++refreshes;
+    cv.notify_all();
+  } else {
+    Fail(result.error());
+  }
+  if (ConnectionDead(conn) || Closed()) {
+    Disconnect();
+    log::Warn("libvirt connection lost; reconnecting", {{"uri", options.uri}});
+    return NextBackoff();
+  }
+  if (!result) return NextBackoff();
+  const auto every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(options.refresh_seconds));
+  const Clock::duration spent = Clock::now() - started;
+  return spent < every ? every - spent : Clock::duration::zero();
+}
+
 LibvirtSource::LibvirtSource(LibvirtOptions options,
                              std::shared_ptr<GuestInventoryHolder> holder)
-    : options_(std::move(options)), holder_(std::move(holder)) {}
+    : core_(std::make_shared<Core>()),
+      // Lifecycle events trigger a refresh; at most one a second, so an
+      // event burst costs one refresh.
+      worker_(
+          "libvirt", [core = core_] { return core->Step(); },
+          std::chrono::seconds(1)) {
+  core_->options = std::move(options);
+  core_->holder = std::move(holder);
+  core_->wake = worker_.TriggerHandle();
+}
 
 LibvirtSource::~LibvirtSource() { Stop(); }
 
+const LibvirtOptions& LibvirtSource::Options() const { return core_->options; }
+
 void LibvirtSource::Start() {
-  if (started_) return;
-  started_ = true;
   detail::InitLibvirtOnce();
-  if (options_.events) {
+  if (core_->options.events && !event_loop_acquired_) {
     EventLoop::Acquire();
     event_loop_acquired_ = true;
   }
-  worker_ = std::thread([this] { Run(); });
+  // The connection is closed by the worker thread when it ends.
+  worker_.Start();
 }
 
-void LibvirtSource::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    shared_->stop = true;
-  }
-  shared_->cv.notify_all();
-  if (worker_.joinable()) worker_.join();
+bool LibvirtSource::Stop(std::chrono::milliseconds grace) {
+  const bool stopped = worker_.Stop(grace);
+  if (stopped) core_->Disconnect();
   if (event_loop_acquired_) {
     EventLoop::Release();
     event_loop_acquired_ = false;
   }
-}
-
-void LibvirtSource::TriggerRefresh() {
-  {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    shared_->trigger = true;
-  }
-  shared_->cv.notify_all();
+  return stopped;
 }
 
 LibvirtStatus LibvirtSource::Current() const {
-  std::lock_guard<std::mutex> lock(shared_->mu);
+  MutexLock lock(core_->mu);
   LibvirtStatus st;
-  st.up = shared_->up;
-  st.last_good = shared_->last_good;
-  st.error = shared_->error;
-  st.refreshes = shared_->refreshes;
-  st.failures = shared_->failures;
-  st.connects = shared_->connects;
+  st.up = core_->up;
+  st.last_good = core_->last_good;
+  st.error = core_->error;
+  st.refreshes = core_->refreshes;
+  st.failures = core_->failures;
+  st.connects = core_->connects;
   // A refresh stuck in a libvirt call past its deadline: libvirt is not
   // answering, whatever the last refresh said.
-  if (shared_->in_refresh &&
-      Clock::now() - shared_->refresh_started >
-          std::chrono::duration<double>(options_.timeout_seconds)) {
+  if (core_->in_refresh &&
+      Clock::now() - core_->refresh_started >
+          std::chrono::duration<double>(core_->options.timeout_seconds)) {
     st.up = false;
     st.error = "refresh exceeded the deadline of " +
-               std::to_string(options_.timeout_seconds) + "s";
+               std::to_string(core_->options.timeout_seconds) + "s";
   }
   return st;
 }
 
 bool LibvirtSource::WaitForAttempts(std::uint64_t attempts,
                                     std::chrono::milliseconds timeout) const {
-  std::unique_lock<std::mutex> lock(shared_->mu);
-  return shared_->cv.wait_for(lock, timeout, [&] {
-    return shared_->refreshes + shared_->failures > attempts;
-  });
-}
-
-void LibvirtSource::Fail(const std::string& error) {
-  latch_.Fail(error);
-  {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    shared_->up = false;
-    shared_->error = error;
-    ++shared_->failures;
+  MutexLock lock(core_->mu);
+  const auto deadline = Clock::now() + timeout;
+  while (core_->refreshes + core_->failures <= attempts) {
+    if (Clock::now() >= deadline) return false;
+    core_->cv.wait_until(core_->mu, deadline);
   }
-  shared_->cv.notify_all();
-}
-
-bool LibvirtSource::WaitUntil(Clock::time_point until, bool wake_on_trigger) {
-  std::unique_lock<std::mutex> lock(shared_->mu);
-  shared_->cv.wait_until(lock, until, [&] {
-    return shared_->stop || shared_->closed ||
-           (wake_on_trigger && shared_->trigger);
-  });
-  return !shared_->stop;
-}
-
-void LibvirtSource::OnClose(virConnectPtr /*conn*/, int /*reason*/,
-                            void* opaque) {
-  auto* s = static_cast<Shared*>(opaque);
-  {
-    std::lock_guard<std::mutex> lock(s->mu);
-    s->closed = true;
-    s->up = false;
-    s->error = "connection to libvirt closed";
-  }
-  s->cv.notify_all();
-}
-
-bool LibvirtSource::Connect() {
-  {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    shared_->closed = false;
-  }
-  conn_ = virConnectOpenReadOnly(options_.uri.c_str());
-  if (conn_ == nullptr) {
-    Fail("connecting to " + options_.uri + ": " + detail::LastLibvirtError());
-    return false;
-  }
-  if (options_.events) {
-    // Keep-alive probes answered by the daemon's event loop: a daemon that
-    // stops answering is disconnected after interval x (count + 1) seconds,
-    // which also unblocks a call stuck on it. Drivers without keep-alive
-    // (test://) return 1 or fail: fine.
-    int interval =
-        std::max(1, static_cast<int>(std::ceil(options_.timeout_seconds)));
-    virConnectSetKeepAlive(conn_, interval, 2);
-    // The close callback gets a plain pointer and no free function: drivers
-    // without close callbacks (test://) accept the registration but never
-    // call a free function, and libvirt runs the callback under the lock that
-    // virConnectUnregisterCloseCallback takes, so after Disconnect() it can
-    // no longer run; shared_ outlives the connection.
-    if (virConnectRegisterCloseCallback(conn_, &LibvirtSource::OnClose,
-                                        shared_.get(), nullptr) == 0) {
-      close_callback_registered_ = true;
-    }
-    // Domain events may still be dispatching when deregistered; libvirt calls
-    // the free function once they are done, so they hold a reference.
-    auto free_opaque = [](void* p) {
-      delete static_cast<std::shared_ptr<Shared>*>(p);
-    };
-    auto* opaque2 = new std::shared_ptr<Shared>(shared_);
-    virConnectDomainEventCallback on_lifecycle = [](virConnectPtr, virDomainPtr,
-                                                    int, int, void* p) -> int {
-      auto& s = *static_cast<std::shared_ptr<Shared>*>(p);
-      {
-        std::lock_guard<std::mutex> lock(s->mu);
-        s->trigger = true;
-      }
-      s->cv.notify_all();
-      return 0;
-    };
-    // libvirt takes every event callback as the generic type; going through
-    // void(*)() keeps -Wcast-function-type quiet about it.
-    lifecycle_callback_id_ = virConnectDomainEventRegisterAny(
-        conn_, nullptr, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-        reinterpret_cast<virConnectDomainEventGenericCallback>(
-            reinterpret_cast<void (*)()>(on_lifecycle)),
-        opaque2, free_opaque);
-    if (lifecycle_callback_id_ < 0) delete opaque2;
-  }
-  {
-    std::lock_guard<std::mutex> lock(shared_->mu);
-    ++shared_->connects;
-  }
-  log::Info("connected to libvirt", {{"uri", options_.uri}});
   return true;
-}
-
-void LibvirtSource::Disconnect() {
-  if (conn_ == nullptr) return;
-  if (lifecycle_callback_id_ >= 0) {
-    virConnectDomainEventDeregisterAny(conn_, lifecycle_callback_id_);
-    lifecycle_callback_id_ = -1;
-  }
-  if (close_callback_registered_) {
-    // libvirt only unregisters when given the registered function.
-    virConnectUnregisterCloseCallback(conn_, &LibvirtSource::OnClose);
-    close_callback_registered_ = false;
-  }
-  virConnectClose(conn_);
-  conn_ = nullptr;
-}
-
-void LibvirtSource::Run() {
-  using Seconds = std::chrono::duration<double>;
-  const auto refresh_every = std::chrono::duration_cast<Clock::duration>(
-      Seconds(options_.refresh_seconds));
-  const auto max_backoff = std::chrono::duration_cast<Clock::duration>(
-      Seconds(options_.max_backoff_seconds));
-  Clock::duration backoff = std::chrono::seconds(1);
-  while (true) {
-    {
-      std::lock_guard<std::mutex> lock(shared_->mu);
-      if (shared_->stop) break;
-    }
-    if (conn_ == nullptr) {
-      if (!Connect()) {
-        if (!WaitUntil(Clock::now() + backoff, false)) break;
-        backoff = std::min(backoff * 2, max_backoff);
-        continue;
-      }
-      backoff = std::chrono::seconds(1);
-    }
-
-    auto started = Clock::now();
-    {
-      std::lock_guard<std::mutex> lock(shared_->mu);
-      shared_->in_refresh = true;
-      shared_->refresh_started = started;
-      shared_->trigger = false;
-    }
-    auto deadline = started + std::chrono::duration_cast<Clock::duration>(
-                                  Seconds(options_.timeout_seconds));
-    auto result = detail::RefreshDomains(conn_, options_, deadline);
-    {
-      std::lock_guard<std::mutex> lock(shared_->mu);
-      shared_->in_refresh = false;
-    }
-    const bool ok = result.ok();
-    bool lost = false;
-    if (ok) {
-      auto snap =
-          std::make_shared<const LibvirtSnapshot>(std::move(result).value());
-      if (holder_) holder_->Publish(snap->inventory);
-      latch_.Ok();
-      {
-        std::lock_guard<std::mutex> lock(shared_->mu);
-        shared_->up = !shared_->closed;
-        shared_->last_good = std::move(snap);
-        shared_->error.clear();
-        ++shared_->refreshes;
-      }
-      shared_->cv.notify_all();
-    } else {
-      Fail(result.error());
-      lost = ConnectionDead(conn_);
-    }
-    {
-      std::lock_guard<std::mutex> lock(shared_->mu);
-      lost = lost || shared_->closed;
-    }
-    if (lost) {
-      Disconnect();
-      log::Warn("libvirt connection lost; reconnecting",
-                {{"uri", options_.uri}});
-      if (!WaitUntil(Clock::now() + backoff, false)) break;
-      continue;
-    }
-    // Next refresh: on schedule, or soon after a lifecycle event (at most one
-    // refresh per second, so an event burst costs one refresh).
-    auto next = (ok ? started : Clock::now()) + (ok ? refresh_every : backoff);
-    if (!ok) backoff = std::min(backoff * 2, max_backoff);
-    if (!WaitUntil(next, true)) break;
-    bool closed = false;
-    {
-      std::lock_guard<std::mutex> lock(shared_->mu);
-      closed = shared_->closed;
-    }
-    if (closed) {
-      Disconnect();
-      log::Warn("libvirt connection closed; reconnecting",
-                {{"uri", options_.uri}});
-      continue;  // reconnect at once; backoff applies if that fails
-    }
-    auto earliest = started + std::chrono::seconds(1);
-    if (Clock::now() < earliest && !WaitUntil(earliest, false)) break;
-  }
-  Disconnect();
 }
 
 }  // namespace hostiso

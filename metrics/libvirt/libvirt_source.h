@@ -4,18 +4,17 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "metrics/expected.h"
 #include "metrics/guest_inventory.h"
 #include "metrics/log.h"
+#include "metrics/periodic_worker.h"
 
 namespace hostiso {
 
@@ -79,9 +78,13 @@ Expected<LibvirtSnapshot> RefreshDomains(
     std::chrono::steady_clock::time_point deadline);
 }  // namespace detail
 
-// Owns the libvirt worker thread: a read-only connection that is re-opened
-// with exponential backoff whenever libvirtd is absent, stops or restarts.
-// Every libvirt call of the exporter runs on that thread.
+// Owns the libvirt worker (a PeriodicWorker): a read-only connection that is
+// re-opened with exponential backoff whenever libvirtd is absent, stops or
+// restarts. Every libvirt call of the exporter runs on that thread. Domain
+// lifecycle events and the connection's close callback trigger a refresh (at
+// most one a second). Everything the worker thread touches lives in a shared
+// core, so a worker left behind by Stop() (stuck in a libvirt call) never
+// touches a destroyed object.
 class LibvirtSource {
  public:
   // `holder` (may be null) receives every successful refresh's inventory.
@@ -92,55 +95,22 @@ class LibvirtSource {
   LibvirtSource& operator=(const LibvirtSource&) = delete;
 
   void Start();
-  void Stop();  // idempotent; joins the worker
-  void TriggerRefresh();
+  // Idempotent; waits at most `grace` for the worker.
+  bool Stop(std::chrono::milliseconds grace = std::chrono::seconds(2));
+  void TriggerRefresh() { worker_.Trigger(); }
   // Never blocks on libvirt: a mutex around a few fields.
   LibvirtStatus Current() const;
   // For tests: waits until more than `attempts` refresh attempts finished.
   bool WaitForAttempts(std::uint64_t attempts,
                        std::chrono::milliseconds timeout) const;
-  const LibvirtOptions& Options() const { return options_; }
+  const LibvirtOptions& Options() const;
+
+  struct Core;
 
  private:
-  // State shared with libvirt callbacks (they may outlive `this` briefly:
-  // libvirt frees its reference through the callbacks' free function).
-  struct Shared {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool stop = false;
-    bool trigger = false;
-    bool closed = false;  // the close callback fired for the current connection
-    // Status.
-    bool up = false;
-    std::shared_ptr<const LibvirtSnapshot> last_good;
-    std::string error;
-    std::uint64_t refreshes = 0, failures = 0, connects = 0;
-    bool in_refresh = false;
-    std::chrono::steady_clock::time_point refresh_started{};
-  };
-
-  // virConnectRegisterCloseCallback's callback; `opaque` is the Shared.
-  static void OnClose(virConnectPtr conn, int reason, void* opaque);
-  void Run();
-  bool Connect();
-  void Disconnect();
-  void Fail(const std::string& error);
-  // Waits until `until`, a trigger, a closed connection or Stop(); false on
-  // Stop().
-  bool WaitUntil(std::chrono::steady_clock::time_point until,
-                 bool wake_on_trigger);
-
-  LibvirtOptions options_;
-  std::shared_ptr<GuestInventoryHolder> holder_;
-  std::shared_ptr<Shared> shared_ = std::make_shared<Shared>();
-  std::thread worker_;
-  bool started_ = false;
+  std::shared_ptr<Core> core_;
+  PeriodicWorker worker_;
   bool event_loop_acquired_ = false;
-  // Worker-thread only.
-  virConnectPtr conn_ = nullptr;
-  int lifecycle_callback_id_ = -1;
-  bool close_callback_registered_ = false;
-  log::ErrorLatch latch_{"libvirt"};
 };
 
 }  // namespace hostiso

@@ -26,27 +26,28 @@ Set HOSTISO_KEEP_TMP=1 to keep the temp dir (logs, configs) for debugging.
 Exit: 0 pass, 1 fail, 77 skip (a binary missing). Every daemon binds 127.0.0.1,
 uses a temp data dir, and is stopped in `finally`.
 """
+import ctypes
 import http.server
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import ctypes
 import urllib.parse
 import urllib.request
 
+import yaml  # Debian: python3-yaml
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
-import lint_alerts  # noqa: E402  (the small YAML reader)
+import exporter_harness as h  # noqa: E402  (free_port and the exposition parser)
 
 RULES = os.path.join(ROOT, "alerts", "hostiso.rules.yml")
 AM_EXAMPLE = os.path.join(ROOT, "alerts", "alertmanager.example.yml")
@@ -65,12 +66,6 @@ class TestFailure(Exception):
 
 def log(msg):
     print(msg, flush=True)
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_get(url, timeout=5.0):
@@ -172,7 +167,7 @@ class StatTicker(threading.Thread):
         self.ticks = 0
         self.error = None
         with open(path) as f:
-            cols = [len(l.split()) - 1 for l in f if re.match(r"^cpu\d+\s", l)]
+            cols = [len(line.split()) - 1 for line in f if re.match(r"^cpu\d+\s", line)]
         if not cols:
             raise TestFailure("no cpuN lines in %s" % path)
         self.has_guest = min(cols) >= 9
@@ -186,17 +181,18 @@ class StatTicker(threading.Thread):
     def tick_once(self):
         with open(self.path) as f:
             lines = f.read().split("\n")
-        ncpu = sum(1 for l in lines if re.match(r"^cpu\d+\s", l))
+        ncpu = sum(1 for line in lines if re.match(r"^cpu\d+\s", line))
         out = []
-        for l in lines:
-            m = re.match(r"^(cpu\d*)\s+(.*)$", l)
+        for line in lines:
+            m = re.match(r"^(cpu\d*)\s+(.*)$", line)
             if m:
                 vals = [int(x) for x in m.group(2).split()]
                 mult = ncpu if m.group(1) == "cpu" else 1
                 for idx, add in self.tick.items():
                     vals[idx - 1] += add * mult
-                l = m.group(1) + (" " if m.group(1) != "cpu" else "  ") + " ".join(map(str, vals))
-            out.append(l)
+                line = m.group(1) + (" " if m.group(1) != "cpu" else "  ") + \
+                    " ".join(map(str, vals))
+            out.append(line)
         tmp = self.path + ".tick"
         with open(tmp, "w") as f:
             f.write("\n".join(out))
@@ -255,23 +251,11 @@ class Webhook:
 
 
 # --------------------------------------------------------------------------- helpers
-LABEL_RE = re.compile(r'(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"')
+PROMQL_MATCHER = re.compile(r'(\w+)\s*=\s*"((?:[^"\\]|\\.)*)"')
 
 
-def parse_samples(text):
-    """[(metric name, {label: value})] of every sample line of an exposition."""
-    out = []
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s", line)
-        if m:
-            out.append((m.group(1), dict(LABEL_RE.findall(m.group(3) or ""))))
-    return out
-
-
-def metric_names_with_samples(text):
-    return {name for name, _ in parse_samples(text)}
+def metric_names_with_samples(samples):
+    return {name for name, _, _ in samples}
 
 
 def unmet_selectors(expr, samples):
@@ -279,10 +263,11 @@ def unmet_selectors(expr, samples):
     the exposition satisfies (equality matchers only; others are ignored)."""
     unmet = []
     for name, body in re.findall(r"\b(hostiso_[a-z_]+)\b(\{[^}]*\})?", expr):
-        want = dict(LABEL_RE.findall(body)) if body else {}
+        want = dict(PROMQL_MATCHER.findall(body)) if body else {}
         eq = {k: v for k, v in want.items() if re.search(r'\b%s\s*=\s*"' % k, body)
               and not re.search(r'\b%s\s*(=~|!=|!~)' % k, body)}
-        if not any(n == name and all(l.get(k) == v for k, v in eq.items()) for n, l in samples):
+        if not any(n == name and all(labels.get(k) == v for k, v in eq.items())
+                   for n, labels, _ in samples):
             sel = name + body
             if sel not in unmet:
                 unmet.append(sel)
@@ -316,7 +301,7 @@ def webhook_alertmanager_config(webhook_port):
     receiver a webhook to http://127.0.0.1:PORT/<receiver name> and short group
     timers. Written as JSON (valid YAML)."""
     with open(AM_EXAMPLE) as f:
-        cfg = lint_alerts.load_yaml(f.read())
+        cfg = yaml.safe_load(f)
 
     def shorten(route):
         for k in ("group_wait", "group_interval"):
@@ -329,164 +314,181 @@ def webhook_alertmanager_config(webhook_port):
     shorten(cfg["route"])
     cfg["receivers"] = [
         {"name": r["name"], "webhook_configs": [
-            {"url": "http://127.0.0.1:%d/%s" % (webhook_port, r["name"]), "send_resolved": False}]}
+            {"url": "http://127.0.0.1:%d/%s" % (webhook_port, r["name"]),
+             "send_resolved": False}]}
         for r in cfg["receivers"]]
     return cfg
 
 
 # --------------------------------------------------------------------------- the test
-def run(exporter, fixture):
-    tmp = tempfile.mkdtemp(prefix="hostiso-alerting-")
-    procs = Procs(tmp)
-    webhook = Webhook()
-    ticker = None
-    busy = None
-    ok = False
-    try:
-        # ---- fixture copy with moving counters
-        fx = os.path.join(tmp, "root")
-        shutil.copytree(fixture, fx, symlinks=True)
+def close(v, want, tol=0.02):
+    return abs(float(v) - want) <= tol
+
+
+def matching_subjects(alerts, want_subjects):
+    """`alerts` if their subject labels cover `want_subjects` (and there is one), else None."""
+    return alerts if {a["labels"].get("subject") for a in alerts} >= want_subjects and alerts \
+        else None
+
+
+class AlertingChain:
+    """The daemons of one run (exporters, Alertmanager, Prometheus, webhook) and the
+    failures found; each check_* method adds to `failures` and logs PASS/FAIL lines."""
+
+    def __init__(self, exporter, fixture):
+        self.exporter, self.fixture = exporter, fixture
+        self.tmp = tempfile.mkdtemp(prefix="hostiso-alerting-")
+        self.procs = Procs(self.tmp)
+        self.webhook = Webhook()
+        self.ticker = None
+        self.busy = None
+        self.failures = []
+        self.census_skip = None
+        self.real_port = None
+
+    # ---- start the chain
+    def start_fixture_exporter(self):
+        """The exporter on a copy of the fixture whose /proc/stat counters move."""
+        fx = os.path.join(self.tmp, "root")
+        shutil.copytree(self.fixture, fx, symlinks=True)
         stat_path = os.path.join(fx, "proc", "stat")
         if not os.path.isfile(stat_path):
             raise TestFailure("fixture has no proc/stat: %s" % stat_path)
-        ticker = StatTicker(stat_path)
-        ticker.tick_once()
-        ticker.start()
-
-        # ---- exporter on the fixture
-        ex_port = free_port()
-        procs.start("exporter-fixture", [
-            exporter, "--web.listen-address=127.0.0.1:%d" % ex_port,
+        self.ticker = StatTicker(stat_path)
+        self.ticker.tick_once()
+        self.ticker.start()
+        self.ex_port = h.free_port()
+        self.fixture_inst = "127.0.0.1:%d" % self.ex_port
+        self.procs.start("exporter-fixture", [
+            self.exporter, "--web.listen-address=127.0.0.1:%d" % self.ex_port,
             "--path.procfs=" + os.path.join(fx, "proc"),
             "--path.sysfs=" + os.path.join(fx, "sys"),
             "--nova.config=" + os.path.join(fx, "nova.conf"),
             # the fixture's CPUs are not this machine's: do not pin ourselves to them
             "--no-runtime.confine-to-host-cpus"])
-        metrics_url = "http://127.0.0.1:%d/metrics" % ex_port
+        self.samples = h.parse(wait_for("exporter /metrics on the fixture",
+                                        lambda: self.metrics_of(self.ex_port)))
+        self.exposed = metric_names_with_samples(self.samples)
+        log("exporter (fixture): %d metric names with samples" % len(self.exposed))
 
-        def get_metrics():
-            procs.check_alive()
-            st, body = http_get(metrics_url)
-            return body if st == 200 and "hostiso_" in body else None
+    def metrics_of(self, port):
+        self.procs.check_alive()
+        st, body = http_get("http://127.0.0.1:%d/metrics" % port)
+        return body if st == 200 and "hostiso_" in body else None
 
-        metrics = wait_for("exporter /metrics on the fixture", get_metrics)
-        samples = parse_samples(metrics)
-        exposed = metric_names_with_samples(metrics)
-        log("exporter (fixture): %d metric names with samples" % len(exposed))
-
-        # ---- second exporter on the real host (census part). Whether the census
-        # collector exists is decided from that exporter's own /metrics.
-        real_port = None
-        census_skip = None
+    def start_real_host_exporter(self):
+        """Second exporter on the real host (census part). Whether the census
+        collector exists is decided from that exporter's own /metrics."""
         if (os.cpu_count() or 1) < 2 or 1 not in os.sched_getaffinity(0):
-            census_skip = "needs CPU 1 to exist and be usable by this process"
+            self.census_skip = "needs CPU 1 to exist and be usable by this process"
         elif not shutil.which("taskset"):
-            census_skip = "taskset not found (package util-linux)"
-        if census_skip is None:
-            port = free_port()
-            procs.start("exporter-realhost", [
-                exporter, "--web.listen-address=127.0.0.1:%d" % port,
-                "--isolation.guest-cpus=1", "--violations.max-info=1000"])
+            self.census_skip = "taskset not found (package util-linux)"
+        if self.census_skip is not None:
+            return
+        port = h.free_port()
+        self.procs.start("exporter-realhost", [
+            self.exporter, "--web.listen-address=127.0.0.1:%d" % port,
+            "--isolation.guest-cpus=1", "--violations.max-info=1000"])
+        real_exposed = metric_names_with_samples(h.parse(wait_for(
+            "exporter /metrics on the real host", lambda: self.metrics_of(port))))
+        if "hostiso_census_tasks" not in real_exposed | self.exposed:
+            self.census_skip = ("the exporter has no census collector "
+                                "(no hostiso_census_tasks in /metrics)")
+            return
+        self.real_port = port
+        # a distinctive comm (the kernel takes it from the exec'd file
+        # name), so no other busy `sh` on this machine can pass for ours
+        busy_sh = os.path.join(self.tmp, BUSY_COMM)
+        os.symlink(shutil.which("sh"), busy_sh)
+        self.busy = subprocess.Popen(["taskset", "-c", "1", busy_sh, "-c", "while :; do :; done"],
+                                     start_new_session=True, preexec_fn=_die_with_parent)
 
-            def real_metrics():
-                procs.check_alive()
-                st, body = http_get("http://127.0.0.1:%d/metrics" % port)
-                return body if st == 200 and "hostiso_" in body else None
-
-            real_exposed = metric_names_with_samples(wait_for("exporter /metrics on the real host",
-                                                              real_metrics))
-            if "hostiso_census_tasks" not in real_exposed | exposed:
-                census_skip = "the exporter has no census collector (no hostiso_census_tasks in /metrics)"
-            else:
-                real_port = port
-                # a distinctive comm (the kernel takes it from the exec'd file
-                # name), so no other busy `sh` on this machine can pass for ours
-                busy_sh = os.path.join(tmp, BUSY_COMM)
-                os.symlink(shutil.which("sh"), busy_sh)
-                busy = subprocess.Popen(["taskset", "-c", "1", busy_sh, "-c", "while :; do :; done"],
-                                        start_new_session=True, preexec_fn=_die_with_parent)
-
-        # ---- Alertmanager + webhook
-        webhook.start()
-        am_port = free_port()
-        am_cfg = os.path.join(tmp, "alertmanager.yml")
+    def start_alertmanager(self):
+        """Alertmanager with the example's routing, every receiver our webhook."""
+        self.webhook.start()
+        self.am_port = h.free_port()
+        am_cfg = os.path.join(self.tmp, "alertmanager.yml")
         with open(am_cfg, "w") as f:
-            json.dump(webhook_alertmanager_config(webhook.port), f, indent=1)
-        chk = subprocess.run(["amtool", "check-config", am_cfg], capture_output=True, text=True) \
-            if shutil.which("amtool") else None
-        if chk is not None and chk.returncode != 0:
-            raise TestFailure("generated Alertmanager config is invalid:\n" + chk.stdout + chk.stderr)
-        os.mkdir(os.path.join(tmp, "am-data"))
-        procs.start("alertmanager", [
+            json.dump(webhook_alertmanager_config(self.webhook.port), f, indent=1)
+        check_config("amtool", ["amtool", "check-config", am_cfg], "Alertmanager")
+        os.mkdir(os.path.join(self.tmp, "am-data"))
+        self.procs.start("alertmanager", [
             "prometheus-alertmanager", "--config.file=" + am_cfg,
-            "--storage.path=" + os.path.join(tmp, "am-data"),
-            "--web.listen-address=127.0.0.1:%d" % am_port,
+            "--storage.path=" + os.path.join(self.tmp, "am-data"),
+            "--web.listen-address=127.0.0.1:%d" % self.am_port,
             "--cluster.listen-address="])
 
-        # ---- Prometheus
-        prom_port = free_port()
+    def start_prometheus(self):
+        """Prometheus with the shortened rules, scraping both exporters every second."""
+        self.prom_port = h.free_port()
         with open(RULES) as f:
             rules_text = f.read()
-        with open(os.path.join(tmp, "hostiso.rules.yml"), "w") as f:
+        with open(os.path.join(self.tmp, "hostiso.rules.yml"), "w") as f:
             f.write(shortened_rules(rules_text))
-        targets = ["127.0.0.1:%d" % ex_port] + (["127.0.0.1:%d" % real_port] if real_port else [])
+        targets = [self.fixture_inst] + \
+            (["127.0.0.1:%d" % self.real_port] if self.real_port else [])
+        am_target = "127.0.0.1:%d" % self.am_port
         prom_cfg = {
-            "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+            "global": {"scrape_interval": "1s", "scrape_timeout": "1s",
+                       "evaluation_interval": "1s"},
             "rule_files": ["hostiso.rules.yml"],
-            "alerting": {"alertmanagers": [{"static_configs": [{"targets": ["127.0.0.1:%d" % am_port]}]}]},
+            "alerting": {"alertmanagers": [{"static_configs": [{"targets": [am_target]}]}]},
             "scrape_configs": [{"job_name": "hostiso", "static_configs": [{"targets": targets}]}],
         }
-        prom_cfg_path = os.path.join(tmp, "prometheus.yml")
+        prom_cfg_path = os.path.join(self.tmp, "prometheus.yml")
         with open(prom_cfg_path, "w") as f:
             json.dump(prom_cfg, f, indent=1)
-        chk = subprocess.run(["promtool", "check", "config", prom_cfg_path], capture_output=True, text=True) \
-            if shutil.which("promtool") else None
-        if chk is not None and chk.returncode != 0:
-            raise TestFailure("generated Prometheus config is invalid:\n" + chk.stdout + chk.stderr)
-        procs.start("prometheus", [
+        check_config("promtool", ["promtool", "check", "config", prom_cfg_path], "Prometheus")
+        self.procs.start("prometheus", [
             "prometheus", "--config.file=" + prom_cfg_path,
-            "--storage.tsdb.path=" + os.path.join(tmp, "prom-data"),
-            "--web.listen-address=127.0.0.1:%d" % prom_port,
+            "--storage.tsdb.path=" + os.path.join(self.tmp, "prom-data"),
+            "--web.listen-address=127.0.0.1:%d" % self.prom_port,
             "--log.level=warn"])
 
+    def wait_until_scraping(self):
         def ready(port):
-            procs.check_alive()
+            self.procs.check_alive()
             return http_get("http://127.0.0.1:%d/-/ready" % port)[0] == 200
 
-        wait_for("Alertmanager ready", lambda: ready(am_port))
-        wait_for("Prometheus ready", lambda: ready(prom_port))
-        fixture_inst = "127.0.0.1:%d" % ex_port
+        wait_for("Alertmanager ready", lambda: ready(self.am_port))
+        wait_for("Prometheus ready", lambda: ready(self.prom_port))
         wait_for("Prometheus scraping the fixture exporter",
-                 lambda: prom_query(prom_port, 'up{job="hostiso",instance="%s"} == 1' % fixture_inst))
+                 lambda: self.query('up{job="hostiso",instance="%s"} == 1' % self.fixture_inst))
 
-        failures = []
+    def query(self, q):
+        return prom_query(self.prom_port, q)
 
-        # ---- (a) recording rules
+    # ---- (a) recording rules
+    def check_recording_rules(self):
+        """Each recording rule whose inputs the exporter exposes returns data; the
+        others are skipped by name. Returns (rules checked, names skipped)."""
         with open(RULES) as f:
-            groups = lint_alerts.load_yaml(f.read())["groups"]
+            groups = yaml.safe_load(f)["groups"]
         records = [(r["record"], r["expr"]) for g in groups for r in g["rules"] if "record" in r]
         skipped = []
         for name, expr in records:
-            missing = unmet_selectors(expr, samples)
+            missing = unmet_selectors(expr, self.samples)
             if missing:
                 skipped.append(name)
                 log("SKIPPED recording rule %s: the exporter exposes no sample of %s" % (
                     name, ", ".join(missing)))
                 continue
-            sel = '%s{instance="%s"}' % (name, fixture_inst)
+            sel = '%s{instance="%s"}' % (name, self.fixture_inst)
             try:
-                res = wait_for("data for " + name, lambda: prom_query(prom_port, sel))
+                res = wait_for("data for " + name, lambda: self.query(sel))
             except TestFailure as e:
-                failures.append(str(e))
+                self.failures.append(str(e))
                 log("FAIL recording rule %s: no data" % name)
                 continue
             log("PASS recording rule %s: %d series, e.g. %s = %s" % (
                 name, len(res), res[0]["metric"], res[0]["value"][1]))
+        return len(records) - len(skipped), skipped
 
-        # every rule must evaluate without error on real exporter output (e.g. a
-        # many-to-many match in a join shows up here, not in promtool tests)
+    def check_rule_health(self):
+        """Every rule evaluates without error on real exporter output (e.g. a
+        many-to-many match in a join shows up here, not in promtool tests)."""
         def rules_evaluated():
-            _, body = http_get("http://127.0.0.1:%d/api/v1/rules" % prom_port)
+            _, body = http_get("http://127.0.0.1:%d/api/v1/rules" % self.prom_port)
             rules = [r for g in json.loads(body)["data"]["groups"] for r in g["rules"]]
             if any(r.get("health") == "unknown" for r in rules):
                 return None
@@ -496,170 +498,229 @@ def run(exporter, fixture):
             all_rules = wait_for("every rule evaluated once", rules_evaluated)
             bad = [(r["name"], r.get("lastError")) for r in all_rules if r.get("health") != "ok"]
             if bad:
-                failures.append("rules failing to evaluate: %s" % bad)
+                self.failures.append("rules failing to evaluate: %s" % bad)
                 log("FAIL rule health: %s" % bad)
             else:
                 log("PASS rule health: %d rules evaluate without error" % len(all_rules))
         except TestFailure as e:
-            failures.append(str(e))
+            self.failures.append(str(e))
 
-        # the CPU ratios must reflect the counters the ticker feeds in
-        def close(v, want, tol=0.02):
-            return abs(float(v) - want) <= tol
+    def cpu_ratio_mismatches(self, r1, r2, r3):
+        """(what, got, want) of every CPU ratio that differs from the fed counters."""
+        share = self.ticker.expected_share
+        bad = [("host-wide steal", r1[0]["value"][1], 0.1)] \
+            if not close(r1[0]["value"][1], 0.1) else []
+        bad += [("cpu %s steal" % s["metric"].get("cpu"), s["value"][1], 0.1)
+                for s in r2 if not close(s["value"][1], 0.1)]
+        bad += [("role %s consumer %s" % (s["metric"].get("role"), s["metric"].get("consumer")),
+                 s["value"][1], share.get(s["metric"].get("consumer"), -1))
+                for s in r3 if not close(s["value"][1], share.get(s["metric"].get("consumer"), -1))]
+        return bad
+
+    def check_cpu_ratios(self):
+        """The CPU ratios must reflect the counters the ticker feeds in."""
+        if not ("hostiso_cpu_seconds_total" in self.exposed
+                and "hostiso_cpu_role" in self.exposed):
+            return
+        inst = '{instance="%s"}' % self.fixture_inst
+        last = [None]
 
         def cpu_ratios_settle():
-            r1 = prom_query(prom_port, 'instance:hostiso_cpu_steal:ratio_rate5m{instance="%s"}' % fixture_inst)
-            r2 = prom_query(prom_port, 'instance_cpu:hostiso_cpu_steal:ratio_rate5m{instance="%s"}' % fixture_inst)
-            r3 = prom_query(prom_port, 'instance_role_consumer:hostiso_cpu_seconds:share_rate5m{instance="%s"}'
-                            % fixture_inst)
+            r1 = self.query("instance:hostiso_cpu_steal:ratio_rate5m" + inst)
+            r2 = self.query("instance_cpu:hostiso_cpu_steal:ratio_rate5m" + inst)
+            r3 = self.query("instance_role_consumer:hostiso_cpu_seconds:share_rate5m" + inst)
             if not (r1 and r2 and r3):
                 return None
-            bad = [("host-wide steal", r1[0]["value"][1], 0.1)] if not close(r1[0]["value"][1], 0.1) else []
-            bad += [("cpu %s steal" % s["metric"].get("cpu"), s["value"][1], 0.1)
-                    for s in r2 if not close(s["value"][1], 0.1)]
-            bad += [("role %s consumer %s" % (s["metric"].get("role"), s["metric"].get("consumer")),
-                     s["value"][1], ticker.expected_share.get(s["metric"].get("consumer"), -1))
-                    for s in r3 if not close(s["value"][1], ticker.expected_share.get(s["metric"].get("consumer"), -1))]
-            if bad:
-                cpu_ratios_settle.last = bad
-                return None
-            return (r1, r2, r3)
-
-        cpu_ratios_settle.last = None
-        if "hostiso_cpu_seconds_total" in exposed and "hostiso_cpu_role" in exposed:
-            try:
-                r1, r2, r3 = wait_for("CPU ratios to match the fed counters", cpu_ratios_settle)
-                roles = sorted({s["metric"]["role"] for s in r3})
-                log("PASS cpu ratios: host-wide steal %s, %d per-CPU steal series at 0.1, roles %s "
-                    "with consumer shares %s" % (r1[0]["value"][1], len(r2), roles,
-                                                 ticker.expected_share))
-            except TestFailure as e:
-                failures.append("%s; mismatches: %s" % (e, cpu_ratios_settle.last))
-                log("FAIL cpu ratios: %s" % cpu_ratios_settle.last)
-
-        # ---- (b) HostisoIsolcpusMismatch: Prometheus -> Alertmanager -> webhook
-        viol = prom_query(prom_port, 'hostiso_violating_subjects{kind="isolcpus_mismatch",instance="%s"}' % fixture_inst)
-        if not viol or float(viol[0]["value"][1]) <= 0:
-            failures.append("fixture shows no isolcpus_mismatch violation (hostiso_violating_subjects=%s)" % viol)
-        want_subjects = {s["metric"]["subject"] for s in prom_query(
-            prom_port, 'hostiso_violation_info{kind="isolcpus_mismatch",instance="%s"}' % fixture_inst)}
-        log("isolcpus_mismatch subjects exposed: %s" % sorted(want_subjects))
-
-        def firing_in_prom():
-            procs.check_alive()
-            got = [a for a in prom_alerts(prom_port)
-                   if a["labels"].get("alertname") == "HostisoIsolcpusMismatch"
-                   and a["labels"].get("instance") == fixture_inst and a["state"] == "firing"]
-            return got if {a["labels"].get("subject") for a in got} >= want_subjects and got else None
+            last[0] = self.cpu_ratio_mismatches(r1, r2, r3)
+            return None if last[0] else (r1, r2, r3)
 
         try:
-            prom_firing = wait_for("HostisoIsolcpusMismatch firing in Prometheus", firing_in_prom)
-            for a in prom_firing:
-                lab = a["labels"]
-                if lab.get("severity") != "warning" or lab.get("kind") != "isolcpus_mismatch" \
-                        or not lab.get("cpus") or lab.get("job") != "hostiso":
-                    failures.append("unexpected labels on firing alert in Prometheus: %s" % lab)
-                if a["annotations"].get("runbook_url", "").split("#")[-1] != "hostisoisolcpusmismatch":
-                    failures.append("runbook_url of the firing alert: %s" % a["annotations"])
-            log("PASS Prometheus: HostisoIsolcpusMismatch firing for subjects %s"
-                % sorted(a["labels"]["subject"] for a in prom_firing))
-
-            def in_am():
-                q = urllib.parse.urlencode({"filter": 'alertname="HostisoIsolcpusMismatch"'})
-                _, body = http_get("http://127.0.0.1:%d/api/v2/alerts?%s" % (am_port, q))
-                got = [a for a in json.loads(body) if a["labels"].get("instance") == fixture_inst]
-                return got if {a["labels"].get("subject") for a in got} >= want_subjects and got else None
-
-            am_alerts = wait_for("HostisoIsolcpusMismatch in Alertmanager /api/v2/alerts", in_am)
-            recv = {r["name"] for a in am_alerts for r in a.get("receivers", [])}
-            if recv != {"ticket"}:
-                failures.append("Alertmanager routed HostisoIsolcpusMismatch to %s, want ticket" % sorted(recv))
-            log("PASS Alertmanager: %d HostisoIsolcpusMismatch alerts, receivers %s"
-                % (len(am_alerts), sorted(recv)))
-
-            def at_webhook():
-                got = [(p, a) for p, a in webhook.alerts()
-                       if a["labels"].get("alertname") == "HostisoIsolcpusMismatch"
-                       and a["labels"].get("instance") == fixture_inst]
-                return got if {a["labels"].get("subject") for _, a in got} >= want_subjects and got else None
-
-            hooks = wait_for("HostisoIsolcpusMismatch at the webhook receiver", at_webhook)
-            for path, a in hooks:
-                if path != "/ticket":
-                    failures.append("webhook got HostisoIsolcpusMismatch on %s, want /ticket" % path)
-                if a["labels"].get("severity") != "warning" or a["labels"].get("subject") not in want_subjects:
-                    failures.append("webhook alert labels unexpected: %s" % a["labels"])
-                if a.get("status") != "firing":
-                    failures.append("webhook alert status %s, want firing" % a.get("status"))
-            log("PASS webhook: %d deliveries on %s with subjects %s, severity %s" % (
-                len(hooks), sorted({p for p, _ in hooks}),
-                sorted({a["labels"]["subject"] for _, a in hooks}),
-                sorted({a["labels"]["severity"] for _, a in hooks})))
+            r1, r2, r3 = wait_for("CPU ratios to match the fed counters", cpu_ratios_settle)
+            roles = sorted({s["metric"]["role"] for s in r3})
+            log("PASS cpu ratios: host-wide steal %s, %d per-CPU steal series at 0.1, roles %s "
+                "with consumer shares %s" % (r1[0]["value"][1], len(r2), roles,
+                                             self.ticker.expected_share))
         except TestFailure as e:
-            failures.append(str(e))
+            self.failures.append("%s; mismatches: %s" % (e, last[0]))
+            log("FAIL cpu ratios: %s" % last[0])
+
+    # ---- (b) HostisoIsolcpusMismatch: Prometheus -> Alertmanager -> webhook
+    def isolcpus_subjects(self):
+        """The subjects of the fixture's isolcpus_mismatch violations, from Prometheus."""
+        viol = self.query('hostiso_violating_subjects{kind="isolcpus_mismatch",instance="%s"}'
+                          % self.fixture_inst)
+        if not viol or float(viol[0]["value"][1]) <= 0:
+            self.failures.append("fixture shows no isolcpus_mismatch violation "
+                                 "(hostiso_violating_subjects=%s)" % viol)
+        want_subjects = {s["metric"]["subject"] for s in self.query(
+            'hostiso_violation_info{kind="isolcpus_mismatch",instance="%s"}' % self.fixture_inst)}
+        log("isolcpus_mismatch subjects exposed: %s" % sorted(want_subjects))
+        return want_subjects
+
+    def check_isolcpus_firing_in_prometheus(self, want_subjects):
+        def firing_in_prom():
+            self.procs.check_alive()
+            got = [a for a in prom_alerts(self.prom_port)
+                   if a["labels"].get("alertname") == "HostisoIsolcpusMismatch"
+                   and a["labels"].get("instance") == self.fixture_inst
+                   and a["state"] == "firing"]
+            return matching_subjects(got, want_subjects)
+
+        prom_firing = wait_for("HostisoIsolcpusMismatch firing in Prometheus", firing_in_prom)
+        for a in prom_firing:
+            lab = a["labels"]
+            if lab.get("severity") != "warning" or lab.get("kind") != "isolcpus_mismatch" \
+                    or not lab.get("cpus") or lab.get("job") != "hostiso":
+                self.failures.append("unexpected labels on firing alert in Prometheus: %s" % lab)
+            if a["annotations"].get("runbook_url", "").split("#")[-1] != "hostisoisolcpusmismatch":
+                self.failures.append("runbook_url of the firing alert: %s" % a["annotations"])
+        log("PASS Prometheus: HostisoIsolcpusMismatch firing for subjects %s"
+            % sorted(a["labels"]["subject"] for a in prom_firing))
+
+    def check_isolcpus_routed_by_alertmanager(self, want_subjects):
+        def in_am():
+            q = urllib.parse.urlencode({"filter": 'alertname="HostisoIsolcpusMismatch"'})
+            _, body = http_get("http://127.0.0.1:%d/api/v2/alerts?%s" % (self.am_port, q))
+            got = [a for a in json.loads(body) if a["labels"].get("instance") == self.fixture_inst]
+            return matching_subjects(got, want_subjects)
+
+        am_alerts = wait_for("HostisoIsolcpusMismatch in Alertmanager /api/v2/alerts", in_am)
+        recv = {r["name"] for a in am_alerts for r in a.get("receivers", [])}
+        if recv != {"ticket"}:
+            self.failures.append("Alertmanager routed HostisoIsolcpusMismatch to %s, want ticket"
+                                 % sorted(recv))
+        log("PASS Alertmanager: %d HostisoIsolcpusMismatch alerts, receivers %s"
+            % (len(am_alerts), sorted(recv)))
+
+    def check_isolcpus_delivered_to_webhook(self, want_subjects):
+        def at_webhook():
+            got = [(p, a) for p, a in self.webhook.alerts()
+                   if a["labels"].get("alertname") == "HostisoIsolcpusMismatch"
+                   and a["labels"].get("instance") == self.fixture_inst]
+            return got if {a["labels"].get("subject") for _, a in got} >= want_subjects and got \
+                else None
+
+        hooks = wait_for("HostisoIsolcpusMismatch at the webhook receiver", at_webhook)
+        for path, a in hooks:
+            if path != "/ticket":
+                self.failures.append("webhook got HostisoIsolcpusMismatch on %s, want /ticket"
+                                     % path)
+            if a["labels"].get("severity") != "warning" \
+                    or a["labels"].get("subject") not in want_subjects:
+                self.failures.append("webhook alert labels unexpected: %s" % a["labels"])
+            if a.get("status") != "firing":
+                self.failures.append("webhook alert status %s, want firing" % a.get("status"))
+        log("PASS webhook: %d deliveries on %s with subjects %s, severity %s" % (
+            len(hooks), sorted({p for p, _ in hooks}),
+            sorted({a["labels"]["subject"] for _, a in hooks}),
+            sorted({a["labels"]["severity"] for _, a in hooks})))
+
+    def check_isolcpus_alert_chain(self):
+        want_subjects = self.isolcpus_subjects()
+        try:
+            self.check_isolcpus_firing_in_prometheus(want_subjects)
+            self.check_isolcpus_routed_by_alertmanager(want_subjects)
+            self.check_isolcpus_delivered_to_webhook(want_subjects)
+        except TestFailure as e:
+            self.failures.append(str(e))
             log("FAIL isolcpus alert chain: %s" % e)
 
-        # ---- (c) census: a host task on a guest CPU of the real host
-        if census_skip:
-            log("SKIP HostisoHostTaskOnGuestCpu live check: %s" % census_skip)
-        else:
-            real_inst = "127.0.0.1:%d" % real_port
+    # ---- (c) census: a host task on a guest CPU of the real host
+    def check_host_task_alert(self):
+        if self.census_skip:
+            log("SKIP HostisoHostTaskOnGuestCpu live check: %s" % self.census_skip)
+            return
+        real_inst = "127.0.0.1:%d" % self.real_port
 
-            def host_task_firing():
-                procs.check_alive()
-                got = [a for a in prom_alerts(prom_port)
-                       if a["labels"].get("alertname") == "HostisoHostTaskOnGuestCpu"
-                       and a["labels"].get("instance") == real_inst and a["state"] == "firing"]
-                return [a for a in got if a["labels"].get("subject") == "comm " + BUSY_COMM] or None
+        def host_task_firing():
+            self.procs.check_alive()
+            got = [a for a in prom_alerts(self.prom_port)
+                   if a["labels"].get("alertname") == "HostisoHostTaskOnGuestCpu"
+                   and a["labels"].get("instance") == real_inst and a["state"] == "firing"]
+            return [a for a in got if a["labels"].get("subject") == "comm " + BUSY_COMM] or None
 
-            try:
-                got = wait_for("HostisoHostTaskOnGuestCpu firing for 'comm %s' on the real host" % BUSY_COMM,
-                               host_task_firing)
-                if busy.poll() is not None:
-                    failures.append("the busy process exited early (status %s)" % busy.returncode)
-                lab = got[0]["labels"]
-                if lab.get("severity") != "warning" or "1" not in re.split(r"[,-]", lab.get("cpus", "")):
-                    failures.append("HostisoHostTaskOnGuestCpu labels unexpected: %s" % lab)
-                log("PASS census: HostisoHostTaskOnGuestCpu firing: %s" % lab)
-            except TestFailure as e:
-                subj = prom_query(prom_port, 'hostiso_violation_info{kind="host_task_on_guest_cpu",instance="%s"}'
-                                  % real_inst)
-                failures.append("%s; host_task_on_guest_cpu subjects: %s" % (
-                    e, sorted(s["metric"].get("subject") for s in subj)))
-                log("FAIL census: %s" % e)
+        try:
+            got = wait_for("HostisoHostTaskOnGuestCpu firing for 'comm %s' on the real host"
+                           % BUSY_COMM, host_task_firing)
+            if self.busy.poll() is not None:
+                self.failures.append("the busy process exited early (status %s)"
+                                     % self.busy.returncode)
+            lab = got[0]["labels"]
+            if lab.get("severity") != "warning" \
+                    or "1" not in re.split(r"[,-]", lab.get("cpus", "")):
+                self.failures.append("HostisoHostTaskOnGuestCpu labels unexpected: %s" % lab)
+            log("PASS census: HostisoHostTaskOnGuestCpu firing: %s" % lab)
+        except TestFailure as e:
+            subj = self.query('hostiso_violation_info{kind="host_task_on_guest_cpu",'
+                              'instance="%s"}' % real_inst)
+            self.failures.append("%s; host_task_on_guest_cpu subjects: %s" % (
+                e, sorted(s["metric"].get("subject") for s in subj)))
+            log("FAIL census: %s" % e)
 
-        if ticker.error:
-            failures.append("the /proc/stat ticker failed: %s" % ticker.error)
-        if failures:
+    # ---- end
+    def verdict(self, checked, skipped):
+        if self.ticker.error:
+            self.failures.append("the /proc/stat ticker failed: %s" % self.ticker.error)
+        if self.failures:
             log("\nFAILURES:")
-            for f in failures:
+            for f in self.failures:
                 log("  - " + f)
             return FAIL
         log("\nPASS (%d recording rules checked, %d skipped: %s)" % (
-            len(records) - len(skipped), len(skipped), ", ".join(skipped) or "none"))
-        ok = True
+            checked, len(skipped), ", ".join(skipped) or "none"))
         return 0
+
+    def stop(self, ok):
+        if self.busy is not None:
+            try:
+                os.killpg(self.busy.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.busy.wait(timeout=5)
+        if self.ticker is not None:
+            self.ticker.stop.set()
+            self.ticker.join(timeout=5)
+        self.procs.stop_all()
+        if not ok:
+            self.procs.dump_logs()
+        self.webhook.stop()
+        if os.environ.get("HOSTISO_KEEP_TMP"):
+            log("kept %s" % self.tmp)
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def check_config(tool, argv, what):
+    """Runs `argv` (a config check) when `tool` is installed; a failure ends the run."""
+    if not shutil.which(tool):
+        return
+    chk = subprocess.run(argv, capture_output=True, text=True)
+    if chk.returncode != 0:
+        raise TestFailure("generated %s config is invalid:\n" % what + chk.stdout + chk.stderr)
+
+
+def run(exporter, fixture):
+    chain = AlertingChain(exporter, fixture)
+    ok = False
+    try:
+        chain.start_fixture_exporter()
+        chain.start_real_host_exporter()
+        chain.start_alertmanager()
+        chain.start_prometheus()
+        chain.wait_until_scraping()
+        checked, skipped = chain.check_recording_rules()
+        chain.check_rule_health()
+        chain.check_cpu_ratios()
+        chain.check_isolcpus_alert_chain()
+        chain.check_host_task_alert()
+        status = chain.verdict(checked, skipped)
+        ok = status == 0
+        return status
     except TestFailure as e:
         log("FAIL: %s" % e)
         return FAIL
     finally:
-        if busy is not None:
-            try:
-                os.killpg(busy.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            busy.wait(timeout=5)
-        if ticker is not None:
-            ticker.stop.set()
-            ticker.join(timeout=5)
-        procs.stop_all()
-        if not ok:
-            procs.dump_logs()
-        webhook.stop()
-        if os.environ.get("HOSTISO_KEEP_TMP"):
-            log("kept %s" % tmp)
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+        chain.stop(ok)
 
 
 def main(argv):

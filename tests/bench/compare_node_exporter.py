@@ -13,7 +13,6 @@ A benchmark, not a test: it prints figures and asserts nothing.
 """
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -31,7 +30,13 @@ def summarize(values):
     return statistics.median(values), values[int(0.9 * (len(values) - 1))]
 
 
-def scrape_series(port, scrapes, collector_re):
+def collector_seconds(body, metric, collectors):
+    """Sum of `metric` over the samples whose collector label is one of `collectors`."""
+    return sum(v for name, labels, v in h.parse(body)
+               if name == metric and labels.get("collector") in collectors)
+
+
+def scrape_series(port, scrapes, metric, collectors):
     import urllib.request
     wall, inner, size = [], [], 0
     url = "http://127.0.0.1:%d/metrics" % port
@@ -42,7 +47,7 @@ def scrape_series(port, scrapes, collector_re):
         body = urllib.request.urlopen(url, timeout=10).read().decode()
         wall.append(time.perf_counter() - t0)
         size = len(body)
-        inner.append(sum(float(m) for m in re.findall(collector_re, body, re.M)))
+        inner.append(collector_seconds(body, metric, collectors))
     return wall, inner, size
 
 
@@ -76,32 +81,33 @@ def main():
         results = {}
         runs = {
             "hostiso_exporter": ([args.exporter, "--path.procfs=%s/proc" % tree,
-                                  "--path.sysfs=%s/sys" % tree, "--nova.config=%s/nova.conf" % tree,
+                                  "--path.sysfs=%s/sys" % tree,
+                                  "--nova.config=%s/nova.conf" % tree,
                                   "--collector.disable-defaults", "--collector.cpu",
                                   "--collector.isolation", "--runtime.confine-to-host-cpus=false"],
-                                 r'^hostiso_collector_duration_seconds\{collector="(?:cpu|isolation)"\} (\S+)$'),
+                                 "hostiso_collector_duration_seconds", ("cpu", "isolation")),
             "node_exporter": ([node, "--path.procfs=%s/proc" % tree, "--path.sysfs=%s/sys" % tree,
                                "--collector.disable-defaults", "--collector.cpu"],
-                              r'^node_scrape_collector_duration_seconds\{collector="cpu"\} (\S+)$'),
+                              "node_scrape_collector_duration_seconds", ("cpu",)),
         }
-        for name, (cmd, collector_re) in runs.items():
+        for name, (cmd, metric, collectors) in runs.items():
             port = h.free_port()
             proc = subprocess.Popen(cmd + ["--web.listen-address=127.0.0.1:%d" % port],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 wait_port(port, proc)
-                results[name] = scrape_series(port, args.scrapes, collector_re)
+                results[name] = scrape_series(port, args.scrapes, metric, collectors)
             finally:
                 proc.terminate()
                 proc.wait(10)
     print("%d-CPU fixture, %d sequential scrapes each, on 127.0.0.1" % (args.cpus, args.scrapes))
     print("%-18s %14s %14s %18s %18s %10s" % ("exporter", "http median ms", "http p90 ms",
-                                               "collector med ms", "collector p90 ms", "bytes"))
+                                              "collector med ms", "collector p90 ms", "bytes"))
     for name, (wall, inner, size) in results.items():
         wm, wp = summarize(wall)
         im, ip = summarize(inner)
-        print("%-18s %14.3f %14.3f %18.3f %18.3f %10d" % (name, wm * 1e3, wp * 1e3, im * 1e3,
-                                                            ip * 1e3, size))
+        print("%-18s %14.3f %14.3f %18.3f %18.3f %10d"
+              % (name, wm * 1e3, wp * 1e3, im * 1e3, ip * 1e3, size))
     hw = summarize(results["hostiso_exporter"][0])[0]
     nw = summarize(results["node_exporter"][0])[0]
     hi = summarize(results["hostiso_exporter"][1])[0]

@@ -23,15 +23,21 @@ std::string FixtureRoot() {
 
 std::shared_ptr<ExporterCollectable> MakeExporter() {
   IsolationOptions o;
-  o.procfs = FixtureRoot() + "/proc";
-  o.sysfs = FixtureRoot() + "/sys";
+  o.paths.procfs = FixtureRoot() + "/proc";
+  o.paths.sysfs = FixtureRoot() + "/sys";
   o.nova_config = FixtureRoot() + "/nova.conf";
-  std::vector<std::unique_ptr<Collector>> cs;
-  cs.push_back(std::make_unique<CpuCollector>(o.procfs));
-  cs.push_back(std::make_unique<IsolationCollector>());
+  auto isolation = std::make_shared<IsolationSource>(o);
+  isolation->Reload();
+  std::vector<NamedCollector> cs;
+  cs.push_back({"cpu", std::make_unique<CpuCollector>(o.paths)});
+  cs.push_back({"isolation", std::make_unique<IsolationCollector>()});
+  ExporterOptions options;
+  options.build = {"bench", "bench"};
+  // The fixture's collectors only, as node_exporter's cpu collector: the
+  // exporter's own process_* families read this process, not the fixture.
+  options.exporter_metrics = false;
   return std::make_shared<ExporterCollectable>(
-      BuildInfo{"bench", "bench"}, std::make_shared<IsolationSource>(o),
-      std::move(cs), std::make_shared<ViolationRegistry>(), 100);
+      options, isolation, std::move(cs), std::make_shared<ViolationRegistry>());
 }
 
 void BM_CollectOnly(benchmark::State& state) {

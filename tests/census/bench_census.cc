@@ -229,8 +229,8 @@ double ProcCpuSeconds(pid_t pid) {
   std::getline(in, line);
   auto st = hostiso::ParseTaskStat(line);
   if (!st) return -1;
-  return static_cast<double>(st->utime + st->stime) *
-         hostiso::ThreadCensus::SecondsPerTick();
+  return static_cast<double>(st->utime + st->stime) /
+         hostiso::ClockTicksPerSecond();
 }
 
 int FreePort() {
@@ -430,6 +430,7 @@ int main(int argc, char** argv) {
     Row e{"(e) = (d) without the idle-process shortcut (every process ran)",
           {}};
     hostiso::CensusOptions co;
+    co.paths = hostiso::HostPaths::Detect("/proc", "/sys", "/");
     co.top_comms = 10;
     hostiso::ThreadCensus census(co, nullptr);
     census.Run(roles);  // baseline round (the exporter's steady state has one)
@@ -441,8 +442,9 @@ int main(int argc, char** argv) {
       a.t.push_back(Seconds([&] { la = BareLoop(false); }));
       b.t.push_back(Seconds([&] { lb = BareLoop(true); }));
       hostiso::CensusResult cr, er;
-      c.t.push_back(Seconds([&] { cr = census.Run(roles); }));
-      if (!confined) e.t.push_back(Seconds([&] { er = full.Run(roles); }));
+      c.t.push_back(Seconds([&] { cr = census.Run(roles).value(); }));
+      if (!confined)
+        e.t.push_back(Seconds([&] { er = full.Run(roles).value(); }));
       a.tasks = la.tasks;
       b.tasks = lb.tasks;
       b.reads = lb.stats;

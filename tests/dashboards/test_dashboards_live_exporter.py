@@ -28,7 +28,6 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,7 @@ import check_dashboards  # noqa: E402
 import query_dashboards_live as live  # noqa: E402
 
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from exporter_harness import stop_process  # noqa: E402
+from exporter_harness import free_port, parse, stop_process  # noqa: E402
 
 REPO = check_dashboards.REPO
 SKIP = 77
@@ -50,12 +49,6 @@ RATE_INTERVAL = "10s"
 # label values a healthy host may not have: queries selecting them may be empty
 OPTIONAL_LABELS = re.compile(r'role="instances"|policy="(dedicated|shared)"')
 FILTERING = re.compile(r"(?<![=!<>])(==|!=|>=|<=|>|<)(?![=~])(?!\s*bool)")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def http_get(url, timeout=2.0):
@@ -77,13 +70,7 @@ def wait_http(url, proc, seconds, what):
 
 
 def exposed_metric_names(text):
-    names = set()
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            m = re.match(r"([A-Za-z_:][A-Za-z0-9_:]*)", line)
-            if m:
-                names.add(m.group(1))
-    return names
+    return {name for name, _, _ in parse(text)}
 
 
 def filters(expr):

@@ -17,7 +17,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,15 +28,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import query_dashboards_live as live  # noqa: E402
 
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+from exporter_harness import free_port  # noqa: E402
+
 SCRIPT = os.path.join(HERE, "query_dashboards_live.py")
 DS = {"type": "prometheus", "uid": "${datasource}"}
 PROM = None  # (url, process, tmpdir)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_prometheus():

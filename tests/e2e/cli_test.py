@@ -31,7 +31,7 @@ def main():
     for bad in (["--no-such-flag"], ["--web.listen-address=:70000"], ["--isolation.guest-cpus=3-1"],
                 ["--log.level=chatty"], ["--collector.nosuch"], ["--path.procfs"], ["stray"]):
         r = run(b, bad)
-        lines = [l for l in r.stderr.splitlines() if l.strip()]
+        lines = [line for line in r.stderr.splitlines() if line.strip()]
         c.check(r.returncode == 2 and len(lines) == 1 and lines[0].startswith("hostiso_exporter: "),
                 "%s: exit 2 with one line (got %d, %r)" % (bad, r.returncode, r.stderr))
 
@@ -41,10 +41,12 @@ def main():
         s.listen()
         port = s.getsockname()[1]
         r = run(b, ["--web.listen-address=127.0.0.1:%d" % port, "--collector.disable-defaults"])
-    errors = [l for l in r.stderr.splitlines() if "level=error" in l]
+    errors = [line for line in r.stderr.splitlines() if "level=error" in line]
     c.check(r.returncode == 1, "busy port: exit 1 (got %d)" % r.returncode)
-    c.check(len(errors) == 1 and "127.0.0.1:%d" % port in errors[0], "busy port: one error line naming it: %r" % r.stderr)
-    c.check("terminate called" not in r.stderr and "Aborted" not in r.stderr, "busy port: no uncaught exception")
+    c.check(len(errors) == 1 and "127.0.0.1:%d" % port in errors[0],
+            "busy port: one error line naming it: %r" % r.stderr)
+    c.check("terminate called" not in r.stderr and "Aborted" not in r.stderr,
+            "busy port: no uncaught exception")
 
     # JSON logs: every line is a JSON object with ts, level and msg.
     with socket.socket() as s:

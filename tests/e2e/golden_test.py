@@ -19,23 +19,77 @@ import exporter_harness as h  # noqa: E402
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIX = os.path.join(REPO, "tests", "fixtures")
 
-# Each case: fixture tree, extra flags. Collectors are listed explicitly so
-# a collector that reads the real host (libvirt, census) cannot leak host
-# state into the golden file.
+# Each case: fixture tree, collectors, extra flags. The fixture-only cases list
+# their collectors so that a collector reading the real host (libvirt, census)
+# cannot leak host state into the golden file; guest_host gives every
+# collector a fixture to read (libvirt through its test driver).
+FIXTURE_ONLY = ["--collector.disable-defaults", "--collector.cpu", "--collector.isolation",
+                "--collector.memory"]
 CASES = {
-    "two_cpu": ("two_cpu", ["--isolation.guest-cpus=1", "--nova.config=%(root)s/missing-nova.conf"]),
-    "smt_large": ("smt_large", ["--nova.config=%(root)s/nova.conf"]),
+    "two_cpu": ("two_cpu", FIXTURE_ONLY + ["--isolation.guest-cpus=1",
+                                           "--nova.config=%(root)s/missing-nova.conf"]),
+    "smt_large": ("smt_large", FIXTURE_ONLY + ["--nova.config=%(root)s/nova.conf"]),
+    "guest_host": ("guest_host", ["--nova.config=%(root)s/nova.conf",
+                                  "--libvirt.uri=test://%(root)s/libvirt.xml",
+                                  "--path.rootfs=%(root)s/root", "--census.interval=1",
+                                  "--libvirt.refresh-interval=3600"]),
 }
-COLLECTORS = ["--collector.disable-defaults", "--collector.cpu", "--collector.isolation",
-              "--collector.memory"]
+# Gauges whose values depend on when or where the test runs.
+VARYING = [
+    r"hostiso_collector_duration_seconds\{[^}]*\}",
+    r"hostiso_(?:libvirt_snapshot|census)_age_seconds",
+    r"hostiso_census_duration_seconds",
+    r"hostiso_disk_(?:size|free)_bytes\{[^}]*\}",
+    r"hostiso_disk_reserve_headroom_bytes",
+    r"process_[a-z_]+",
+]
+
+
+def ready(samples):
+    """Every slow source has been read once, the census after libvirt's inventory
+    (which classifies QEMU threads without reading them)."""
+    up = [x[2] for x in h.select(samples, "hostiso_libvirt_up")]
+    if not up:
+        return True
+    census_age = [x[2] for x in h.select(samples, "hostiso_census_age_seconds")]
+    libvirt_age = [x[2] for x in h.select(samples, "hostiso_libvirt_snapshot_age_seconds")]
+    return (up == [1] and census_age and libvirt_age and census_age[0] < libvirt_age[0]
+            and h.select(samples, "hostiso_disk_size_bytes"))
 
 
 def normalise(text):
     text = re.sub(r'^(hostiso_collector_duration_seconds\{[^}]*\}) \S+$', r'\1 <duration>', text,
                   flags=re.M)
-    text = re.sub(r'^hostiso_build_info\{[^}]*\} 1$',
-                  'hostiso_build_info{version="<version>",revision="<revision>"} 1', text, flags=re.M)
+    for pattern in VARYING[1:]:
+        text = re.sub(r'^(%s) \S+$' % pattern, r'\1 <value>', text, flags=re.M)
+    text = re.sub(r'^(hostiso_(?:exporter_)?build_info)\{[^}]*\} 1$',
+                  r'\1{version="<version>",revision="<revision>"} 1', text, flags=re.M)
     return text
+
+
+def scrape_case(exporter, root, extra):
+    """Two scrapes of the exporter on one fixture tree, once every collector is ready."""
+    flags = ["--path.procfs=%s/proc" % root, "--path.sysfs=%s/sys" % root,
+             "--runtime.confine-to-host-cpus=false"]
+    flags += [e % {"root": root} for e in extra]
+    with h.Exporter(exporter, flags) as ex:
+        ex.wait_for(ready, timeout=20)
+        return ex.metrics(), ex.metrics()
+
+
+def compare(c, case, got, update):
+    golden = os.path.join(REPO, "tests", "golden", case + ".prom")
+    if update:
+        os.makedirs(os.path.dirname(golden), exist_ok=True)
+        with open(golden, "w") as f:
+            f.write(got)
+        print("updated", golden)
+    want = open(golden).read() if os.path.exists(golden) else ""
+    diff = list(difflib.unified_diff(want.splitlines(), got.splitlines(), "golden/" + case,
+                                     "got", lineterm=""))
+    if diff:
+        print("\n".join(diff[:80]))
+    c.check(not diff, "%s: exposition matches tests/golden/%s.prom" % (case, case))
 
 
 def main():
@@ -47,26 +101,9 @@ def main():
     skipped = []
     for case, (tree, extra) in sorted(CASES.items()):
         root = os.path.join(FIX, tree)
-        flags = ["--path.procfs=%s/proc" % root, "--path.sysfs=%s/sys" % root,
-                 "--runtime.confine-to-host-cpus=false"] + COLLECTORS
-        flags += [e % {"root": root} for e in extra]
-        with h.Exporter(args.exporter, flags) as ex:
-            raw = ex.metrics()
-            second = ex.metrics()
-        got = normalise(raw)
-        got = got.replace(root, "<fixture>")
-        golden = os.path.join(REPO, "tests", "golden", case + ".prom")
-        if args.update:
-            os.makedirs(os.path.dirname(golden), exist_ok=True)
-            with open(golden, "w") as f:
-                f.write(got)
-            print("updated", golden)
-        want = open(golden).read() if os.path.exists(golden) else ""
-        diff = list(difflib.unified_diff(want.splitlines(), got.splitlines(), "golden/" + case,
-                                         "got", lineterm=""))
-        if diff:
-            print("\n".join(diff[:80]))
-        c.check(not diff, "%s: exposition matches tests/golden/%s.prom" % (case, case))
+        raw, second = scrape_case(args.exporter, root, extra)
+        got = normalise(raw).replace(root, "<fixture>")
+        compare(c, case, got, args.update)
         # Fixture files do not change, so a second scrape must equal the first.
         c.check(normalise(second).replace(root, "<fixture>") == got,
                 "%s: second scrape identical" % case)

@@ -150,11 +150,16 @@ subject="instances_path $rootdir"
   fail "no disk_layout violation for '$subject' (root st_dev $root_dev)"
 [ "$(need 'hostiso_violating_subjects{kind="disk_layout"}')" = 1 ] || fail "expected exactly one disk_layout violation"
 # The root filesystem is shared with everything else on the machine (builds
-# write hundreds of MiB a second): scrape between two statvfs() calls and
-# retry until the exporter's figure falls inside that bracket (+/- 1 MiB).
+# write hundreds of MiB a second). Scrapes never wait for a measurement: each
+# asks the disk worker for one (at most one a second) and the next scrape
+# serves it. So: statvfs(), a scrape that triggers a measurement, 1.2 s, a
+# scrape that serves it, statvfs(); retry until the served figure falls inside
+# that bracket (+/- 1 MiB).
 series="hostiso_disk_free_bytes{role=\"instances\",path=\"$rootdir\"}"
 for try in $(seq 1 20); do
   read -r size a1 < <(statvfs "$rootdir")
+  scrape
+  sleep 1.2
   scrape
   read -r size a2 < <(statvfs "$rootdir")
   got=$(need "$series")

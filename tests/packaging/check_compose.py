@@ -37,6 +37,11 @@ import subprocess
 import sys
 import tempfile
 
+try:
+    import yaml  # Debian: python3-yaml
+except ImportError:  # check_compose() reports the skip
+    yaml = None
+
 SKIP = 77
 errors = []
 
@@ -115,27 +120,10 @@ def as_list(v):
     return [str(x) for x in v]
 
 
-def check_compose(repo):
-    try:
-        import yaml  # Debian: python3-yaml
-    except ImportError:
-        print("SKIP: python3-yaml is not installed (apt-get install python3-yaml)")
-        return SKIP
-
-    ddir = os.path.join(repo, "docker")
-    cpath = os.path.join(ddir, "compose.yaml")
-    with open(cpath, encoding="utf-8") as f:
-        compose = yaml.safe_load(f)
-    services = compose.get("services") or {}
-    declared_volumes = set((compose.get("volumes") or {}).keys())
-
-    for name in ("exporter", "prometheus", "alertmanager", "grafana"):
-        if name not in services:
-            err(f"compose.yaml: service {name} missing")
-    if errors:
-        return report()
-
-    mounts = {}  # service -> {target: (abs source or None, ro)}
+def service_mounts(services, declared_volumes, ddir):
+    """service -> {target: (abs source or None, ro)}; checks bind sources, named
+    volumes, published ports and network_mode of every service on the way."""
+    mounts = {}
     for sname, svc in services.items():
         mounts[sname] = {}
         for spec in svc.get("volumes") or []:
@@ -158,9 +146,11 @@ def check_compose(repo):
                 err(f"{sname}: port {p} is not bound to 127.0.0.1")
         if svc.get("network_mode") not in (None, "host"):
             err(f"{sname}: unexpected network_mode {svc.get('network_mode')}")
+    return mounts
 
-    # ---- exporter
-    exp = services["exporter"]
+
+def exporter_command_line(exp, ddir):
+    """The exporter's arguments: compose entrypoint/command over the Dockerfile's."""
     build = exp.get("build") or {}
     if isinstance(build, str):
         build = {"context": build}
@@ -168,14 +158,17 @@ def check_compose(repo):
     dockerfile = os.path.join(ctx, build.get("dockerfile", "Dockerfile"))
     if not os.path.isfile(dockerfile):
         err(f"exporter: Dockerfile {dockerfile} missing")
-        args = []
-    else:
-        entry, cmd = dockerfile_default_cmd(dockerfile)
-        if exp.get("entrypoint") is not None:
-            entry = as_list(exp["entrypoint"])
-        if exp.get("command") is not None:
-            cmd = as_list(exp["command"])
-        args = entry + cmd
+        return []
+    entry, cmd = dockerfile_default_cmd(dockerfile)
+    if exp.get("entrypoint") is not None:
+        entry = as_list(exp["entrypoint"])
+    if exp.get("command") is not None:
+        cmd = as_list(exp["command"])
+    return entry + cmd
+
+
+def check_exporter_confinement(exp):
+    """pid: host, read_only, cap_drop ALL, not privileged, not root."""
     if exp.get("pid") != "host":
         err("exporter: pid: host missing (sched_getaffinity needs host PIDs)")
     if exp.get("read_only") is not True:
@@ -187,48 +180,43 @@ def check_compose(repo):
     user = str(exp.get("user", ""))
     if not user or user.split(":")[0] in ("0", "root"):
         err(f"exporter: runs as root (user: {user!r})")
+
+
+def check_exporter_mounts(mounts, args):
+    """Host /proc, /sys (and / for --path.rootfs) mounted read-only where the flags say."""
     for host_path, flag, default in (("/proc", "--path.procfs", "/proc"),
                                      ("/sys", "--path.sysfs", "/sys")):
-        tgt = [t for t, (s, _) in mounts["exporter"].items() if s == host_path]
+        tgt = [t for t, (s, _) in mounts.items() if s == host_path]
         if not tgt:
             err(f"exporter: host {host_path} is not mounted")
             continue
         for t in tgt:
-            if not mounts["exporter"][t][1]:
+            if not mounts[t][1]:
                 err(f"exporter: {host_path} mounted at {t} is not read-only")
         want = flag_value(args, flag) or default
         if want not in tgt:
             err(f"exporter: {flag}={want} but host {host_path} is mounted at {', '.join(tgt)}")
     rootfs = flag_value(args, "--path.rootfs")
     if rootfs and rootfs != "/":
-        src = mounts["exporter"].get(rootfs, (None, False))
+        src = mounts.get(rootfs, (None, False))
         if src[0] != "/":
             err(f"exporter: --path.rootfs={rootfs} but the host's / is not mounted there")
         elif not src[1]:
             err(f"exporter: host / mounted at {rootfs} is not read-only")
-    for t, (s, ro) in mounts["exporter"].items():
+    for t, (s, ro) in mounts.items():
         if s and not ro:
             err(f"exporter: bind mount {s}:{t} is not read-only")
 
-    # ---- prometheus
-    prom = services["prometheus"]
-    pargs = as_list(prom.get("command"))
-    cfg_in = flag_value(pargs, "--config.file") or "/etc/prometheus/prometheus.yml"
-    cfg_src = mounts["prometheus"].get(cfg_in, (None, False))[0]
-    if cfg_src is None:
-        err(f"prometheus: config {cfg_in} is not bind-mounted")
-        return report()
-    if os.path.normpath(cfg_src) != os.path.join(ddir, "prometheus.yml"):
-        err(f"prometheus: config comes from {cfg_src}, expected docker/prometheus.yml")
-    with open(cfg_src, encoding="utf-8") as f:
-        pcfg = yaml.safe_load(f)
+
+def mounted_rule_files(pcfg, cfg_in, mounts):
+    """[(rule file as prometheus.yml names it, its source in the repository)]."""
     rule_files = pcfg.get("rule_files") or []
     if not rule_files:
         err("prometheus.yml: no rule_files")
     rules_sources = []
     for rf in rule_files:
         rf_abs = rf if rf.startswith("/") else os.path.join(os.path.dirname(cfg_in), rf)
-        hits = [(t, s) for t, (s, _) in mounts["prometheus"].items()
+        hits = [(t, s) for t, (s, _) in mounts.items()
                 if s and (fnmatch.fnmatch(t, rf_abs)
                           or rf_abs.startswith(t.rstrip("/") + "/"))]
         if not hits:
@@ -238,6 +226,11 @@ def check_compose(repo):
             rules_sources.append((rf, src))
     if not any(os.path.basename(s) == "hostiso.rules.yml" for _, s in rules_sources):
         err("prometheus: alerts/hostiso.rules.yml is not among the mounted rule files")
+    return rules_sources
+
+
+def check_prometheus_targets(pcfg):
+    """A hostiso job scraping the exporter service; alerts sent to alertmanager."""
     targets = [t for sc in pcfg.get("scrape_configs") or []
                for st in sc.get("static_configs") or [] for t in st.get("targets") or []]
     jobs = {sc.get("job_name"): sc for sc in pcfg.get("scrape_configs") or []}
@@ -250,6 +243,9 @@ def check_compose(repo):
     if not any(t.split(":")[0] == "alertmanager" for t in am):
         err("prometheus.yml: alerts are not sent to the alertmanager service")
 
+
+def promtool_check_config(pcfg, rules_sources):
+    """`promtool check config` on prometheus.yml with the rules at their repository paths."""
     promtool = shutil.which("promtool")
     if promtool and rules_sources and not errors:
         with tempfile.TemporaryDirectory() as tmp:
@@ -267,17 +263,37 @@ def check_compose(repo):
     elif not promtool:
         print("note: promtool not installed, prometheus.yml not checked by promtool")
 
-    # ---- alertmanager
-    amsvc = services["alertmanager"]
+
+def check_prometheus(prom, mounts, ddir):
+    """False when its config is not mounted (nothing further can be checked)."""
+    pargs = as_list(prom.get("command"))
+    cfg_in = flag_value(pargs, "--config.file") or "/etc/prometheus/prometheus.yml"
+    cfg_src = mounts.get(cfg_in, (None, False))[0]
+    if cfg_src is None:
+        err(f"prometheus: config {cfg_in} is not bind-mounted")
+        return False
+    if os.path.normpath(cfg_src) != os.path.join(ddir, "prometheus.yml"):
+        err(f"prometheus: config comes from {cfg_src}, expected docker/prometheus.yml")
+    with open(cfg_src, encoding="utf-8") as f:
+        pcfg = yaml.safe_load(f)
+    rules_sources = mounted_rule_files(pcfg, cfg_in, mounts)
+    check_prometheus_targets(pcfg)
+    promtool_check_config(pcfg, rules_sources)
+    return True
+
+
+def check_alertmanager(amsvc, mounts):
     am_cfg = flag_value(as_list(amsvc.get("command")), "--config.file") \
         or "/etc/alertmanager/alertmanager.yml"
-    src = mounts["alertmanager"].get(am_cfg, (None, False))[0]
+    src = mounts.get(am_cfg, (None, False))[0]
     if not src or os.path.basename(src) != "alertmanager.example.yml":
         err(f"alertmanager: {am_cfg} is not alerts/alertmanager.example.yml")
 
-    # ---- grafana
-    g = mounts["grafana"]
-    if not any(s and os.path.normpath(s) == os.path.join(repo, "dashboards") for s, _ in g.values()):
+
+def check_grafana(g, repo):
+    """dashboards/ and its provisioning files mounted; the provider path is a mount."""
+    if not any(s and os.path.normpath(s) == os.path.join(repo, "dashboards")
+               for s, _ in g.values()):
         err("grafana: dashboards/ is not mounted")
     for sub in ("dashboards", "datasources"):
         if not any(t.startswith(f"/etc/grafana/provisioning/{sub}/") and s and
@@ -294,6 +310,34 @@ def check_compose(repo):
                 path = (p.get("options") or {}).get("path")
                 if path and path not in g:
                     err(f"grafana: provider path {path} is not a mount target")
+
+
+def check_compose(repo):
+    if yaml is None:
+        print("SKIP: python3-yaml is not installed (apt-get install python3-yaml)")
+        return SKIP
+
+    ddir = os.path.join(repo, "docker")
+    cpath = os.path.join(ddir, "compose.yaml")
+    with open(cpath, encoding="utf-8") as f:
+        compose = yaml.safe_load(f)
+    services = compose.get("services") or {}
+    declared_volumes = set((compose.get("volumes") or {}).keys())
+
+    for name in ("exporter", "prometheus", "alertmanager", "grafana"):
+        if name not in services:
+            err(f"compose.yaml: service {name} missing")
+    if errors:
+        return report()
+
+    mounts = service_mounts(services, declared_volumes, ddir)
+    args = exporter_command_line(services["exporter"], ddir)
+    check_exporter_confinement(services["exporter"])
+    check_exporter_mounts(mounts["exporter"], args)
+    if not check_prometheus(services["prometheus"], mounts["prometheus"], ddir):
+        return report()
+    check_alertmanager(services["alertmanager"], mounts["alertmanager"])
+    check_grafana(mounts["grafana"], repo)
     return report()
 
 

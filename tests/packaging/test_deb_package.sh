@@ -99,6 +99,7 @@ dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|' >"$work/contents"
 need=(
   /usr/bin/hostiso_exporter
   /lib/systemd/system/hostiso-exporter.service
+  /lib/systemd/system/hostiso-exporter.socket
   /etc/default/hostiso-exporter
   /usr/share/hostiso-exporter/alerts/hostiso.rules.yml
 )

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "exporter/flags.h"
+#include "metrics/collector.h"
+#include "metrics/exporter_collectable.h"
+#include "metrics/guest_inventory.h"
+#include "metrics/isolation_source.h"
+#include "metrics/procfs/host_paths.h"
+#include "metrics/violations.h"
+
+namespace hostiso {
+
+// What a collector's factory may use.
+struct CollectorDeps {
+  const Flags& flags;
+  HostPaths paths;
+  std::shared_ptr<IsolationSource> isolation;
+  std::shared_ptr<ViolationRegistry> violations;
+  // The libvirt worker publishes its inventory here; the census and memory
+  // collectors read it.
+  std::shared_ptr<GuestInventoryHolder> guests;
+};
+
+// One row of the collector table: the only place a collector is named. The
+// --collector.NAME flags, --help, the landing page and the exposition's
+// collector label all derive from it (node_exporter's registerCollector).
+struct CollectorSpec {
+  std::string_view name;
+  bool enabled_by_default;
+  std::string_view help;
+  std::function<std::unique_ptr<Collector>(const CollectorDeps&)> make;
+};
+
+// Every collector, in exposition order (libvirt before census and memory,
+// which read the guest inventory it publishes).
+const std::vector<CollectorSpec>& CollectorTable();
+
+// The collectors --collector.NAME enabled, built in table order. Their
+// workers are not started (ExporterCollectable::StartCollectors).
+std::vector<NamedCollector> MakeCollectors(const CollectorDeps& deps);
+
+}  // namespace hostiso

@@ -1,0 +1,44 @@
+#include "metrics/process_metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace hostiso {
+namespace {
+
+TEST(ProcessMetricsTest, ParsesLimitsAndBootTime) {
+  auto max = ParseMaxOpenFiles(
+      "Limit                     Soft Limit           Hard Limit           "
+      "Units\nMax open files            1024                 524288           "
+      "    files\n");
+  ASSERT_TRUE(max) << max.error();
+  EXPECT_EQ(**max, 1024u);
+  auto unlimited = ParseMaxOpenFiles(
+      "Max open files            unlimited            unlimited files\n");
+  ASSERT_TRUE(unlimited);
+  EXPECT_FALSE(unlimited->has_value());
+  EXPECT_FALSE(ParseMaxOpenFiles("Max cpu time unlimited\n"));
+  auto btime = ParseBootTime("cpu  1 2 3 4\nbtime 1700000000\nprocesses 5\n");
+  ASSERT_TRUE(btime);
+  EXPECT_EQ(*btime, 1700000000u);
+  EXPECT_FALSE(ParseBootTime("cpu 1 2 3\n"));
+}
+
+TEST(ProcessMetricsTest, ThisProcessHasTheStandardFamilies) {
+  std::vector<prometheus::MetricFamily> out;
+  ASSERT_TRUE(ProcessMetrics().Append(out).ok());
+  std::set<std::string> names;
+  for (const auto& f : out) {
+    names.insert(f.name);
+    ASSERT_EQ(f.metric.size(), 1u) << f.name;
+  }
+  for (const char* want :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes",
+        "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+        "process_start_time_seconds"})
+    EXPECT_EQ(names.count(want), 1u) << want;
+}
+
+}  // namespace
+}  // namespace hostiso

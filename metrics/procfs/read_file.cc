@@ -1,0 +1,105 @@
+#include "metrics/procfs/read_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace hostiso {
+namespace {
+
+const char* FileTypeName(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+Error ErrnoError(const std::string& path, int err) {
+  return Error(path + ": " + std::strerror(err), err);
+}
+
+// Closes the descriptor on every return path.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Expected<std::string> ReadFile(const std::string& path, std::size_t cap) {
+  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (fd.get() < 0) return ErrnoError(path, errno);
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError(path, errno);
+  if (!S_ISREG(st.st_mode))
+    return Error(path + ": " + FileTypeName(st.st_mode) +
+                 ", expected a regular file");
+  std::string out;
+  char buf[16384];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(path, errno);
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<std::size_t>(n) > cap)
+      return Error(path + ": larger than " + std::to_string(cap) + " bytes");
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf,
+                        std::size_t cap) {
+  int fd = ::openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return -1;
+  std::size_t used = 0;
+  while (used < cap) {
+    ssize_t n = ::read(fd, buf + used, cap - used);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int saved = errno;
+      ::close(fd);
+      errno = saved;
+      return -1;
+    }
+    if (n == 0) break;
+    used += static_cast<std::size_t>(n);
+  }
+  if (used == cap) {
+    // Full buffer: more may follow. A truncated line would parse into wrong
+    // numbers, so refuse it.
+    char extra = 0;
+    ssize_t more = ::read(fd, &extra, 1);
+    if (more != 0) {
+      ::close(fd);
+      errno = EFBIG;
+      return -1;
+    }
+  }
+  ::close(fd);
+  return static_cast<ssize_t>(used);
+}
+
+std::string JoinPath(const std::string& root, const std::string& rel) {
+  if (root.empty()) return rel;
+  if (root.back() == '/') return root + rel;
+  return root + "/" + rel;
+}
+
+}  // namespace hostiso

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+#include <utility>
+
+#include "metrics/expected.h"
+
+namespace hostiso {
+
+// Largest file ReadFile() accepts by default. /proc/interrupts on a host with
+// 1,000+ CPUs is a few MiB; nothing the exporter reads is near 64 MiB, and the
+// cap keeps a hostile or broken path (a device node, a growing file) from
+// eating memory.
+inline constexpr std::size_t kDefaultReadCap = std::size_t{64} << 20;
+
+// Reads a whole kernel or config file. Bounded and non-blocking:
+// - opened with O_NONBLOCK | O_NOCTTY, so a FIFO or a terminal can never hold
+//   a scrape or shutdown;
+// - only regular files (procfs and sysfs files are regular files of size 0):
+//   a FIFO, a device node such as /dev/zero, a socket or a directory is an
+//   error naming the path and its type;
+// - at most `cap` bytes: a larger file is an error, not a truncated read;
+// - procfs files report size 0, so it reads until EOF rather than trusting
+//   stat().
+// Errors name the path and the errno text (ELOOP for a symlink loop).
+Expected<std::string> ReadFile(const std::string& path,
+                               std::size_t cap = kDefaultReadCap);
+
+// ReadFile + `parse(text)`, the parser's error prefixed with the path: one way
+// to say "this file, and what was wrong with it".
+template <typename Parser>
+auto ReadAndParse(const std::string& path, Parser&& parse)
+    -> decltype(parse(std::string())) {
+  auto text = ReadFile(path);
+  if (!text) return text.failure();
+  return std::forward<Parser>(parse)(*text).WithContext(path);
+}
+
+// Reads at most `cap` bytes of a small file relative to `dirfd` into `buf`
+// (the hot path: per-thread stat, schedstat and status files, thousands per
+// census or scrape, with no allocation). Non-blocking like ReadFile. Returns
+// the length, or -1 with errno set (ENOENT/ESRCH when the task exited, EFBIG
+// when the file does not fit).
+ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf, std::size_t cap);
+
+// Joins a root such as --path.procfs with a relative path ("stat").
+std::string JoinPath(const std::string& root, const std::string& rel);
+
+}  // namespace hostiso

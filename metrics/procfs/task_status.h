@@ -1,0 +1,16 @@
+#pragma once
+
+#include <string_view>
+
+#include "metrics/cpu_set.h"
+#include "metrics/expected.h"
+
+namespace hostiso {
+
+// "Cpus_allowed_list:" of /proc/PID/task/TID/status (fs/proc/array.c
+// task_cpus_allowed): the thread's CPU affinity as the kernel applies it. The
+// fallback for sched_getaffinity(2) when the procfs read belongs to another
+// PID namespace (a fixture tree, a host /proc mounted into a container).
+Expected<CpuSet> ParseCpusAllowedList(std::string_view status);
+
+}  // namespace hostiso

@@ -1,0 +1,91 @@
+#include "metrics/sysfs/hugepages.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "metrics/procfs/read_file.h"
+#include "metrics/text.h"
+
+namespace hostiso {
+
+std::uint64_t HugePagePool::CommittedBytes() const {
+  const std::uint64_t used = total > free ? total - free : 0;
+  return std::min(total, used + reserved) * page_size_bytes;
+}
+
+std::optional<std::uint64_t> ParseHugePageDirName(std::string_view name) {
+  constexpr std::string_view kPrefix = "hugepages-";
+  constexpr std::string_view kSuffix = "kB";
+  if (name.size() <= kPrefix.size() + kSuffix.size() ||
+      !name.starts_with(kPrefix) || !name.ends_with(kSuffix)) {
+    return std::nullopt;
+  }
+  auto kib = ParseUint(name.substr(
+      kPrefix.size(), name.size() - kPrefix.size() - kSuffix.size()));
+  if (!kib || *kib == 0) return std::nullopt;
+  return *kib * 1024;
+}
+
+namespace {
+
+Expected<std::uint64_t> ReadCounter(const std::string& path, bool optional) {
+  auto text = ReadFile(path);
+  if (!text) {
+    if (optional) return std::uint64_t{0};
+    return Expected<std::uint64_t>::Error(text.error());
+  }
+  auto v = ParseUint(TrimSpace(*text));
+  if (!v) return Expected<std::uint64_t>::Error(path + ": expected a number");
+  return *v;
+}
+
+}  // namespace
+
+Expected<std::vector<HugePagePool>> ReadHugePagePools(
+    const std::string& sysfs) {
+  using Result = Expected<std::vector<HugePagePool>>;
+  std::vector<HugePagePool> pools;
+  const std::filesystem::path dir = JoinPath(sysfs, "kernel/mm/hugepages");
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) {
+    // No hugetlbfs support: no pools at all.
+    if (ec == std::errc::no_such_file_or_directory) return pools;
+    return Result::Error(dir.string() + ": " + ec.message());
+  }
+  for (const auto& entry : it) {
+    auto size = ParseHugePageDirName(entry.path().filename().string());
+    if (!size) continue;
+    const std::string base = entry.path().string() + "/";
+    HugePagePool pool;
+    pool.page_size_bytes = *size;
+    auto total = ReadCounter(base + "nr_hugepages", false);
+    if (!total) return Result::Error(total.error());
+    auto free = ReadCounter(base + "free_hugepages", false);
+    if (!free) return Result::Error(free.error());
+    auto resv =
+        ReadCounter(base + "resv_hugepages", true);  // older kernels lack it
+    if (!resv) return Result::Error(resv.error());
+    pool.total = *total;
+    pool.free = *free;
+    pool.reserved = *resv;
+    pools.push_back(pool);
+  }
+  std::sort(pools.begin(), pools.end(),
+            [](const HugePagePool& a, const HugePagePool& b) {
+              return a.page_size_bytes < b.page_size_bytes;
+            });
+  return pools;
+}
+
+std::vector<HugePagePool> PoolsFromMeminfo(const Meminfo& m) {
+  if (m.hugepagesize_bytes == 0) return {};
+  HugePagePool p;
+  p.page_size_bytes = m.hugepagesize_bytes;
+  p.total = m.hugepages_total;
+  p.free = m.hugepages_free;
+  p.reserved = m.hugepages_rsvd;
+  return {p};
+}
+
+}  // namespace hostiso
