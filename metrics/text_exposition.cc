@@ -61,7 +61,8 @@ std::size_t WellFormedLength(std::string_view s, std::size_t* bad) {
 
 enum class Escapes { kNone, kHelp, kLabelValue };
 
-// True for bytes that leave the fast path: non-ASCII and the escaped characters.
+// True for bytes that leave the fast path: non-ASCII and the escaped
+// characters.
 template <Escapes kMode>
 constexpr std::array<bool, 256> SpecialBytes() {
   std::array<bool, 256> t{};
