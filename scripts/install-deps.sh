@@ -24,6 +24,7 @@ test_pkgs=(
   lvm2 e2fsprogs strace file
   buildah podman runc debootstrap systemd-container python3-yaml rsync
   openssl wrk python3-prometheus-client
+  jsonnet yamllint python3-jinja2
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -52,16 +52,6 @@ namespace {
 
 constexpr std::size_t kBitsPerWord = sizeof(unsigned long) * 8;  // NOLINT
 
-// "<n>/<leaf>" into `buf` (no heap, no printf: this runs once per thread).
-const char* RelPath(char* buf, std::size_t cap, pid_t id, const char* leaf) {
-  auto [end, ec] = std::to_chars(buf, buf + cap - 1, id);
-  (void)ec;
-  *end++ = '/';
-  std::size_t len = std::strlen(leaf);
-  std::memcpy(end, leaf, len + 1);
-  return buf;
-}
-
 // Numeric entries (PIDs or TIDs) of a directory, via getdents64 with a large
 // buffer: the listing is the floor of the census, keep it tight.
 bool ListNumeric(int dirfd, std::vector<char>& buf, std::vector<pid_t>& out) {
@@ -156,7 +146,7 @@ bool ThreadCensus::ReadAffinity(int task_dirfd, pid_t tid) {
   char path[48];
   char buf[4096];
   ssize_t n = ReadSmallFileAt(
-      task_dirfd, RelPath(path, sizeof(path), tid, "status"), buf, sizeof(buf));
+      task_dirfd, IdPath(path, sizeof(path), tid, "status"), buf, sizeof(buf));
   if (n <= 0) return false;
   auto cpus =
       ParseCpusAllowedList(std::string_view(buf, static_cast<std::size_t>(n)));
@@ -226,7 +216,7 @@ Expected<CensusResult> ThreadCensus::Run(const CpuRoles& roles) {
   const bool any_guest = !guest_cpus.Empty();
   char path[48];
   for (pid_t pid : pids) {
-    int taskfd = ::openat(procfd, RelPath(path, sizeof(path), pid, "task"),
+    int taskfd = ::openat(procfd, IdPath(path, sizeof(path), pid, "task"),
                           O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (taskfd < 0) {
       ++result.vanished;  // the process exited since the listing
@@ -337,7 +327,7 @@ void ThreadCensus::ExamineProcess(pid_t pid, int procfd, int task_dirfd,
   bool have_process_comm = false;
   auto read_stat = [&](pid_t tid) -> std::optional<TaskStat> {
     ssize_t n =
-        ReadSmallFileAt(task_dirfd, RelPath(path, sizeof(path), tid, "stat"),
+        ReadSmallFileAt(task_dirfd, IdPath(path, sizeof(path), tid, "stat"),
                         buf, sizeof(buf) - 1);
     if (n <= 0) {
       ++result.vanished;
@@ -360,8 +350,8 @@ void ThreadCensus::ExamineProcess(pid_t pid, int procfd, int task_dirfd,
     process_comm = leader->comm;
     have_process_comm = true;
   } else {
-    ssize_t n = ReadSmallFileAt(
-        procfd, RelPath(path, sizeof(path), pid, "comm"), buf, sizeof(buf));
+    ssize_t n = ReadSmallFileAt(procfd, IdPath(path, sizeof(path), pid, "comm"),
+                                buf, sizeof(buf));
     if (n > 0) {
       std::string_view s(buf, static_cast<std::size_t>(n));
       if (s.back() == '\n') s.remove_suffix(1);
