@@ -17,21 +17,19 @@ struct FlagDef {
   std::string name;
   bool is_bool;
   std::string help;
-  std::function<std::optional<std::string>(Flags&, const std::string&)> set;
+  std::function<Expected<void>(Flags&, const std::string&)> set;
 };
 
-std::optional<std::string> NoError() { return std::nullopt; }
-
-std::optional<std::string> ParseSeconds(const char* flag, const std::string& v,
-                                        double min, double max, double* out) {
+Expected<void> ParseSeconds(const char* flag, const std::string& v, double min,
+                            double max, double* out) {
   auto d = ParseDouble(v);
   if (!d || !(*d >= min && *d <= max)) {
-    return std::string(flag) + ": expected seconds between " +
-           std::to_string(min).substr(0, 3) + " and " +
-           std::to_string(static_cast<int>(max)) + ", got '" + v + "'";
+    return Error(std::string(flag) + ": expected seconds between " +
+                 std::to_string(min).substr(0, 3) + " and " +
+                 std::to_string(static_cast<int>(max)) + ", got '" + v + "'");
   }
   *out = *d;
-  return NoError();
+  return Ok();
 }
 
 const std::vector<FlagDef>& Defs() {
@@ -41,139 +39,141 @@ const std::vector<FlagDef>& Defs() {
        "Address to listen on: host:port, [IPv6]:port or :port (every IPv4 "
        "and IPv6 address). Repeat the flag to listen on several. Default "
        ":9933.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          auto port = detail::ToCivetListeningPort(v);
-         if (!port) return port.error();
+         if (!port) return port.failure();
          if (!f.listen_addresses_given) f.listen_addresses.clear();
          f.listen_addresses_given = true;
          f.listen_addresses.push_back(v);
-         return NoError();
+         return Ok();
        }},
       {"web.telemetry-path", false,
        "Path under which to expose metrics. Default /metrics.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          if (v.empty() || v.front() != '/' || v == "/")
-           return "--web.telemetry-path: expected a path starting with '/' "
-                  "(not '/'), got '" +
-                  v + "'";
+           return Error(
+               "--web.telemetry-path: expected a path starting with '/' "
+               "(not '/'), got '" +
+               v + "'");
          f.telemetry_path = v;
-         return NoError();
+         return Ok();
        }},
       {"web.config.file", false,
        "Web config (exporter-toolkit format): TLS, client certificates, "
        "basic auth, headers. Re-read when it or a certificate changes.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
-         if (v.empty()) return "--web.config.file: expected a file path";
+       [](Flags& f, const std::string& v) -> Expected<void> {
+         if (v.empty()) return Error("--web.config.file: expected a file path");
          f.web_config_file = v;
-         return NoError();
+         return Ok();
        }},
       {"web.max-requests", false,
        "Scrapes served at once; more get 503 at once. 0: no limit. "
        "Default 40.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          auto n = ParseUint(v);
          if (!n || *n > 100000)
-           return "--web.max-requests: expected 0-100000, got '" + v + "'";
+           return Error("--web.max-requests: expected 0-100000, got '" + v +
+                        "'");
          f.web_max_requests = *n;
-         return NoError();
+         return Ok();
        }},
       {"web.systemd-socket", true,
        "Serve the sockets systemd passes (socket activation, "
        "hostiso-exporter.socket) instead of --web.listen-address.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          f.web_systemd_socket = v == "true";
-         return NoError();
+         return Ok();
        }},
       {"web.max-connections", false,
        "Connections served at once (worker threads); idle and slow clients "
        "each hold one for at most 5 s. Default 1024.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          auto n = ParseUint(v);
          if (!n || *n < 4 || *n > 16384)
-           return "--web.max-connections: expected 4-16384, got '" + v + "'";
+           return Error("--web.max-connections: expected 4-16384, got '" + v +
+                        "'");
          f.web_max_connections = *n;
-         return NoError();
+         return Ok();
        }},
       {"path.procfs", false, "procfs mountpoint. Default /proc.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
-         if (v.empty()) return "--path.procfs: expected a directory";
+       [](Flags& f, const std::string& v) -> Expected<void> {
+         if (v.empty()) return Error("--path.procfs: expected a directory");
          f.procfs = v;
-         return NoError();
+         return Ok();
        }},
       {"path.sysfs", false, "sysfs mountpoint. Default /sys.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
-         if (v.empty()) return "--path.sysfs: expected a directory";
+       [](Flags& f, const std::string& v) -> Expected<void> {
+         if (v.empty()) return Error("--path.sysfs: expected a directory");
          f.sysfs = v;
-         return NoError();
+         return Ok();
        }},
       {"path.rootfs", false,
        "Host root filesystem as seen by the exporter; nova.conf paths "
        "(instances_path, snapshots_directory) resolve under it. Default /.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          if (v.empty() || v.front() != '/') {
-           return "--path.rootfs: expected an absolute directory, got '" + v +
-                  "'";
+           return Error("--path.rootfs: expected an absolute directory, got '" +
+                        v + "'");
          }
          f.rootfs = v;
-         return NoError();
+         return Ok();
        }},
       {"nova.config", false,
        "nova.conf to read guest CPU sets and reservations from (re-read when "
        "it changes). "
        "Default /etc/nova/nova.conf; a missing default file is normal on "
        "non-Nova hosts.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
-         if (v.empty()) return "--nova.config: expected a file path";
+       [](Flags& f, const std::string& v) -> Expected<void> {
+         if (v.empty()) return Error("--nova.config: expected a file path");
          f.nova_config = v;
          f.nova_config_explicit = true;
-         return NoError();
+         return Ok();
        }},
       {"isolation.guest-cpus", false,
        "CPU list reserved for guests on libvirt hosts without Nova (e.g. "
        "2-7,10); overrides nova.conf.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          auto set = ParseCpuList(v, CpuListSyntax::kNova);
-         if (!set) return "--isolation.guest-cpus: " + set.error();
+         if (!set) return Error("--isolation.guest-cpus: " + set.error());
          if (set->Empty())
-           return std::string(
-               "--isolation.guest-cpus: expected at least one CPU");
+           return Error("--isolation.guest-cpus: expected at least one CPU");
          f.guest_cpus = *set;
-         return NoError();
+         return Ok();
        }},
       {"log.level", false, "Log level: debug, info, warn, error. Default info.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
-         if (!log::ParseLevel(v, &f.log_level))
-           return "--log.level: expected debug, info, warn or error, got '" +
-                  v + "'";
-         return NoError();
+       [](Flags& f, const std::string& v) -> Expected<void> {
+         HOSTISO_ASSIGN_OR_RETURN(
+             f.log_level, log::ParseLevel(v).WithContext("--log.level"));
+         return Ok();
        }},
       {"log.format", false, "Log format: logfmt or json. Default logfmt.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
-         if (!log::ParseFormat(v, &f.log_format))
-           return "--log.format: expected logfmt or json, got '" + v + "'";
-         return NoError();
+       [](Flags& f, const std::string& v) -> Expected<void> {
+         HOSTISO_ASSIGN_OR_RETURN(
+             f.log_format, log::ParseFormat(v).WithContext("--log.format"));
+         return Ok();
        }},
       {"violations.max-info", false,
        "Most hostiso_violation_info series exposed per scrape (the gauges "
        "still count all). Default 100.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          auto n = ParseUint(v);
          if (!n || *n > 100000)
-           return "--violations.max-info: expected 0-100000, got '" + v + "'";
+           return Error("--violations.max-info: expected 0-100000, got '" + v +
+                        "'");
          f.max_violation_info = *n;
-         return NoError();
+         return Ok();
        }},
       {"libvirt.uri", false,
        "libvirt URI, opened read-only. Default qemu:///system.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
-         if (v.empty()) return "--libvirt.uri: expected a URI";
+       [](Flags& f, const std::string& v) -> Expected<void> {
+         if (v.empty()) return Error("--libvirt.uri: expected a URI");
          f.libvirt_uri = v;
-         return NoError();
+         return Ok();
        }},
       {"libvirt.timeout", false,
        "Deadline in seconds for one libvirt refresh; scrapes never wait for "
        "libvirt. Default 5.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          return ParseSeconds("--libvirt.timeout", v, 0.1, 600,
                              &f.libvirt_timeout_seconds);
        }},
@@ -181,7 +181,7 @@ const std::vector<FlagDef>& Defs() {
        "Seconds between libvirt refreshes of domains, metadata and pinning "
        "(also refreshed on "
        "domain events). Default 30.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          return ParseSeconds("--libvirt.refresh-interval", v, 1, 3600,
                              &f.libvirt_refresh_seconds);
        }},
@@ -189,19 +189,19 @@ const std::vector<FlagDef>& Defs() {
        "Seconds between checks of nova.conf for changes (also re-read on "
        "SIGHUP); the kernel's isolation files are re-read at every scrape. "
        "Default 5.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          return ParseSeconds("--isolation.refresh-interval", v, 1, 3600,
                              &f.isolation_refresh_seconds);
        }},
       {"web.disable-exporter-metrics", true,
        "Leave out the exporter's own process_* metrics and "
        "hostiso_exporter_build_info.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          f.exporter_metrics = v != "true";
-         return NoError();
+         return Ok();
        }},
       {"census.interval", false, "Seconds between thread censuses. Default 15.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          return ParseSeconds("--census.interval", v, 1, 3600,
                              &f.census_interval_seconds);
        }},
@@ -209,36 +209,34 @@ const std::vector<FlagDef>& Defs() {
        "Process names kept as their own comm label in "
        "hostiso_intrusion_seconds_total; the rest "
        "are 'other'. Default 10.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          auto n = ParseUint(v);
          if (!n || *n > 1000)
-           return "--census.top-comms: expected 0-1000, got '" + v + "'";
+           return Error("--census.top-comms: expected 0-1000, got '" + v + "'");
          f.census_top_comms = *n;
-         return NoError();
+         return Ok();
        }},
       {"runtime.confine-to-host-cpus", true,
        "Keep the exporter's own threads on host-role CPUs when a guest set is "
        "known. Default on.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          f.confine_to_host_cpus = v == "true";
-         return NoError();
+         return Ok();
        }},
       {"collector.disable-defaults", true,
        "Start with every collector off; enable with --collector.NAME.",
        // Applied by ParseFlags before the per-collector flags, whatever the
        // order.
-       [](Flags&, const std::string&) -> std::optional<std::string> {
-         return NoError();
-       }},
+       [](Flags&, const std::string&) -> Expected<void> { return Ok(); }},
       {"version", true, "Print the version and exit.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          f.show_version = v == "true";
-         return NoError();
+         return Ok();
        }},
       {"help", true, "Show this help and exit.",
-       [](Flags& f, const std::string& v) -> std::optional<std::string> {
+       [](Flags& f, const std::string& v) -> Expected<void> {
          f.show_help = v == "true";
-         return NoError();
+         return Ok();
        }},
   };
   return kDefs;
@@ -324,7 +322,7 @@ Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
                                ": expected no value, =true or =false");
         v = *value;
       }
-      if (auto err = def->set(flags, v)) return Result::Error(*err);
+      if (auto set = def->set(flags, v); !set) return set.failure();
       continue;
     }
     if (negated)
@@ -334,7 +332,7 @@ Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
         return Result::Error("--" + name + ": expected a value");
       value = args[++i];
     }
-    if (auto err = def->set(flags, *value)) return Result::Error(*err);
+    if (auto set = def->set(flags, *value); !set) return set.failure();
   }
   return flags;
 }

@@ -114,25 +114,19 @@ void Configure(Level level, Format format) {
   s.format = format;
 }
 
-bool ParseLevel(std::string_view text, Level* out) {
+Expected<Level> ParseLevel(std::string_view text) {
   for (Level l : {Level::kDebug, Level::kInfo, Level::kWarn, Level::kError}) {
-    if (text == LevelName(l)) {
-      *out = l;
-      return true;
-    }
+    if (text == LevelName(l)) return l;
   }
-  return false;
+  return ::hostiso::Error("expected debug, info, warn or error, got '" +
+                          std::string(text) + "'");
 }
 
-bool ParseFormat(std::string_view text, Format* out) {
-  if (text == "logfmt") {
-    *out = Format::kLogfmt;
-  } else if (text == "json") {
-    *out = Format::kJson;
-  } else {
-    return false;
-  }
-  return true;
+Expected<Format> ParseFormat(std::string_view text) {
+  if (text == "logfmt") return Format::kLogfmt;
+  if (text == "json") return Format::kJson;
+  return ::hostiso::Error("expected logfmt or json, got '" + std::string(text) +
+                          "'");
 }
 
 void Write(Level level, std::string_view msg,

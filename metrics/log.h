@@ -5,6 +5,8 @@
 #include <string_view>
 #include <utility>
 
+#include "metrics/expected.h"
+
 namespace hostiso::log {
 
 enum class Level { kDebug, kInfo, kWarn, kError };
@@ -13,8 +15,8 @@ enum class Format { kLogfmt, kJson };
 // Configures the process-wide logger (stderr). Safe to call once at start-up;
 // before it, messages go to stderr at info level in logfmt.
 void Configure(Level level, Format format);
-bool ParseLevel(std::string_view text, Level* out);
-bool ParseFormat(std::string_view text, Format* out);
+Expected<Level> ParseLevel(std::string_view text);
+Expected<Format> ParseFormat(std::string_view text);
 
 using Field = std::pair<std::string_view, std::string_view>;
 
