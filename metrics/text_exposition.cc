@@ -2,6 +2,7 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <sstream>
@@ -22,6 +23,13 @@ void AppendSampleValue(std::string& out, double v) {
 }
 
 void AppendEscapedLabelValue(std::string& out, const std::string& v) {
+  // Almost every value (domain names, CPU numbers) needs no escape: append it
+  // whole rather than a character at a time (tens of thousands per scrape).
+  if (std::none_of(v.begin(), v.end(),
+                   [](char c) { return c == '\\' || c == '"' || c == '\n'; })) {
+    out += v;
+    return;
+  }
   for (char c : v) {
     switch (c) {
       case '\\':
