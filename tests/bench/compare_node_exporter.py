@@ -111,7 +111,7 @@ def run_all(runs, scrapes):
 
 def report(results, title):
     print(title)
-    print("load average before the run: %s" % " ".join(
+    print("load average at the end of the run: %s" % " ".join(
         "%.2f" % x for x in os.getloadavg()))
     print("%-18s %14s %14s %18s %18s %10s" % ("exporter", "http median ms", "http p90 ms",
                                               "collector med ms", "collector p90 ms", "bytes"))
