@@ -43,6 +43,13 @@ def collector_seconds(body, metric, collectors):
                and (collectors is None or labels.get("collector") in collectors))
 
 
+def cpu_seconds(pid):
+    """utime + stime of `pid` (/proc/PID/stat fields 14 and 15)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def scrape_series(port, scrapes, metric, collectors):
     import urllib.request
     wall, inner, size = [], [], 0
@@ -102,7 +109,12 @@ def run_all(runs, scrapes):
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_port(port, proc)
-            results[name] = scrape_series(port, scrapes, metric, collectors)
+            cpu0 = cpu_seconds(proc.pid)
+            wall, inner, size = scrape_series(port, scrapes, metric, collectors)
+            # Exporter CPU per scrape: steadier than wall time on a loaded host
+            # (includes warm-up scrapes and any background worker).
+            cpu = (cpu_seconds(proc.pid) - cpu0) / (scrapes + 3)
+            results[name] = (wall, inner, size, cpu)
         finally:
             proc.terminate()
             proc.wait(10)
@@ -113,13 +125,14 @@ def report(results, title):
     print(title)
     print("load average at the end of the run: %s" % " ".join(
         "%.2f" % x for x in os.getloadavg()))
-    print("%-18s %14s %14s %18s %18s %10s" % ("exporter", "http median ms", "http p90 ms",
-                                              "collector med ms", "collector p90 ms", "bytes"))
-    for name, (wall, inner, size) in results.items():
+    print("%-18s %14s %14s %18s %18s %14s %10s"
+          % ("exporter", "http median ms", "http p90 ms", "collector med ms",
+             "collector p90 ms", "cpu/scrape ms", "bytes"))
+    for name, (wall, inner, size, cpu) in results.items():
         wm, wp = summarize(wall)
         im, ip = summarize(inner)
-        print("%-18s %14.3f %14.3f %18.3f %18.3f %10d"
-              % (name, wm * 1e3, wp * 1e3, im * 1e3, ip * 1e3, size))
+        print("%-18s %14.3f %14.3f %18.3f %18.3f %14.3f %10d"
+              % (name, wm * 1e3, wp * 1e3, im * 1e3, ip * 1e3, cpu * 1e3, size))
     hw = summarize(results["hostiso_exporter"][0])[0]
     nw = summarize(results["node_exporter"][0])[0]
     hi = summarize(results["hostiso_exporter"][1])[0]
