@@ -1,6 +1,9 @@
 #include "metrics/collectors/libvirt_collector.h"
 
 #include <algorithm>
+#include <charconv>
+#include <string_view>
+#include <unordered_map>
 
 #include "metrics/detectors/guest_detectors.h"
 #include "metrics/family_builder.h"
@@ -67,6 +70,8 @@ void AppendDomains(const GuestSample& sample,
       "hostiso_domain_rss_bytes",
       "Resident memory of the domain's QEMU process (/proc/PID/statm).");
   const auto& domains = sample.inventory->domains;
+  for (FamilyBuilder* f : {&info, &vcpus, &mem, &rss})
+    f->Reserve(domains.size());
   for (std::size_t i = 0; i < domains.size(); ++i) {
     const GuestDomain& d = domains[i];
     const DomainSample& s = sample.domains[i];
@@ -93,13 +98,24 @@ void AppendDomains(const GuestSample& sample,
 }
 
 // The running domains of the sample: those whose QEMU has exited since the
-// snapshot are left out.
-GuestInventory RunningDomains(const GuestSample& sample) {
-  GuestInventory live;
+// snapshot are left out. Usually all run: then the sample's inventory itself,
+// without copying 500 domains' names, metadata and CPU sets every scrape.
+std::shared_ptr<const GuestInventory> RunningDomains(
+    const GuestSample& sample) {
   const auto& domains = sample.inventory->domains;
+  bool all_running = true;
+  for (const DomainSample& s : sample.domains) all_running &= s.running;
+  if (all_running) return sample.inventory;
+  auto live = std::make_shared<GuestInventory>();
   for (std::size_t i = 0; i < domains.size(); ++i)
-    if (sample.domains[i].running) live.domains.push_back(domains[i]);
+    if (sample.domains[i].running) live->domains.push_back(domains[i]);
   return live;
+}
+
+// A vCPU index as label text, in `buf` (no allocation: once per vCPU series).
+std::string_view FormatIndex(char (&buf)[16], int index) {
+  const char* end = std::to_chars(buf, buf + sizeof buf, index).ptr;
+  return {buf, static_cast<std::size_t>(end - buf)};
 }
 
 void AppendCapacity(const VcpuCapacity& cap, const NovaConfig& nova,
@@ -149,6 +165,35 @@ bool LibvirtCollector::Stop(std::chrono::milliseconds grace) {
   return source_ ? source_->Stop(grace) : true;
 }
 
+void LibvirtCollector::BindVcpuCounters(
+    std::shared_ptr<const GuestInventory> inventory) {
+  std::unordered_map<std::string_view, std::size_t> previous;
+  if (counters_inventory_) {
+    const auto& old = counters_inventory_->domains;
+    for (std::size_t i = 0; i < old.size(); ++i)
+      previous.emplace(old[i].name, i);
+  }
+  std::vector<std::vector<detail::VcpuCounters>> bound(
+      inventory->domains.size());
+  for (std::size_t di = 0; di < inventory->domains.size(); ++di) {
+    const GuestDomain& d = inventory->domains[di];
+    bound[di].resize(d.vcpus.size());
+    auto it = previous.find(d.name);
+    if (it == previous.end()) continue;
+    const GuestDomain& was = counters_inventory_->domains[it->second];
+    for (std::size_t vi = 0; vi < d.vcpus.size(); ++vi) {
+      for (std::size_t wi = 0; wi < was.vcpus.size(); ++wi) {
+        if (was.vcpus[wi].index == d.vcpus[vi].index) {
+          bound[di][vi] = vcpu_counters_[it->second][wi];
+          break;
+        }
+      }
+    }
+  }
+  vcpu_counters_ = std::move(bound);
+  counters_inventory_ = std::move(inventory);
+}
+
 void LibvirtCollector::AppendVcpuSeries(
     const LibvirtStatus& st, const GuestSample& sample,
     std::vector<prometheus::MetricFamily>& out) {
@@ -164,12 +209,22 @@ void LibvirtCollector::AppendVcpuSeries(
   auto vcpu_aff =
       FamilyBuilder::Gauge("hostiso_vcpu_affinity_cpus",
                            "Physical CPUs the vCPU may run on (1 = pinned).");
-  ++round_;
+  if (sample.inventory != counters_inventory_)
+    BindVcpuCounters(sample.inventory);
   const auto& domains = sample.inventory->domains;
+  std::size_t total_vcpus = 0;
+  for (const GuestDomain& d : domains) total_vcpus += d.vcpus.size();
+  for (FamilyBuilder* f : {&vtime, &vdelay, &vcpu_cpu, &vcpu_aff})
+    f->Reserve(total_vcpus);
   for (std::size_t di = 0; di < domains.size(); ++di) {
     const GuestDomain& d = domains[di];
     const DomainSample& ds = sample.domains[di];
-    if (!ds.running) continue;
+    std::vector<detail::VcpuCounters>& counters = vcpu_counters_[di];
+    if (!ds.running) {
+      // Gone since the snapshot: its vCPUs start afresh if it comes back.
+      std::fill(counters.begin(), counters.end(), detail::VcpuCounters{});
+      continue;
+    }
     const std::map<int, VcpuBulkStats>* bulk = nullptr;
     if (st.last_good) {
       auto it = st.last_good->bulk.find(d.name);
@@ -178,7 +233,8 @@ void LibvirtCollector::AppendVcpuSeries(
     for (std::size_t vi = 0; vi < d.vcpus.size(); ++vi) {
       const GuestVcpu& v = d.vcpus[vi];
       const VcpuSample& vs = ds.vcpus[vi];
-      const std::string idx = std::to_string(v.index);
+      char idx_buf[16];
+      const std::string_view idx = FormatIndex(idx_buf, v.index);
       std::optional<std::uint64_t> t = vs.run_ns, dl = vs.delay_ns;
       pid_t source_id = t ? v.tid : 0;
       if (!t && bulk != nullptr) {
@@ -188,9 +244,7 @@ void LibvirtCollector::AppendVcpuSeries(
         }
       }
       if (t) {
-        VcpuState& state = vcpus_[{d.name, v.index}];
-        state.round = round_;
-        auto r = state.counters.Observe(source_id, *t, dl.value_or(0));
+        auto r = counters[vi].Observe(source_id, *t, dl.value_or(0));
         vtime.Add({{"domain", d.name}, {"vcpu", idx}}, r.time_seconds);
         if (dl) {
           vdelay.Add({{"domain", d.name}, {"vcpu", idx}}, r.delay_seconds);
@@ -198,6 +252,8 @@ void LibvirtCollector::AppendVcpuSeries(
             cpu_delay_seconds_[vs.cpu] +=
                 static_cast<double>(r.delay_delta_ns) / 1e9;
         }
+      } else {
+        counters[vi] = detail::VcpuCounters{};  // no counters: starts afresh
       }
       if (vs.cpu >= 0)
         vcpu_cpu.Add({{"domain", d.name}, {"vcpu", idx}}, vs.cpu);
@@ -205,9 +261,6 @@ void LibvirtCollector::AppendVcpuSeries(
         vcpu_aff.Add({{"domain", d.name}, {"vcpu", idx}}, v.affinity.Count());
     }
   }
-  // vCPUs not seen this round (domain gone, or no counters) start afresh.
-  std::erase_if(vcpus_,
-                [&](const auto& kv) { return kv.second.round != round_; });
   std::move(vtime).AppendTo(out);
   std::move(vdelay).AppendTo(out);
   std::move(vcpu_cpu).AppendTo(out);
@@ -240,7 +293,8 @@ Expected<void> LibvirtCollector::Collect(
   AppendVcpuSeries(st, sample, out);
   AppendCpuDelay(roles, out);
 
-  const GuestInventory live = RunningDomains(sample);
+  const std::shared_ptr<const GuestInventory> running = RunningDomains(sample);
+  const GuestInventory& live = *running;
   const VcpuCapacity cap = ComputeVcpuCapacity(live, roles, nova);
   AppendCapacity(cap, nova, st.last_good != nullptr, out);
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "metrics/collector.h"
 #include "metrics/libvirt/libvirt_source.h"
@@ -56,21 +57,25 @@ class LibvirtCollector : public Collector {
   bool Stop(std::chrono::milliseconds grace) override;
 
  private:
-  struct VcpuState {
-    detail::VcpuCounters counters;
-    std::uint64_t round = 0;
-  };
   // Per vCPU: counters kept monotonic, and the CPUs their delay accrued on.
   void AppendVcpuSeries(const LibvirtStatus& st, const GuestSample& sample,
                         std::vector<prometheus::MetricFamily>& out);
+  // Lays the vCPU counters out parallel to `inventory` (domains, then vCPUs),
+  // carrying each (domain name, vCPU index) over from the previous layout:
+  // a scrape then finds a vCPU's counters by position, not by a string key.
+  // Runs only when the libvirt worker publishes a new inventory.
+  void BindVcpuCounters(std::shared_ptr<const GuestInventory> inventory);
   void AppendCpuDelay(const CpuRoles& roles,
                       std::vector<prometheus::MetricFamily>& out);
 
   std::shared_ptr<LibvirtSource> source_;  // may be null (tests)
   StatusFn status_;
   double refresh_seconds_;
-  std::uint64_t round_ = 0;
-  std::map<std::pair<std::string, int>, VcpuState> vcpus_;  // (domain, vcpu)
+  // The inventory vcpu_counters_ is parallel to, and per domain per vCPU the
+  // counters of the last scrape (default-constructed: not observed then, so
+  // it starts afresh).
+  std::shared_ptr<const GuestInventory> counters_inventory_;
+  std::vector<std::vector<detail::VcpuCounters>> vcpu_counters_;
   std::map<int, double> cpu_delay_seconds_;
 };
 

@@ -211,6 +211,40 @@ TEST_F(LibvirtCollectorTest, CountersClampAndAttributeDelayToCpu) {
       Value(m, "hostiso_cpu_vcpu_delay_seconds_total", {{"cpu", "1"}}), 0.75);
 }
 
+// The worker publishes a new inventory object at every refresh: the counters
+// follow each (domain, vCPU index) into it, whatever its position, and a vCPU
+// absent from one scrape starts afresh.
+TEST_F(LibvirtCollectorTest, CountersFollowVcpusIntoNewInventory) {
+  Scrape();
+  WriteThread(101, 1'500'000'000, 400'000'000, 2);  // less than before
+  GuestDomain other = MakeDomain();
+  other.name = "instance-00000000";  // sorts first: shifts positions
+  other.qemu_pid = 0;
+  for (auto& v : other.vcpus) v.tid = 0;
+  GuestDomain d = MakeDomain();
+  std::swap(d.vcpus[0], d.vcpus[1]);
+  auto inv = std::make_shared<GuestInventory>();
+  inv->domains = {other, d};
+  auto snap = std::make_shared<LibvirtSnapshot>(*status_.last_good);
+  snap->inventory = inv;
+  status_.last_good = snap;
+  auto m = Scrape();
+  const std::vector<std::pair<std::string, std::string>> vcpu0 = {
+      {"domain", "instance-00000001"}, {"vcpu", "0"}};
+  EXPECT_DOUBLE_EQ(Value(m, "hostiso_vcpu_time_seconds_total", vcpu0), 2.0);
+  EXPECT_DOUBLE_EQ(Value(m, "hostiso_vcpu_delay_seconds_total", vcpu0), 0.5);
+  // Without counters for one scrape, the next reading is taken as new.
+  GuestDomain gone = MakeDomain();
+  gone.qemu_pid = 0;
+  for (auto& v : gone.vcpus) v.tid = 0;
+  SetInventory(gone);
+  m = Scrape();
+  EXPECT_TRUE(std::isnan(Value(m, "hostiso_vcpu_time_seconds_total", vcpu0)));
+  SetInventory(MakeDomain());
+  m = Scrape();
+  EXPECT_DOUBLE_EQ(Value(m, "hostiso_vcpu_time_seconds_total", vcpu0), 1.5);
+}
+
 TEST_F(LibvirtCollectorTest, NewThreadResetsCounters) {
   Scrape();
   WriteThread(201, 100'000'000, 10'000'000, 1);

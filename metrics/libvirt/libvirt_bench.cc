@@ -3,18 +3,31 @@
 //    libvirt's test driver (node XML generated here, with Nova metadata,
 //    vcpupin, emulatorpin). Measures our per-domain calls and XML parsing;
 //    the test driver is in-process, so a real libvirtd adds RPC cost.
-//  - BM_Scrape: one scrape (LibvirtCollector::Collect + TextSerializer) with
+//  - BM_BareLoop / BM_BareLoopAt: the floor (issue 10): a plain C loop that
+//    reads the minimum the vCPU series need, per vCPU thread its schedstat,
+//    plus its stat only when it may run on several CPUs (a vCPU pinned to
+//    one CPU can only be there), parsing just run time, delay and field 39.
+//    BM_BareLoop opens absolute paths; BM_BareLoopAt opens relative to one
+//    task dirfd per process (fewer path components walked).
+//  - BM_SampleGuests: the exporter's reader alone (SampleGuests: also one
+//    statm per QEMU process).
+//  - BM_Scrape: one scrape (LibvirtCollector::Collect + TextExposition) with
 //    N domains x 8 vCPUs whose QEMU pids and vCPU threads live in a generated
 //    fake procfs (statm, task/TID/schedstat, task/TID/stat read per scrape).
 //  - BM_ScrapeBulk: the same without thread ids (libvirt bulk-stats path).
-// Usage: hostiso_libvirt_bench [--domains=500] [benchmark flags]
+// Fixture mix: --pinned-percent (default 75) of the domains have every vCPU
+// pinned 1:1 to one host CPU (Nova's hw:cpu_policy=dedicated); the others
+// float over all guest CPUs 8-127 (shared policy).
+// Usage: hostiso_libvirt_bench [--domains=500] [--pinned-percent=75]
+//        [benchmark flags]
 #include <benchmark/benchmark.h>
-#include <prometheus/text_serializer.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -22,13 +35,16 @@
 #include <utility>
 
 #include "metrics/collectors/libvirt_collector.h"
+#include "metrics/guest_sample.h"
 #include "metrics/libvirt/libvirt_source.h"
+#include "metrics/text_exposition.h"
 
 namespace hostiso {
 namespace {
 
 namespace fs = std::filesystem;
 int g_domains = 500;
+int g_pinned_percent = 75;
 constexpr int kVcpus = 8;
 std::string g_dir;
 
@@ -41,6 +57,12 @@ std::string DomainName(int i) {
   char name[32];
   std::snprintf(name, sizeof name, "instance-%08x", i + 1);
   return name;
+}
+
+// Domain i has its vCPUs pinned 1:1 (dedicated) or floating (shared).
+bool DomainPinned(int i) { return i % 100 < g_pinned_percent; }
+int PinnedCpu(int domain, int vcpu) {
+  return 8 + (domain * kVcpus + vcpu) % 120;
 }
 
 std::string NodeXml(int n) {
@@ -65,8 +87,8 @@ std::string NodeXml(int n) {
     x += "<memory unit='MiB'>1024</memory><vcpu>8</vcpu><cputune>";
     for (int v = 0; v < kVcpus; ++v)
       x += "<vcpupin vcpu='" + std::to_string(v) + "' cpuset='" +
-           (i % 2 == 0 ? std::to_string(8 + (i * kVcpus + v) % 120)
-                       : std::string("8-127")) +
+           (DomainPinned(i) ? std::to_string(PinnedCpu(i, v))
+                            : std::string("8-127")) +
            "'/>";
     x += "<emulatorpin "
          "cpuset='0-7'/></cputune><os><type>hvm</type></os></domain>";
@@ -80,9 +102,24 @@ std::string Stat(int tid, int cpu) {
   return s + " " + std::to_string(cpu) + " 0 0 0 0 0\n";
 }
 
+// What the bare loop knows before it reads: the thread, and its one CPU when
+// pinned (-1 when it may run on several).
+struct BareVcpu {
+  int pid;
+  int tid;
+  int pinned_cpu;
+};
+// What it must produce, exact at every pass.
+struct BareResult {
+  std::uint64_t run_ns = 0;
+  std::uint64_t delay_ns = 0;
+  int cpu = -1;
+};
+
 struct Fixture {
   std::string uri;
   std::string procfs;
+  std::vector<BareVcpu> bare;
   std::shared_ptr<const LibvirtSnapshot> with_tids, without_tids;
   IsolationSnapshot iso;
 };
@@ -127,8 +164,15 @@ void Setup() {
       v.tid = pid + 1 + v.index;
       std::string tdir = pdir + "/task/" + std::to_string(v.tid);
       WriteFile(tdir + "/schedstat", "123456789012 3456789012 98765\n");
-      WriteFile(tdir + "/stat", Stat(v.tid, 8 + v.tid % 120));
+      // A pinned vCPU's stat names its one CPU; a floating one any guest CPU.
+      const int cpu = v.affinity.Count() == 1 ? v.affinity.Members().front()
+                                              : 8 + v.tid % 120;
+      WriteFile(tdir + "/stat", Stat(v.tid, cpu));
     }
+    for (const auto& v : d.vcpus)
+      fix.bare.push_back(
+          {d.qemu_pid, v.tid,
+           v.affinity.Count() == 1 ? v.affinity.Members().front() : -1});
     pid += 16;
   }
   auto s1 = std::make_shared<LibvirtSnapshot>();
@@ -168,6 +212,114 @@ void BM_Refresh(benchmark::State& state) {
   state.counters["domains"] = static_cast<double>(domains);
 }
 
+// The bare loop's reads: open, one read, close; no allocation.
+ssize_t BareRead(int dirfd, const char* path, char* buf, std::size_t cap) {
+  int fd = ::openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = ::read(fd, buf, cap - 1);
+  ::close(fd);
+  if (n >= 0) buf[n] = '\0';
+  return n;
+}
+
+// /proc/PID/task/TID/schedstat: "run_ns delay_ns timeslices".
+bool BareSchedstat(const char* buf, BareResult& r) {
+  char* end = nullptr;
+  r.run_ns = std::strtoull(buf, &end, 10);
+  if (end == buf) return false;
+  const char* p = end;
+  r.delay_ns = std::strtoull(p, &end, 10);
+  return end != p;
+}
+
+// /proc/PID/task/TID/stat field 39 (processor), counted after the last ')'.
+int BareStatCpu(const char* buf) {
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return -1;
+  int field = 2;
+  for (++p; *p != '\0'; ++p)
+    if (*p == ' ' && ++field == 39) return std::atoi(p + 1);
+  return -1;
+}
+
+// One vCPU: schedstat always, stat only when not pinned to one CPU.
+void BareVcpuRead(int dirfd, const char* schedstat, const char* stat,
+                  const BareVcpu& v, BareResult& r, std::size_t& stat_reads) {
+  char buf[512];
+  if (BareRead(dirfd, schedstat, buf, sizeof buf) > 0) BareSchedstat(buf, r);
+  r.cpu = v.pinned_cpu;
+  if (r.cpu >= 0) return;
+  ++stat_reads;
+  if (BareRead(dirfd, stat, buf, sizeof buf) > 0) r.cpu = BareStatCpu(buf);
+}
+
+void BareCounters(benchmark::State& state, std::size_t stat_reads,
+                  const std::vector<BareResult>& results) {
+  std::uint64_t sum = 0;
+  for (const auto& r : results) sum += r.run_ns + r.delay_ns + r.cpu;
+  benchmark::DoNotOptimize(sum);
+  state.counters["vcpus"] = static_cast<double>(results.size());
+  state.counters["stat_reads"] = static_cast<double>(stat_reads);
+}
+
+// Absolute paths, as a naive C program would open them.
+void BM_BareLoop(benchmark::State& state) {
+  const std::vector<BareVcpu>& vcpus = g_fix->bare;
+  std::vector<BareResult> results(vcpus.size());
+  std::size_t stat_reads = 0;
+  const char* procfs = g_fix->procfs.c_str();
+  for (auto _ : state) {
+    stat_reads = 0;
+    for (std::size_t i = 0; i < vcpus.size(); ++i) {
+      char ss[256], st[256];
+      std::snprintf(ss, sizeof ss, "%s/%d/task/%d/schedstat", procfs,
+                    vcpus[i].pid, vcpus[i].tid);
+      std::snprintf(st, sizeof st, "%s/%d/task/%d/stat", procfs, vcpus[i].pid,
+                    vcpus[i].tid);
+      BareVcpuRead(AT_FDCWD, ss, st, vcpus[i], results[i], stat_reads);
+    }
+    benchmark::ClobberMemory();
+  }
+  BareCounters(state, stat_reads, results);
+}
+
+// Relative to one /proc/PID/task dirfd per process (the cheapest lookup).
+void BM_BareLoopAt(benchmark::State& state) {
+  const std::vector<BareVcpu>& vcpus = g_fix->bare;
+  std::vector<BareResult> results(vcpus.size());
+  std::size_t stat_reads = 0;
+  for (auto _ : state) {
+    stat_reads = 0;
+    int proc = ::open(g_fix->procfs.c_str(), O_RDONLY | O_DIRECTORY);
+    int task = -1, task_pid = -1;
+    for (std::size_t i = 0; i < vcpus.size(); ++i) {
+      char ss[64], st[64];
+      if (vcpus[i].pid != task_pid) {
+        if (task >= 0) ::close(task);
+        std::snprintf(ss, sizeof ss, "%d/task", vcpus[i].pid);
+        task = ::openat(proc, ss, O_RDONLY | O_DIRECTORY);
+        task_pid = vcpus[i].pid;
+      }
+      std::snprintf(ss, sizeof ss, "%d/schedstat", vcpus[i].tid);
+      std::snprintf(st, sizeof st, "%d/stat", vcpus[i].tid);
+      BareVcpuRead(task, ss, st, vcpus[i], results[i], stat_reads);
+    }
+    if (task >= 0) ::close(task);
+    ::close(proc);
+    benchmark::ClobberMemory();
+  }
+  BareCounters(state, stat_reads, results);
+}
+
+// The exporter's reader alone: what every collector of a scrape shares.
+void BM_SampleGuests(benchmark::State& state) {
+  auto inventory = g_fix->with_tids->inventory;
+  for (auto _ : state) {
+    GuestSample sample = SampleGuests(g_fix->procfs, inventory);
+    benchmark::DoNotOptimize(sample);
+  }
+}
+
 void Scrape(benchmark::State& state,
             std::shared_ptr<const LibvirtSnapshot> snap) {
   LibvirtStatus st;
@@ -176,14 +328,13 @@ void Scrape(benchmark::State& state,
   LibvirtCollector c([&] { return st; }, 30);
   GuestSampler sampler(g_fix->procfs);
   ViolationRegistry reg;
-  prometheus::TextSerializer ser;
   std::size_t bytes = 0, series = 0;
   for (auto _ : state) {
     std::vector<prometheus::MetricFamily> out;
     sampler.Reset();
     ScrapeContext ctx{g_fix->iso, reg, sampler};
     c.Collect(ctx, out);
-    std::string text = ser.Serialize(out);
+    std::string text = TextExposition::ToString(out);
     bytes = text.size();
     series = 0;
     for (const auto& f : out) series += f.metric.size();
@@ -199,6 +350,9 @@ void BM_ScrapeBulk(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Refresh)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BareLoop)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BareLoopAt)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SampleGuests)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Scrape)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScrapeBulk)->Unit(benchmark::kMillisecond);
 
@@ -211,6 +365,8 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a.rfind("--domains=", 0) == 0) {
       hostiso::g_domains = std::atoi(a.c_str() + 10);
+    } else if (a.rfind("--pinned-percent=", 0) == 0) {
+      hostiso::g_pinned_percent = std::atoi(a.c_str() + 17);
     } else {
       args.push_back(argv[i]);
     }
@@ -218,7 +374,8 @@ int main(int argc, char** argv) {
   int n = static_cast<int>(args.size());
   hostiso::Setup();
   std::cerr << "fixture: " << hostiso::g_domains << " domains x "
-            << hostiso::kVcpus << " vCPUs in " << hostiso::g_dir << "\n";
+            << hostiso::kVcpus << " vCPUs (" << hostiso::g_pinned_percent
+            << "% of domains pinned 1:1) in " << hostiso::g_dir << "\n";
   benchmark::Initialize(&n, args.data());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
