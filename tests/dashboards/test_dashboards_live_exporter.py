@@ -21,7 +21,8 @@ rules loaded.
    Recording rules count as exposed when every hostiso_* metric of their
    expression is.
 Both daemons are stopped on every path. Exit 77 (SKIP) when the exporter
-binary, prometheus or the rules file is missing. python3 stdlib only.
+binary, prometheus or the rules file is missing. python3 stdlib and
+python3-yaml (rules read with yaml.safe_load).
 """
 
 import argparse
@@ -82,17 +83,14 @@ def filters(expr):
 
 
 def rule_inputs(rules_path):
-    """record name -> (set of hostiso_* names in its expression, filters?)."""
-    text = open(rules_path, encoding="utf-8").read()
+    """record name -> (set of hostiso_* names in its expression, filters?).
+    Raises ValueError when the file is not a Prometheus rules file."""
     out = {}
-    blocks = re.split(r"\n\s*-\s+(?=record:|alert:)", text)
-    for b in blocks:
-        m = re.match(r"record:\s*([A-Za-z_:][A-Za-z0-9_:]*)", b)
-        if m:
-            expr = b.split("expr:", 1)[1] if "expr:" in b else ""
-            expr = re.split(r"\n\s*(?:labels|annotations|for):", expr)[0]
-            out[m.group(1)] = (set(re.findall(r"\bhostiso_[a-z0-9_]*[a-z0-9]\b", expr)),
-                               filters(expr))
+    for rule in check_dashboards.load_rules(rules_path):
+        if isinstance(rule.get("record"), str):
+            expr = str(rule.get("expr", ""))
+            out[rule["record"]] = (set(re.findall(r"\bhostiso_[a-z0-9_]*[a-z0-9]\b", expr)),
+                                   filters(expr))
     return out
 
 
@@ -179,7 +177,11 @@ def main(argv=None):
     if not os.path.exists(args.rules):
         print("SKIP: rules file %s missing" % args.rules)
         return SKIP
-    rules = rule_inputs(args.rules)
+    try:
+        rules = rule_inputs(args.rules)
+    except ValueError as e:
+        print("FAIL: %s" % e, file=sys.stderr)
+        return 1
 
     d = Daemons()
     failures = []
