@@ -346,8 +346,8 @@ def dashboard(uid, title, desc, layout, tags, instance_multi, annotations=None):
 # --------------------------------------------------------------------------
 # Fleet overview
 # --------------------------------------------------------------------------
-def fleet_overview():
-    L = Layout()
+def fleet_at_a_glance_row(L):
+    """Adds the row "Fleet at a glance" of the fleet overview dashboard to L."""
     L.row("Fleet at a glance")
     L.add(stat("Hosts reporting",
                "Hosts whose exporter exposes hostiso_build_info. Compare with your "
@@ -391,6 +391,9 @@ def fleet_overview():
                "percentunit", thresholds(("green", None), ("yellow", 0.05), ("red", 0.2)),
                decimals=2), 3, 4)
 
+
+def fleet_rankings_row(L):
+    """Adds the row "Rankings" of the fleet overview dashboard to L."""
     L.row("Rankings")
     L.add(bargauge("Hosts ranked by steal",
                    "Top 15 hosts by share of CPU time stolen from the hypervisor (5m rate). "
@@ -417,6 +420,9 @@ def fleet_overview():
                    "short", thresholds(("orange", None), ("red", 5)), minv=0,
                    no_value="No violations"), 8, 10)
 
+
+def fleet_violations_row(L):
+    """Adds the row "Violations" of the fleet overview dashboard to L."""
     L.row("Violations")
     L.add(table("Current violations",
                 "One row per subject violating now: which host, which kind, the subject "
@@ -442,6 +448,9 @@ def fleet_overview():
                              % sel("hostiso_violations_total"), "{{kind}}")],
                      "short", stack=True, bars=True), 12, 8)
 
+
+def fleet_contention_over_time_row(L):
+    """Adds the row "Contention over time" of the fleet overview dashboard to L."""
     L.row("Contention over time")
     L.add(timeseries("Steal, worst 10 hosts",
                      "Share of CPU time stolen (5m rate) for the 10 hosts with the most "
@@ -469,6 +478,9 @@ def fleet_overview():
                                               ("red", 0.2))}])],
                 sort=[{"displayName": "vCPU delay", "desc": True}]), 12, 8)
 
+
+def fleet_exporter_health_row(L):
+    """Adds the row "Exporter health" of the fleet overview dashboard to L."""
     L.row("Exporter health")
     L.add(state_timeline("Exporter up",
                          "Scrape status of every exporter of the selected jobs. Red: "
@@ -493,6 +505,15 @@ def fleet_overview():
                 "short",
                 [organize(exclude=("Time",), order=("version", "revision", "Value"),
                           rename={"Value": "hosts"})]), 6, 8)
+
+
+def fleet_overview():
+    L = Layout()
+    fleet_at_a_glance_row(L)
+    fleet_rankings_row(L)
+    fleet_violations_row(L)
+    fleet_contention_over_time_row(L)
+    fleet_exporter_health_row(L)
     return dashboard(
         "hostiso-fleet-overview", "hostiso / Fleet overview",
         "Which compute hosts steal, delay their guests' vCPUs or break CPU isolation.",
@@ -508,8 +529,8 @@ ROLE_JOIN = ("rate(%s[$__rate_interval]) * on (cluster, job, instance, cpu) grou
              "(%s == 1)")
 
 
-def host_detail():
-    L = Layout()
+def host_at_a_glance_row(L):
+    """Adds the row "Host at a glance" of the host detail dashboard to L."""
     L.row("Host at a glance")
     L.add(stat("Exporter", "Prometheus can scrape the exporter on this host.",
                [Target(sel("up"))], "none", thresholds(("red", None), ("green", 1)),
@@ -547,6 +568,9 @@ def host_detail():
                [Target(sel("hostiso_libvirt_up"))], "none",
                thresholds(("red", None), ("green", 1)), OK_MAPPINGS), 3, 4)
 
+
+def host_cpu_time_by_core_role_row(L):
+    """Adds the row "CPU time by core role" of the host detail dashboard to L."""
     L.row("CPU time by core role")
     L.add(timeseries("Busy share of each role, by consumer",
                      "For each core role (host, dedicated, shared, guest), the share of its "
@@ -620,6 +644,9 @@ def host_detail():
                              % sel("hostiso_cpu_runqueue_wait_seconds_total"), "cpu {{cpu}}")],
                      "percentunit"), 24, 8)
 
+
+def host_guests_and_vcpus_row(L):
+    """Adds the row "Guests and vCPUs" of the host detail dashboard to L."""
     L.row("Guests and vCPUs")
     L.add(timeseries("vCPU delay per guest (worst vCPU)",
                      "Seconds per second the worst vCPU of each guest was runnable but "
@@ -687,6 +714,9 @@ def host_detail():
                            override_unit("QEMU RSS", "bytes")],
                 sort=[{"displayName": "domain", "desc": False}]), 12, 9)
 
+
+def host_intrusion_on_guest_cpus_row(L):
+    """Adds the row "Host intrusion on guest CPUs" of the host detail dashboard to L."""
     L.row("Host intrusion on guest CPUs")
     L.add(timeseries("Intrusion by process name",
                      "CPU time (1 = one core) that threads belonging to no guest used on "
@@ -707,6 +737,9 @@ def host_detail():
                      [Target(sel("hostiso_host_tasks_on_guest_cpus"), "host tasks")],
                      "short", calcs=("lastNotNull", "max")), 4, 9)
 
+
+def host_isolation_violations_row(L):
+    """Adds the row "Isolation violations" of the host detail dashboard to L."""
     L.row("Isolation violations")
     L.add(timeseries("Subjects in violation by kind",
                      "How many subjects violate isolation now, by kind. Empty is good.",
@@ -729,6 +762,9 @@ def host_detail():
                 no_value="No violations",
                 sort=[{"displayName": "kind", "desc": False}]), 24, 8)
 
+
+def host_memory_and_disk_headroom_row(L):
+    """Adds the row "Memory and disk headroom" of the host detail dashboard to L."""
     L.row("Memory and disk headroom")
     L.add(timeseries("Host memory vs reservation",
                      "Memory the host uses (everything but guests) against "
@@ -764,6 +800,9 @@ def host_detail():
                    "percentunit", thresholds(("red", None), ("yellow", 0.1), ("green", 0.2)),
                    maxv=1, link=False), 12, 8)
 
+
+def host_exporter_row(L):
+    """Adds the row "Exporter" of the host detail dashboard to L."""
     L.row("Exporter", collapsed=True)
     L.add(timeseries("Collector success",
                      "1 when the collector's last run succeeded. A collector stuck at 0 "
@@ -798,7 +837,11 @@ def host_detail():
                  organize(exclude=("Time", "cluster", "job", "instance", "Value #A"),
                           order=("source", "path", "Value #B"),
                           rename={"Value #B": "loaded"})]), 16, 8)
-    annotations = [{
+
+
+def host_detail_annotations():
+    """Grafana annotations of the host detail dashboard."""
+    return [{
         "datasource": dict(DS), "enable": True, "hide": False,
         "iconColor": "red", "name": "Violation onsets",
         "expr": "sum by (kind) (increase(%s[$__rate_interval])) > 0"
@@ -806,6 +849,18 @@ def host_detail():
         "step": "1m", "titleFormat": "violation onset", "textFormat": "{{kind}}",
         "useValueForTime": False,
     }]
+
+
+def host_detail():
+    L = Layout()
+    host_at_a_glance_row(L)
+    host_cpu_time_by_core_role_row(L)
+    host_guests_and_vcpus_row(L)
+    host_intrusion_on_guest_cpus_row(L)
+    host_isolation_violations_row(L)
+    host_memory_and_disk_headroom_row(L)
+    host_exporter_row(L)
+    annotations = host_detail_annotations()
     return dashboard(
         "hostiso-host-detail", "hostiso / Host detail",
         "One compute host: who uses which core, vCPU delay and pinning, host intrusion on "
@@ -823,8 +878,8 @@ DAYS_TO_DISK_RESERVE = (
     ", 0), 365))")
 
 
-def capacity_planning():
-    L = Layout()
+def capacity_at_a_glance_row(L):
+    """Adds the row "Fleet capacity at a glance" of the capacity planning dashboard to L."""
     L.row("Fleet capacity at a glance")
     L.add(stat("Hosts", "Hosts reporting.",
                [Target("count(%s)" % sel("hostiso_build_info"))], "short", no_value="0"),
@@ -871,6 +926,9 @@ def capacity_planning():
                        % sel("hostiso_disk_reserve_headroom_bytes"))],
                "short", RED_FROM_1), 3, 4)
 
+
+def capacity_vcpus_row(L):
+    """Adds the row "vCPUs" of the capacity planning dashboard to L."""
     L.row("vCPUs")
     L.add(timeseries("vCPUs allocated vs capacity, by policy",
                      "Fleet sums of vCPUs of running guests and of vCPU capacity "
@@ -913,6 +971,9 @@ def capacity_planning():
                           rename={"instance\\resource": "instance"})],
                 overrides=[instance_link_override()]), 8, 8)
 
+
+def capacity_memory_row(L):
+    """Adds the row "Memory" of the capacity planning dashboard to L."""
     L.row("Memory")
     L.add(timeseries("Guest RAM allocated vs capacity",
                      "Fleet sums of memory allocated to running guests and of guest memory "
@@ -948,6 +1009,9 @@ def capacity_planning():
                      "percentunit", minv=None,
                      thresh=thresholds(("red", None), ("transparent", 0))), 12, 8)
 
+
+def capacity_disk_row(L):
+    """Adds the row "Disk" of the capacity planning dashboard to L."""
     L.row("Disk")
     L.add(bargauge("Days until the instance-storage reserve is reached",
                    "Disk reserve headroom divided by the rate at which instance storage "
@@ -984,6 +1048,14 @@ def capacity_planning():
                              "{{instance}}")],
                      "percentunit", minv=None,
                      thresh=thresholds(("red", None), ("transparent", 0))), 12, 8)
+
+
+def capacity_planning():
+    L = Layout()
+    capacity_at_a_glance_row(L)
+    capacity_vcpus_row(L)
+    capacity_memory_row(L)
+    capacity_disk_row(L)
     return dashboard(
         "hostiso-capacity-planning", "hostiso / Capacity planning",
         "vCPU, RAM and disk allocated against capacity and reservations, and how fast "

@@ -47,9 +47,10 @@ Checks, for every dashboards/*.json:
         Prometheus' own series (up, scrape_*).
   * dashboards/provisioning/dashboards.yaml is a file provider with folder
     hostiso and an absolute options.path; datasources.yaml defines a
-    Prometheus data source with uid prometheus; if a compose file in the
-    repository mentions the provisioning file, it must mount the dashboards
-    directory at that path.
+    Prometheus data source with uid prometheus; if a service of a compose file
+    in the repository mounts the provisioning file, it must also mount the
+    dashboards directory at that path.
+Every YAML file (rules, provisioning, compose) is read with python3-yaml.
 """
 
 import argparse
@@ -61,6 +62,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -520,18 +523,35 @@ def load_metric_names(spec_path):
     return set(re.findall(r"hostiso_[a-z0-9_]*[a-z0-9]", text))
 
 
+def load_rules(rules_path):
+    """Every rule (a dict) of a Prometheus rules file, read with python3-yaml.
+    Raises ValueError when the file is not {groups: [{name, rules: [...]}, ...]}."""
+    with open(rules_path, encoding="utf-8") as f:
+        try:
+            doc = yaml.safe_load(f)
+        except yaml.YAMLError as e:
+            raise ValueError("%s: not valid YAML: %s"
+                             % (rules_path, " ".join(str(e).split()))) from e
+    groups = doc.get("groups") if isinstance(doc, dict) else None
+    if not isinstance(groups, list):
+        raise ValueError("%s: no groups list" % rules_path)
+    rules = []
+    for group in groups:
+        group_rules = group.get("rules") if isinstance(group, dict) else None
+        if not isinstance(group_rules, list) or \
+                not all(isinstance(r, dict) for r in group_rules):
+            raise ValueError("%s: a group without a list of rules" % rules_path)
+        rules += group_rules
+    return rules
+
+
 def load_recording_rules(rules_path):
-    """Returns (names, note)."""
+    """Returns (names, note). Raises ValueError when the file is not a rules file."""
     if not os.path.exists(rules_path):
         return (set(FALLBACK_RECORDING_RULES),
                 "note: %s not found; using the recording-rule list embedded in "
                 "check_dashboards.py" % rules_path)
-    names = set()
-    with open(rules_path, encoding="utf-8") as f:
-        for line in f:
-            m = re.match(r"""\s*-?\s*record:\s*["']?([A-Za-z_:][A-Za-z0-9_:]*)""", line)
-            if m:
-                names.add(m.group(1))
+    names = {r["record"] for r in load_rules(rules_path) if isinstance(r.get("record"), str)}
     return names, "recording rules: %d from %s" % (len(names), rules_path)
 
 
@@ -565,131 +585,183 @@ LABEL_VALUES_RE = re.compile(r"^\s*label_values\(\s*(.+?)\s*,\s*([A-Za-z_][A-Za-
 
 
 def check_dashboard(path, data, known_metrics, rules):
-    problems = []
+    """Every problem of one dashboard, each prefixed by the file's name."""
     name = os.path.basename(path)
-
-    def bad(msg):
-        problems.append("%s: %s" % (name, msg))
-
     if not isinstance(data, dict):
-        bad("top level is not a JSON object")
-        return problems
+        return ["%s: top level is not a JSON object" % name]
+    problems = (check_dashboard_metadata(data)
+                + check_template_variables(data, known_metrics, rules)
+                + check_annotations(data, known_metrics, rules)
+                + check_panels(data, known_metrics, rules)
+                + check_overlaps(data.get("panels") or []))
+    return ["%s: %s" % (name, p) for p in problems]
+
+
+def check_dashboard_metadata(data):
+    """Plain dashboard JSON (not an export) with title, uid, schemaVersion, null id."""
+    problems = []
     for k in ("__inputs", "__requires", "__elements"):
         if k in data:
-            bad("%s present: this is a Grafana export, commit plain dashboard JSON" % k)
+            problems.append("%s present: this is a Grafana export, commit plain dashboard JSON"
+                            % k)
     raw = json.dumps(data)
     for m in sorted(set(re.findall(r"\$\{DS_[A-Z0-9_]+\}", raw))):
-        bad("export placeholder %s: use ${datasource}" % m)
+        problems.append("export placeholder %s: use ${datasource}" % m)
     if not data.get("title"):
-        bad("no title")
+        problems.append("no title")
     uid = data.get("uid")
     if not uid or not isinstance(uid, str) or len(uid) > 40:
-        bad("uid missing or longer than 40 characters")
+        problems.append("uid missing or longer than 40 characters")
     sv = data.get("schemaVersion")
     if not isinstance(sv, int) or not 37 <= sv <= 39:
-        bad("schemaVersion %r: expected 37..39 (Grafana 9/10)" % (sv,))
+        problems.append("schemaVersion %r: expected 37..39 (Grafana 9/10)" % (sv,))
     if data.get("id") is not None:
-        bad('"id" must be null in a committed dashboard')
+        problems.append('"id" must be null in a committed dashboard')
+    return problems
 
-    # template variables
+
+def check_template_variables(data, known_metrics, rules):
+    """The datasource variable, the datasource and query of every query variable, and
+    the cluster, job and instance variables."""
+    problems = []
     tvars = {v.get("name"): v for v in (data.get("templating") or {}).get("list", [])}
     ds_var = tvars.get("datasource")
     if not ds_var or ds_var.get("type") != "datasource" or ds_var.get("query") != "prometheus":
-        bad("template variable `datasource` (type datasource, query prometheus) missing")
+        problems.append("template variable `datasource` (type datasource, query prometheus) "
+                        "missing")
     for vname, v in tvars.items():
         if v.get("type") == "query":
             if not ds_is_var(v.get("datasource")):
-                bad("variable %s: datasource must be ${datasource}" % vname)
-            q = var_query(v)
-            m = LABEL_VALUES_RE.match(q)
+                problems.append("variable %s: datasource must be ${datasource}" % vname)
+            m = LABEL_VALUES_RE.match(var_query(v))
             if m:
-                problems.extend("%s: %s" % (name, p) for p in check_expr(
-                    m.group(1), known_metrics, rules, "variable " + vname,
-                    require_filters=False))
+                problems += check_expr(m.group(1), known_metrics, rules, "variable " + vname,
+                                       require_filters=False)
+    return problems + check_hostiso_variables(tvars)
+
+
+def check_hostiso_variables(tvars):
+    """job, cluster and instance: label_values queries on hostiso_build_info."""
+    problems = []
     job = tvars.get("job")
     if not job or job.get("type") != "query" or \
             not re.search(r"label_values\(\s*hostiso_build_info\s*(\{[^}]*\})?\s*,\s*job\s*\)",
                           var_query(job)):
-        bad("template variable `job` (query label_values(hostiso_build_info, job)) missing")
+        problems.append("template variable `job` (query label_values(hostiso_build_info, job)) "
+                        "missing")
     cluster = tvars.get("cluster")
     if not cluster or cluster.get("type") != "query" or cluster.get("allValue") != ".*" or \
             not re.search(r"label_values\(\s*hostiso_build_info\s*(\{[^}]*\})?\s*,\s*\w+\s*\)",
                           var_query(cluster)):
-        bad('template variable `cluster` (label_values(hostiso_build_info, LABEL), '
-            'allValue ".*") missing')
+        problems.append('template variable `cluster` (label_values(hostiso_build_info, LABEL), '
+                        'allValue ".*") missing')
     inst = tvars.get("instance")
     if not inst or inst.get("type") != "query" or not re.search(
             r'label_values\(\s*hostiso_build_info\s*\{[^}]*job=~"\$job"[^}]*\}\s*,\s*instance\s*\)',
             var_query(inst)):
-        bad('template variable `instance` (label_values(hostiso_build_info{job=~"$job"}, '
-            'instance)) missing')
+        problems.append('template variable `instance` (label_values(hostiso_build_info'
+                        '{job=~"$job"}, instance)) missing')
+    return problems
 
-    # annotations
+
+def check_annotations(data, known_metrics, rules):
+    """Prometheus annotations: the datasource variable and a valid expression."""
+    problems = []
     for a in (data.get("annotations") or {}).get("list", []):
         if "expr" in a or (a.get("datasource") or {}).get("type") == "prometheus":
             if not ds_is_var(a.get("datasource")):
-                bad('annotation "%s": datasource must be ${datasource}' % a.get("name"))
-            problems.extend("%s: %s" % (name, p) for p in check_expr(
-                a.get("expr", ""), known_metrics, rules,
-                'annotation "%s"' % a.get("name")))
+                problems.append('annotation "%s": datasource must be ${datasource}'
+                                % a.get("name"))
+            problems += check_expr(a.get("expr", ""), known_metrics, rules,
+                                   'annotation "%s"' % a.get("name"))
+    return problems
 
-    # panels
+
+def check_panels(data, known_metrics, rules):
+    """Every panel, rows and the panels nested in collapsed rows included."""
+    problems = []
     ids = {}
     all_panels = list(iter_panels(data.get("panels")))
     if not [p for p, _ in all_panels if p.get("type") != ROW]:
-        bad("no panels")
+        problems.append("no panels")
     for p, parent in all_panels:
-        pn = panel_name(p)
-        if parent is not None and parent.get("type") == ROW and not parent.get("collapsed"):
-            bad("%s is nested in row %s which is not collapsed" % (pn, parent.get("title")))
-        if p.get("id") in ids:
-            bad("%s: duplicate panel id (also %s)" % (pn, ids[p.get("id")]))
-        ids[p.get("id")] = pn
-        gp = p.get("gridPos") or {}
-        if not all(isinstance(gp.get(k), int) for k in ("x", "y", "w", "h")) \
-                or gp["x"] < 0 or gp["w"] < 1 or gp["x"] + gp["w"] > 24:
-            bad("%s: gridPos missing or outside the 24-column grid" % pn)
+        problems += check_panel_placement(p, parent, ids)
         if p.get("type") == ROW:
             if "datasource" in p and p["datasource"] is not None \
                     and not ds_is_var(p["datasource"]):
-                bad("%s: row datasource must be ${datasource}" % pn)
-            continue
-        if not p.get("title"):
-            bad("%s: no title" % pn)
-        if p.get("type") in ANGULAR_PANELS:
-            bad("%s: panel type %s is AngularJS (removed in Grafana 11); use timeseries, "
-                "stat, table..." % (pn, p.get("type")))
-        if not ds_is_var(p.get("datasource")):
-            bad('%s: datasource must be {"type": "prometheus", "uid": "${datasource}"}, '
-                'found %s' % (pn, json.dumps(p.get("datasource"))))
-        unit = ((p.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
-        if not unit or not isinstance(unit, str):
-            bad("%s: fieldConfig.defaults.unit is not set" % pn)
-        targets = p.get("targets") or []
-        if not targets:
-            bad("%s: no targets" % pn)
-        refs = set()
-        for t in targets:
-            where = "%s target %s" % (pn, t.get("refId"))
-            if t.get("refId") in refs:
-                bad("%s: duplicate refId" % where)
-            refs.add(t.get("refId"))
-            if not ds_is_var(t.get("datasource")):
-                bad('%s: datasource must be {"type": "prometheus", "uid": "${datasource}"}, '
-                    'found %s' % (where, json.dumps(t.get("datasource"))))
-            expr = t.get("expr")
-            if not expr or not isinstance(expr, str):
-                bad("%s: no expr" % where)
-                continue
-            problems.extend("%s: %s" % (name, m) for m in check_expr(
-                expr, known_metrics, rules, where))
-        for ref in sorted(set(re.findall(r"Value #([A-Za-z0-9_]+)",
-                                         json.dumps(p.get("transformations", []))))):
-            if ref not in refs:
-                bad("%s: a transformation uses column \"Value #%s\" but no target has "
-                    "refId %s" % (pn, ref, ref))
-    problems.extend("%s: %s" % (name, m) for m in check_overlaps(data.get("panels") or []))
+                problems.append("%s: row datasource must be ${datasource}" % panel_name(p))
+        else:
+            problems += check_panel_content(p, known_metrics, rules)
     return problems
+
+
+def check_panel_placement(p, parent, ids):
+    """Nested only in a collapsed row, a unique id, a gridPos on the 24-column grid.
+    ids: panel id -> name of the panels seen so far (updated)."""
+    problems = []
+    pn = panel_name(p)
+    if parent is not None and parent.get("type") == ROW and not parent.get("collapsed"):
+        problems.append("%s is nested in row %s which is not collapsed"
+                        % (pn, parent.get("title")))
+    if p.get("id") in ids:
+        problems.append("%s: duplicate panel id (also %s)" % (pn, ids[p.get("id")]))
+    ids[p.get("id")] = pn
+    gp = p.get("gridPos") or {}
+    if not all(isinstance(gp.get(k), int) for k in ("x", "y", "w", "h")) \
+            or gp["x"] < 0 or gp["w"] < 1 or gp["x"] + gp["w"] > 24:
+        problems.append("%s: gridPos missing or outside the 24-column grid" % pn)
+    return problems
+
+
+def check_panel_content(p, known_metrics, rules):
+    """A non-row panel: title, no AngularJS type, the datasource variable, a unit,
+    its targets and the target columns its transformations name."""
+    problems = []
+    pn = panel_name(p)
+    if not p.get("title"):
+        problems.append("%s: no title" % pn)
+    if p.get("type") in ANGULAR_PANELS:
+        problems.append("%s: panel type %s is AngularJS (removed in Grafana 11); use "
+                        "timeseries, stat, table..." % (pn, p.get("type")))
+    if not ds_is_var(p.get("datasource")):
+        problems.append('%s: datasource must be {"type": "prometheus", "uid": '
+                        '"${datasource}"}, found %s' % (pn, json.dumps(p.get("datasource"))))
+    unit = ((p.get("fieldConfig") or {}).get("defaults") or {}).get("unit")
+    if not unit or not isinstance(unit, str):
+        problems.append("%s: fieldConfig.defaults.unit is not set" % pn)
+    target_problems, refs = check_targets(p, known_metrics, rules)
+    problems += target_problems
+    for ref in sorted(set(re.findall(r"Value #([A-Za-z0-9_]+)",
+                                     json.dumps(p.get("transformations", []))))):
+        if ref not in refs:
+            problems.append("%s: a transformation uses column \"Value #%s\" but no target "
+                            "has refId %s" % (pn, ref, ref))
+    return problems
+
+
+def check_targets(p, known_metrics, rules):
+    """At least one target, unique refIds, the datasource variable, a valid
+    expression. Returns (problems, the set of refIds)."""
+    problems = []
+    pn = panel_name(p)
+    targets = p.get("targets") or []
+    if not targets:
+        problems.append("%s: no targets" % pn)
+    refs = set()
+    for t in targets:
+        where = "%s target %s" % (pn, t.get("refId"))
+        if t.get("refId") in refs:
+            problems.append("%s: duplicate refId" % where)
+        refs.add(t.get("refId"))
+        if not ds_is_var(t.get("datasource")):
+            problems.append('%s: datasource must be {"type": "prometheus", "uid": '
+                            '"${datasource}"}, found %s' % (where, json.dumps(t.get("datasource"))))
+        expr = t.get("expr")
+        if not expr or not isinstance(expr, str):
+            problems.append("%s: no expr" % where)
+            continue
+        problems += check_expr(expr, known_metrics, rules, where)
+    return problems, refs
 
 
 def check_overlaps(panels):
@@ -758,13 +830,120 @@ def load_dashboards(directory):
 # ---------------------------------------------------------------------------
 # Provisioning
 # ---------------------------------------------------------------------------
-def _yaml_value(text, key):
-    m = re.search(r"^\s*-?\s*%s:\s*[\"']?([^\"'#\n]*?)[\"']?\s*(?:#.*)?$" % re.escape(key),
-                  text, re.M)
-    return m.group(1).strip() if m else None
+def _read_yaml(path, label, problems):
+    """The document of a YAML file (python3-yaml), or None with a problem appended."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.safe_load(f)
+    except (OSError, yaml.YAMLError) as e:
+        problems.append("%s: not valid YAML: %s" % (label, " ".join(str(e).split())))
+        return None
+
+
+def _list_of_mappings(doc, key):
+    """doc[key] when it is a non-empty list of mappings, else None."""
+    items = doc.get(key) if isinstance(doc, dict) else None
+    if not isinstance(items, list) or not items or \
+            not all(isinstance(i, dict) for i in items):
+        return None
+    return items
+
+
+def check_dashboard_provider(dpath):
+    """provisioning/dashboards.yaml: apiVersion 1, every provider a file provider
+    in folder hostiso with an absolute options.path. Returns (problems, the first
+    provider's options.path or None)."""
+    where = "provisioning/dashboards.yaml"
+    problems = []
+    doc = _read_yaml(dpath, where, problems)
+    if problems:
+        return problems, None
+    if not isinstance(doc, dict) or str(doc.get("apiVersion")) != "1":
+        problems.append("%s: apiVersion: 1 missing" % where)
+    providers = _list_of_mappings(doc, "providers")
+    if providers is None:
+        return problems + ["%s: no providers list" % where], None
+    paths = []
+    for provider in providers:
+        if provider.get("type") != "file":
+            problems.append("%s: provider type must be file" % where)
+        if provider.get("folder") != "hostiso":
+            problems.append('%s: folder must be "hostiso"' % where)
+        options = provider.get("options")
+        path = options.get("path") if isinstance(options, dict) else None
+        if not isinstance(path, str) or not path.startswith("/"):
+            problems.append("%s: options.path must be an absolute directory where "
+                            "dashboards/*.json are mounted" % where)
+            path = None
+        paths.append(path)
+    return problems, paths[0]
+
+
+def check_datasource_provider(spath):
+    """provisioning/datasources.yaml: a Prometheus data source with uid prometheus
+    and an http(s)://host:port url."""
+    where = "provisioning/datasources.yaml"
+    problems = []
+    doc = _read_yaml(spath, where, problems)
+    if problems:
+        return problems
+    sources = _list_of_mappings(doc, "datasources")
+    if sources is None:
+        return ["%s: no datasources list" % where]
+    ds = next((s for s in sources if s.get("uid") == "prometheus"), sources[0])
+    if ds.get("type") != "prometheus":
+        problems.append("%s: type must be prometheus" % where)
+    if ds.get("uid") != "prometheus":
+        problems.append("%s: uid must be prometheus" % where)
+    url = ds.get("url")
+    if not isinstance(url, str) or not re.match(r"https?://\S+:\d+", url):
+        problems.append("%s: url missing" % where)
+    return problems
+
+
+def compose_mounts(service):
+    """(source, target) of every volume of a compose service, short or long syntax."""
+    volumes = service.get("volumes") if isinstance(service, dict) else None
+    mounts = []
+    for v in volumes if isinstance(volumes, list) else []:
+        if isinstance(v, str) and ":" in v:
+            source, target = v.split(":")[:2]
+            mounts.append((source, target))
+        elif isinstance(v, dict) and v.get("source") and v.get("target"):
+            mounts.append((str(v["source"]), str(v["target"])))
+    return mounts
+
+
+def check_compose_files(repo, provider_path):
+    """A compose file (owned by someone else) whose service mounts
+    provisioning/dashboards.yaml must mount the dashboards directory, in the same
+    service, where the provider looks for them. Returns (problems, notes)."""
+    problems, notes = [], []
+    composes = []
+    for pat in ("docker-compose*.y*ml", "compose*.y*ml", "*/docker-compose*.y*ml",
+                "*/compose*.y*ml", "*/*/docker-compose*.y*ml", "*/*/compose*.y*ml"):
+        composes += glob.glob(os.path.join(repo, pat))
+    want = os.path.normpath(provider_path)
+    for c in sorted(set(composes)):
+        doc = _read_yaml(c, c, problems)
+        services = doc.get("services") if isinstance(doc, dict) else None
+        for sname, service in (services.items() if isinstance(services, dict) else []):
+            mounts = compose_mounts(service)
+            if not any(os.path.normpath(s).endswith("provisioning/dashboards.yaml")
+                       for s, _ in mounts):
+                continue
+            if any(os.path.basename(os.path.normpath(s)) == "dashboards"
+                   and os.path.normpath(t) == want for s, t in mounts):
+                notes.append("compose file %s mounts the dashboards at %s"
+                             % (os.path.relpath(c, repo), provider_path))
+            else:
+                problems.append("%s (service %s) mounts provisioning/dashboards.yaml but not "
+                                "the dashboards directory at %s" % (c, sname, provider_path))
+    return problems, notes
 
 
 def check_provisioning(dash_dir, repo):
+    """Returns (problems, notes) of dashboards/provisioning/ and the compose files."""
     problems = []
     prov = os.path.join(dash_dir, "provisioning")
     dpath = os.path.join(prov, "dashboards.yaml")
@@ -773,50 +952,16 @@ def check_provisioning(dash_dir, repo):
     if not os.path.exists(dpath):
         problems.append("provisioning: %s missing" % dpath)
     else:
-        text = open(dpath, encoding="utf-8").read()
-        if _yaml_value(text, "apiVersion") != "1":
-            problems.append("provisioning/dashboards.yaml: apiVersion: 1 missing")
-        if not re.search(r"^providers:\s*$", text, re.M):
-            problems.append("provisioning/dashboards.yaml: no providers list")
-        if _yaml_value(text, "type") != "file":
-            problems.append("provisioning/dashboards.yaml: provider type must be file")
-        if _yaml_value(text, "folder") != "hostiso":
-            problems.append('provisioning/dashboards.yaml: folder must be "hostiso"')
-        provider_path = _yaml_value(text, "path")
-        if not provider_path or not provider_path.startswith("/"):
-            problems.append("provisioning/dashboards.yaml: options.path must be an "
-                            "absolute directory where dashboards/*.json are mounted")
+        p, provider_path = check_dashboard_provider(dpath)
+        problems += p
     if not os.path.exists(spath):
         problems.append("provisioning: %s missing" % spath)
     else:
-        text = open(spath, encoding="utf-8").read()
-        if not re.search(r"^datasources:\s*$", text, re.M):
-            problems.append("provisioning/datasources.yaml: no datasources list")
-        if _yaml_value(text, "type") != "prometheus":
-            problems.append("provisioning/datasources.yaml: type must be prometheus")
-        if _yaml_value(text, "uid") != "prometheus":
-            problems.append("provisioning/datasources.yaml: uid must be prometheus")
-        url = _yaml_value(text, "url") or ""
-        if not re.match(r"https?://\S+:\d+", url):
-            problems.append("provisioning/datasources.yaml: url missing")
-    # A compose file (owned by someone else) that provisions Grafana must mount
-    # the dashboards where the provider looks for them.
+        problems += check_datasource_provider(spath)
     notes = []
     if provider_path:
-        composes = []
-        for pat in ("docker-compose*.y*ml", "compose*.y*ml", "*/docker-compose*.y*ml",
-                    "*/compose*.y*ml", "*/*/docker-compose*.y*ml", "*/*/compose*.y*ml"):
-            composes += glob.glob(os.path.join(repo, pat))
-        for c in sorted(set(composes)):
-            text = open(c, encoding="utf-8").read()
-            if "provisioning/dashboards.yaml" not in text:
-                continue
-            if not re.search(r"dashboards/?:%s/?(:ro)?\b" % re.escape(provider_path), text):
-                problems.append("%s mounts provisioning/dashboards.yaml but not the "
-                                "dashboards directory at %s" % (c, provider_path))
-            else:
-                notes.append("compose file %s mounts the dashboards at %s"
-                             % (os.path.relpath(c, repo), provider_path))
+        p, notes = check_compose_files(repo, provider_path)
+        problems += p
     return problems, notes
 
 
@@ -885,7 +1030,11 @@ def main(argv=None):
               % (spec, len(known)), file=sys.stderr)
         return 1
     notes.append("metric contract: %d names from %s" % (len(known), os.path.normpath(spec)))
-    rules, note = load_recording_rules(args.rules)
+    try:
+        rules, note = load_recording_rules(args.rules)
+    except (ValueError, OSError) as e:
+        print("check_dashboards: recording rules: %s" % e, file=sys.stderr)
+        return 1
     notes.append(note)
 
     dashboards = load_dashboards(args.dashboards)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Self-test of check_dashboards.py: it accepts the committed dashboards and
-rejects each kind of broken dashboard (python3 stdlib only).
+rejects each kind of broken dashboard (python3 stdlib, python3-yaml).
 
 Every negative case copies the real dashboards/ directory to a temp dir,
 breaks one thing, runs the checker as a subprocess and expects exit 1 with a
@@ -15,10 +15,13 @@ import sys
 import tempfile
 import unittest
 
+import yaml
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 CHECKER = os.path.join(HERE, "check_dashboards.py")
 DASHBOARDS = os.path.join(REPO, "dashboards")
+RULES = os.path.join(REPO, "alerts", "hostiso.rules.yml")
 sys.path.insert(0, HERE)
 import check_dashboards  # noqa: E402
 
@@ -83,6 +86,17 @@ class Fixture(unittest.TestCase):
         self.assertEqual(rc, 0, "checker rejected a valid dashboard:\n" + out)
         return out
 
+    def write_recording_rules(self, drop=None):
+        """The shipped recording rules (not `drop`) as JSON, which is YAML a regular
+        expression over `record:` lines would not read."""
+        with open(RULES) as f:
+            rules = [r for g in yaml.safe_load(f)["groups"] for r in g["rules"]
+                     if "record" in r and r["record"] != drop]
+        path = os.path.join(self.tmp, "rules.json.yml")
+        with open(path, "w") as f:
+            json.dump({"groups": [{"name": "r", "rules": rules}]}, f)
+        return path
+
 
 class AcceptsRealDashboards(Fixture):
     def test_committed_dashboards_pass(self):
@@ -108,6 +122,19 @@ class AcceptsRealDashboards(Fixture):
     def test_missing_rules_file_falls_back_to_embedded_list(self):
         out = self.assertAccepted(extra=("--rules", os.path.join(self.tmp, "absent.yml")))
         self.assertIn("using the recording-rule list embedded", out)
+
+    def test_rules_file_in_flow_style(self):
+        out = self.assertAccepted(extra=("--rules", self.write_recording_rules()))
+        self.assertIn("recording rules: 9 from", out)
+
+    def test_provisioning_in_flow_style(self):
+        for name in ("dashboards.yaml", "datasources.yaml"):
+            p = os.path.join(self.dir, "provisioning", name)
+            with open(p) as f:
+                doc = yaml.safe_load(f)
+            with open(p, "w") as f:
+                json.dump(doc, f)
+        self.assertAccepted()
 
 
 class RejectsBrokenDashboards(Fixture):
@@ -335,6 +362,55 @@ class RejectsBrokenDashboards(Fixture):
         self.assertTrue(any("not the dashboards directory" in p for p in problems), problems)
         with open(compose, "a") as f:
             f.write("      - ./dashboards:/var/lib/grafana/dashboards/hostiso:ro\n")
+        problems, notes = check_dashboards.check_provisioning(self.dir, self.tmp)
+        self.assertEqual(problems, [])
+        self.assertTrue(notes)
+
+    def test_recording_rule_missing_from_rules_file(self):
+        rules = self.write_recording_rules(drop="instance:hostiso_cpu_steal:ratio_rate5m")
+        self.assertRejected("unknown recording rule instance:hostiso_cpu_steal:ratio_rate5m",
+                            extra=("--rules", rules))
+
+    def test_rules_file_not_yaml(self):
+        rules = os.path.join(self.tmp, "broken.yml")
+        with open(rules, "w") as f:
+            f.write("groups:\n  - name: [\n")
+        self.assertRejected("recording rules:", "not valid YAML", extra=("--rules", rules))
+
+    def test_provisioning_relative_path(self):
+        p = os.path.join(self.dir, "provisioning", "dashboards.yaml")
+        with open(p) as f:
+            doc = yaml.safe_load(f)
+        doc["providers"][0]["options"]["path"] = "dashboards"
+        with open(p, "w") as f:
+            yaml.safe_dump(doc, f)
+        self.assertRejected("options.path must be an absolute directory")
+
+    def test_provisioning_datasource_uid(self):
+        p = os.path.join(self.dir, "provisioning", "datasources.yaml")
+        with open(p) as f:
+            doc = yaml.safe_load(f)
+        doc["datasources"][0]["uid"] = "prom"
+        with open(p, "w") as f:
+            yaml.safe_dump(doc, f)
+        self.assertRejected("uid must be prometheus")
+
+    def test_compose_long_syntax_same_service(self):
+        # The dashboards mounted in another service than the provider file do
+        # not count; the long volume syntax does.
+        compose = os.path.join(self.tmp, "compose.yaml")
+        provider = {"type": "bind", "source": "./dashboards/provisioning/dashboards.yaml",
+                    "target": "/etc/grafana/provisioning/dashboards/hostiso.yaml"}
+        mount = {"type": "bind", "source": "./dashboards/",
+                 "target": "/var/lib/grafana/dashboards/hostiso/"}
+        services = {"grafana": {"volumes": [provider]}, "other": {"volumes": [mount]}}
+        with open(compose, "w") as f:
+            yaml.safe_dump({"services": services}, f)
+        problems, _ = check_dashboards.check_provisioning(self.dir, self.tmp)
+        self.assertTrue(any("(service grafana)" in p for p in problems), problems)
+        services["grafana"]["volumes"].append(mount)
+        with open(compose, "w") as f:
+            yaml.safe_dump({"services": services}, f)
         problems, notes = check_dashboards.check_provisioning(self.dir, self.tmp)
         self.assertEqual(problems, [])
         self.assertTrue(notes)

@@ -21,7 +21,8 @@ rules loaded.
    Recording rules count as exposed when every hostiso_* metric of their
    expression is.
 Both daemons are stopped on every path. Exit 77 (SKIP) when the exporter
-binary, prometheus or the rules file is missing. python3 stdlib only.
+binary, prometheus or the rules file is missing. python3 stdlib and
+python3-yaml (rules read with yaml.safe_load).
 """
 
 import argparse
@@ -33,6 +34,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -82,17 +85,14 @@ def filters(expr):
 
 
 def rule_inputs(rules_path):
-    """record name -> (set of hostiso_* names in its expression, filters?)."""
-    text = open(rules_path, encoding="utf-8").read()
+    """record name -> (set of hostiso_* names in its expression, filters?).
+    Raises ValueError when the file is not a Prometheus rules file."""
     out = {}
-    blocks = re.split(r"\n\s*-\s+(?=record:|alert:)", text)
-    for b in blocks:
-        m = re.match(r"record:\s*([A-Za-z_:][A-Za-z0-9_:]*)", b)
-        if m:
-            expr = b.split("expr:", 1)[1] if "expr:" in b else ""
-            expr = re.split(r"\n\s*(?:labels|annotations|for):", expr)[0]
-            out[m.group(1)] = (set(re.findall(r"\bhostiso_[a-z0-9_]*[a-z0-9]\b", expr)),
-                               filters(expr))
+    for rule in check_dashboards.load_rules(rules_path):
+        if isinstance(rule.get("record"), str):
+            expr = str(rule.get("expr", ""))
+            out[rule["record"]] = (set(re.findall(r"\bhostiso_[a-z0-9_]*[a-z0-9]\b", expr)),
+                                   filters(expr))
     return out
 
 
@@ -150,7 +150,7 @@ class Daemons:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def main(argv=None):
+def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--exporter", default=os.environ.get(
         "HOSTISO_EXPORTER", os.path.join(REPO, "build", "exporter", "hostiso_exporter")))
@@ -167,8 +167,130 @@ def main(argv=None):
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (logs, TSDB)")
     ap.add_argument("--verbose", "-v", action="store_true",
                     help="list every query with its status")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
 
+
+def exporter_command(args, tmp, port):
+    """The exporter's argv: on a fixture tree, or on this machine as a Nova-like
+    host (nova.conf written under tmp)."""
+    argv = [args.exporter, "--web.listen-address=127.0.0.1:%d" % port]
+    if args.fixture:
+        fx = os.path.abspath(args.fixture)
+        return argv + ["--path.procfs=" + os.path.join(fx, "proc"),
+                       "--path.sysfs=" + os.path.join(fx, "sys"),
+                       "--nova.config=" + os.path.join(fx, "nova.conf"),
+                       "--no-runtime.confine-to-host-cpus"]
+    # A Nova-like host: the last CPU dedicated to guests, instance storage in a
+    # directory of its own, so the memory and disk panels have the series a
+    # compute node has.
+    ncpu = os.cpu_count() or 1
+    instances = os.path.join(tmp, "instances")
+    os.makedirs(instances, exist_ok=True)
+    nova = os.path.join(tmp, "nova.conf")
+    with open(nova, "w") as f:
+        f.write("[DEFAULT]\ninstances_path = %s\nreserved_host_disk_mb = 1\n"
+                "reserved_host_memory_mb = 512\n" % instances)
+        if ncpu >= 2:
+            f.write("[compute]\ncpu_dedicated_set = %d\n" % (ncpu - 1))
+    return argv + ["--nova.config=" + nova]
+
+
+def start_prometheus(d, prometheus, rules_path, exporter_port, port):
+    """Starts Prometheus scraping the exporter with the rules; returns its URL."""
+    shutil.copy(rules_path, os.path.join(d.tmp, "hostiso.rules.yml"))
+    cfg = os.path.join(d.tmp, "prometheus.yml")
+    config = {"global": {"scrape_interval": SCRAPE, "evaluation_interval": SCRAPE},
+              "rule_files": ["hostiso.rules.yml"],
+              "scrape_configs": [{"job_name": "hostiso", "static_configs": [
+                  {"targets": ["127.0.0.1:%d" % exporter_port]}]}]}
+    with open(cfg, "w") as f:
+        yaml.safe_dump(config, f)
+    prom = d.start("prometheus", [prometheus, "--config.file=" + cfg,
+                                  "--storage.tsdb.path=" + os.path.join(d.tmp, "tsdb"),
+                                  "--web.listen-address=127.0.0.1:%d" % port])
+    url = "http://127.0.0.1:%d" % port
+    wait_http(url + "/-/ready", prom, 30, "prometheus")
+    return url
+
+
+def wait_for_recording_rules(url, fixture):
+    """True once the recording rules and rates have samples (at most 40s)."""
+    # rates need two scrapes; the rules need one evaluation after that
+    # live: a rule fed by rates; fixture: rates stay 0 and that rule stays
+    # empty, so wait for a few scrapes (rules run every scrape interval)
+    probe = ("instance:hostiso_cpu_steal:ratio_rate5m" if not fixture
+             else "count_over_time(hostiso_build_info[1m]) >= 4")
+    deadline = time.time() + 40
+    while time.time() < deadline:
+        _, n, _ = live.instant_query(url, probe)
+        _, m, _ = live.instant_query(
+            url, "rate(hostiso_cpu_seconds_total[%s])" % RATE_INTERVAL)
+        if n and m:
+            time.sleep(2)
+            return True
+        time.sleep(1)
+    time.sleep(2)
+    return False
+
+
+def judge_results(results, exposed, rules, args):
+    """Returns the failures: a query Prometheus rejects, an empty query whose inputs
+    are exposed, fewer than 10 queries required to have data."""
+    failures = []
+    required = 0
+    for r in results:
+        if not r.ok:
+            failures.append("%s %s rejected: %s\n    %s"
+                            % (r.dashboard, r.where, r.error, r.query))
+        elif (r.where.startswith("variable")
+              or must_have_data(r.expr, exposed, rules, bool(args.fixture))
+              or any(re.search(p, r.where) or re.search(p, r.expr)
+                     for p in args.require_data)):
+            required += 1
+            if args.verbose:
+                print("required %-5s %s %s" % (r.status, r.dashboard, r.where))
+            if r.status == "empty":
+                failures.append("%s %s returned no data although the exporter "
+                                "exposes its inputs\n    %s"
+                                % (r.dashboard, r.where, r.query))
+        elif r.status == "empty":
+            # Not required: its inputs are absent here (no guests, no
+            # violation of that kind); listed so a reader sees the gap.
+            print("empty, inputs absent here: %s %s" % (r.dashboard, r.where))
+    print("%d queries: %d with data, %d empty, %d required to have data"
+          % (len(results), sum(r.status == "data" for r in results),
+             sum(r.status == "empty" for r in results), required))
+    if required < 10:
+        failures.append("only %d queries were required to return data: the "
+                        "exporter exposes too little for this test to mean much"
+                        % required)
+    return failures
+
+
+def run_live(args, d, prometheus, rules):
+    """Starts the daemons, runs every dashboard query; returns the failures."""
+    failures = []
+    eport, pport = free_port(), free_port()
+    if args.target:
+        # An exporter someone else runs (the libvirt live test, with real
+        # guests): scrape it, start nothing.
+        eport = int(args.target.rsplit(":", 1)[1])
+    else:
+        exp = d.start("exporter", exporter_command(args, d.tmp, eport))
+        wait_http("http://127.0.0.1:%d/metrics" % eport, exp, 20, "exporter")
+    url = start_prometheus(d, prometheus, args.rules, eport, pport)
+    if not wait_for_recording_rules(url, args.fixture):
+        failures.append("recording rules produced no samples within 40s")
+    exposed = exposed_metric_names(http_get("http://127.0.0.1:%d/metrics" % eport))
+    print("exporter exposes %d hostiso_* metrics"
+          % len([n for n in exposed if n.startswith("hostiso_")]))
+    results = live.run_queries(url, args.dashboards, rate_interval=RATE_INTERVAL,
+                               job="hostiso")
+    return failures + judge_results(results, exposed, rules, args)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     if not args.target and not os.access(args.exporter, os.X_OK):
         print("SKIP: exporter binary %s not built" % args.exporter)
         return SKIP
@@ -179,106 +301,17 @@ def main(argv=None):
     if not os.path.exists(args.rules):
         print("SKIP: rules file %s missing" % args.rules)
         return SKIP
-    rules = rule_inputs(args.rules)
+    try:
+        rules = rule_inputs(args.rules)
+    except ValueError as e:
+        print("FAIL: %s" % e, file=sys.stderr)
+        return 1
 
     d = Daemons()
-    failures = []
     try:
-        eport, pport = free_port(), free_port()
-        exporter_argv = [args.exporter, "--web.listen-address=127.0.0.1:%d" % eport]
-        ncpu = os.cpu_count() or 1
-        if args.target:
-            # An exporter someone else runs (the libvirt live test, with real
-            # guests): scrape it, start nothing.
-            eport = int(args.target.rsplit(":", 1)[1])
-        elif args.fixture:
-            fx = os.path.abspath(args.fixture)
-            exporter_argv += ["--path.procfs=" + os.path.join(fx, "proc"),
-                              "--path.sysfs=" + os.path.join(fx, "sys"),
-                              "--nova.config=" + os.path.join(fx, "nova.conf"),
-                              "--no-runtime.confine-to-host-cpus"]
-        else:
-            # A Nova-like host: the last CPU dedicated to guests, instance
-            # storage in a directory of its own, so the memory and disk
-            # panels have the series a compute node has.
-            instances = os.path.join(d.tmp, "instances")
-            os.makedirs(instances, exist_ok=True)
-            nova = os.path.join(d.tmp, "nova.conf")
-            with open(nova, "w") as f:
-                f.write("[DEFAULT]\ninstances_path = %s\nreserved_host_disk_mb = 1\n"
-                        "reserved_host_memory_mb = 512\n" % instances)
-                if ncpu >= 2:
-                    f.write("[compute]\ncpu_dedicated_set = %d\n" % (ncpu - 1))
-            exporter_argv.append("--nova.config=" + nova)
-        if not args.target:
-            exp = d.start("exporter", exporter_argv)
-            wait_http("http://127.0.0.1:%d/metrics" % eport, exp, 20, "exporter")
-
-        shutil.copy(args.rules, os.path.join(d.tmp, "hostiso.rules.yml"))
-        cfg = os.path.join(d.tmp, "prometheus.yml")
-        with open(cfg, "w") as f:
-            f.write("global: {scrape_interval: %s, evaluation_interval: %s}\n"
-                    "rule_files: [hostiso.rules.yml]\n"
-                    "scrape_configs:\n  - job_name: hostiso\n"
-                    "    static_configs: [{targets: ['127.0.0.1:%d']}]\n"
-                    % (SCRAPE, SCRAPE, eport))
-        prom = d.start("prometheus", [prometheus, "--config.file=" + cfg,
-                                      "--storage.tsdb.path=" + os.path.join(d.tmp, "tsdb"),
-                                      "--web.listen-address=127.0.0.1:%d" % pport])
-        url = "http://127.0.0.1:%d" % pport
-        wait_http(url + "/-/ready", prom, 30, "prometheus")
-
-        # rates need two scrapes; the rules need one evaluation after that
-        # live: a rule fed by rates; fixture: rates stay 0 and that rule stays
-        # empty, so wait for a few scrapes (rules run every scrape interval)
-        probe = ("instance:hostiso_cpu_steal:ratio_rate5m" if not args.fixture
-                 else "count_over_time(hostiso_build_info[1m]) >= 4")
-        deadline = time.time() + 40
-        while time.time() < deadline:
-            _, n, _ = live.instant_query(url, probe)
-            _, m, _ = live.instant_query(
-                url, "rate(hostiso_cpu_seconds_total[%s])" % RATE_INTERVAL)
-            if n and m:
-                break
-            time.sleep(1)
-        else:
-            failures.append("recording rules produced no samples within 40s")
-        time.sleep(2)
-
-        exposed = exposed_metric_names(http_get("http://127.0.0.1:%d/metrics" % eport))
-        print("exporter exposes %d hostiso_* metrics"
-              % len([n for n in exposed if n.startswith("hostiso_")]))
-        results = live.run_queries(url, args.dashboards, rate_interval=RATE_INTERVAL,
-                                   job="hostiso")
-        required = 0
-        for r in results:
-            if not r.ok:
-                failures.append("%s %s rejected: %s\n    %s"
-                                % (r.dashboard, r.where, r.error, r.query))
-            elif (r.where.startswith("variable")
-                  or must_have_data(r.expr, exposed, rules, bool(args.fixture))
-                  or any(re.search(p, r.where) or re.search(p, r.expr)
-                         for p in args.require_data)):
-                required += 1
-                if args.verbose:
-                    print("required %-5s %s %s" % (r.status, r.dashboard, r.where))
-                if r.status == "empty":
-                    failures.append("%s %s returned no data although the exporter "
-                                    "exposes its inputs\n    %s"
-                                    % (r.dashboard, r.where, r.query))
-            elif r.status == "empty":
-                # Not required: its inputs are absent here (no guests, no
-                # violation of that kind); listed so a reader sees the gap.
-                print("empty, inputs absent here: %s %s" % (r.dashboard, r.where))
-        print("%d queries: %d with data, %d empty, %d required to have data"
-              % (len(results), sum(r.status == "data" for r in results),
-                 sum(r.status == "empty" for r in results), required))
-        if required < 10:
-            failures.append("only %d queries were required to return data: the "
-                            "exporter exposes too little for this test to mean much"
-                            % required)
+        failures = run_live(args, d, prometheus, rules)
     except RuntimeError as e:
-        failures.append(str(e))
+        failures = [str(e)]
         for name in ("exporter", "prometheus"):
             print("--- %s log ---\n%s" % (name, d.log(name)), file=sys.stderr)
     finally:
