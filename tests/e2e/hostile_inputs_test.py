@@ -4,7 +4,8 @@
 Runs the exporter on a copy of the guest_host fixture with every collector on,
 then breaks one input at a time: a FIFO, a link to /dev/zero, a symlink loop,
 an empty or truncated file, a malformed value, nova.conf as a FIFO or
-/dev/zero, and (as an unprivileged user) a file with mode 000. For each:
+/dev/zero, and (as an unprivileged user) a file with mode 000; and SIGTERM
+while the libvirt worker is stuck reading a socket that never answers. For each:
 the scrape answers within the timeout, the collector that reads the file
 reports success 0 and leaves its series out (no plausible number), the other
 collectors still succeed, and the file is named in one log line. Restoring
@@ -14,8 +15,10 @@ import argparse
 import os
 import pwd
 import shutil
+import socket
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -186,6 +189,47 @@ def run_unprivileged_case(c, exporter, tmp, tree):
     return None
 
 
+def check_sigterm_with_a_stuck_worker(c, exporter, tmp):
+    """libvirt's client waits forever for an answer on a socket that accepts and
+    never replies: the libvirt worker is stuck in a read. SIGTERM must still stop
+    the exporter within its 5 s bound."""
+    path = os.path.join(tmp, "silent.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(8)
+    accepted = []
+    stop = threading.Event()
+
+    def accept_and_stay_silent():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                pass
+    t = threading.Thread(target=accept_and_stay_silent)
+    t.start()
+    try:
+        flags = ["--collector.disable-defaults", "--collector.libvirt",
+                 "--libvirt.uri=qemu+unix:///system?socket=%s" % path]
+        with h.Exporter(exporter, flags) as ex:
+            deadline = time.monotonic() + 10
+            while not accepted and time.monotonic() < deadline:
+                time.sleep(0.1)
+            c.check(bool(accepted), "stuck worker: libvirt connected to the silent socket")
+            start = time.monotonic()
+        took = time.monotonic() - start
+        c.check(took < 7, "stuck worker: SIGTERM stopped the exporter in %.1f s" % took)
+        c.check(ex.proc.returncode == 0, "stuck worker: exit status 0 (got %s)"
+                % ex.proc.returncode)
+    finally:
+        stop.set()
+        t.join()
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--exporter", required=True)
@@ -195,6 +239,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tree = copy_tree(tmp)
         run_as_root_cases(c, args.exporter, tree)
+        check_sigterm_with_a_stuck_worker(c, args.exporter, tmp)
         why = run_unprivileged_case(c, args.exporter, tmp, tree)
         if why:
             skipped.append("chmod 000 case: " + why)
