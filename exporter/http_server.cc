@@ -200,14 +200,14 @@ class HttpServer::Impl {
     detail::SetWebConfigStoreForMetrics(nullptr);
   }
 
-  std::optional<std::string> Start();
+  Expected<void> Start();
 
  private:
   static int OnBeginRequest(mg_connection* conn);
   static int OnExternalSslCtx(void** ssl_ctx, void* user_data);
   static int OnLogMessage(const mg_connection* conn, const char* message);
 
-  std::optional<std::string> LoadWebConfig();
+  Expected<void> LoadWebConfig();
   std::vector<std::string> CivetOptions(const std::string& ports) const;
   Response Handle(mg_connection* conn);
   Response Metrics(mg_connection* conn);
@@ -224,8 +224,8 @@ class HttpServer::Impl {
   mg_context* ctx_ = nullptr;
 };
 
-std::optional<std::string> HttpServer::Impl::LoadWebConfig() {
-  if (options_.web_config_file.empty()) return std::nullopt;
+Expected<void> HttpServer::Impl::LoadWebConfig() {
+  if (options_.web_config_file.empty()) return Ok();
   // TLS cannot be switched on or off while the sockets are open: such a
   // change is a failed reload, and the last good config stays in force.
   auto started_with_tls = std::make_shared<std::optional<bool>>();
@@ -245,15 +245,15 @@ std::optional<std::string> HttpServer::Impl::LoadWebConfig() {
     return std::shared_ptr<const void>(*material);
   };
   auto store = WebConfigStore::Open(options_.web_config_file, build);
-  if (!store) return store.error();
+  if (!store) return store.failure();
   store_ = std::move(store).value();
   if (store_->Current()->config.tls_enabled) {
     auto tls = TlsContext::Create(store_.get());
-    if (!tls) return tls.error();
+    if (!tls) return tls.failure();
     tls_ = std::move(tls).value();
   }
   detail::SetWebConfigStoreForMetrics(store_.get());
-  return std::nullopt;
+  return Ok();
 }
 
 std::vector<std::string> HttpServer::Impl::CivetOptions(
@@ -289,23 +289,23 @@ std::vector<std::string> HttpServer::Impl::CivetOptions(
   };
 }
 
-std::optional<std::string> HttpServer::Impl::Start() {
+Expected<void> HttpServer::Impl::Start() {
   static std::once_flag init_once;
   std::call_once(init_once, [] {
     mg_init_library(MG_FEATURES_TLS);
     RaiseFileLimit();
   });
-  if (auto err = LoadWebConfig()) return err;
+  HOSTISO_RETURN_IF_ERROR(LoadWebConfig());
   std::vector<std::string> entries;
   if (options_.systemd_socket) {
     // Served by CivetWeb through scripts/civetweb-patches/0001 ("fd:N").
     auto inherited = detail::SystemdListenPorts();
-    if (!inherited) return inherited.error();
+    if (!inherited) return inherited.failure();
     entries = *inherited;
   } else {
     for (const std::string& address : options_.listen_addresses) {
       auto civet = detail::ToCivetListeningPort(address);
-      if (!civet) return civet.error();
+      if (!civet) return civet.failure();
       entries.push_back(*civet);
     }
   }
@@ -336,10 +336,11 @@ std::optional<std::string> HttpServer::Impl::Start() {
   error.text_buffer_size = sizeof(error_text);
   ctx_ = mg_start2(&init, &error);
   if (ctx_ == nullptr) {
-    return std::string("cannot listen on ") + ports + ": " +
-           (error_text[0] != '\0' ? error_text : "unknown CivetWeb error");
+    return Error(
+        std::string("cannot listen on ") + ports + ": " +
+        (error_text[0] != '\0' ? error_text : "unknown CivetWeb error"));
   }
-  return std::nullopt;
+  return Ok();
 }
 
 int HttpServer::Impl::OnExternalSslCtx(void** ssl_ctx, void* user_data) {
@@ -528,11 +529,10 @@ Expected<std::unique_ptr<HttpServer>> HttpServer::Start(
     const HttpServerOptions& options,
     std::shared_ptr<prometheus::Collectable> metrics,
     LandingPage landing_page) {
-  using Result = Expected<std::unique_ptr<HttpServer>>;
   std::unique_ptr<HttpServer> server(new HttpServer());
   server->impl_ = std::make_unique<Impl>(options, std::move(metrics),
                                          std::move(landing_page));
-  if (auto err = server->impl_->Start()) return Result::Error(*err);
+  if (auto started = server->impl_->Start(); !started) return started.failure();
   return server;
 }
 

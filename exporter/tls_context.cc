@@ -53,13 +53,14 @@ struct BioCloser {
   void operator()(BIO* b) const { BIO_free(b); }
 };
 
-std::optional<std::string> LoadCertificates(const std::string& path,
-                                            TlsMaterial* m) {
+Expected<void> LoadCertificates(const std::string& path, TlsMaterial* m) {
   std::unique_ptr<BIO, BioCloser> bio(BIO_new_file(path.c_str(), "r"));
-  if (!bio) return "cannot read cert_file " + path + ": " + OpenSslReason();
+  if (!bio)
+    return Error("cannot read cert_file " + path + ": " + OpenSslReason());
   m->cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
   if (m->cert == nullptr) {
-    return "no PEM certificate in cert_file " + path + ": " + OpenSslReason();
+    return Error("no PEM certificate in cert_file " + path + ": " +
+                 OpenSslReason());
   }
   m->chain = sk_X509_new_null();
   while (X509* extra =
@@ -67,7 +68,7 @@ std::optional<std::string> LoadCertificates(const std::string& path,
     sk_X509_push(m->chain, extra);
   }
   ERR_clear_error();  // the end of the file reads as an error
-  return std::nullopt;
+  return Ok();
 }
 
 // A password callback that refuses: encrypted keys are an error, not a
@@ -76,34 +77,34 @@ int NoPassword(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) {
   return 0;
 }
 
-std::optional<std::string> LoadKey(const std::string& path, TlsMaterial* m) {
+Expected<void> LoadKey(const std::string& path, TlsMaterial* m) {
   std::unique_ptr<BIO, BioCloser> bio(BIO_new_file(path.c_str(), "r"));
-  if (!bio) return "cannot read key_file " + path + ": " + OpenSslReason();
+  if (!bio)
+    return Error("cannot read key_file " + path + ": " + OpenSslReason());
   m->key = PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr);
   if (m->key == nullptr) {
-    return "no usable PEM private key in key_file " + path + ": " +
-           OpenSslReason();
+    return Error("no usable PEM private key in key_file " + path + ": " +
+                 OpenSslReason());
   }
   if (X509_check_private_key(m->cert, m->key) != 1) {
     ERR_clear_error();
-    return "key_file " + path + " does not match cert_file " +
-           m->config.cert_file;
+    return Error("key_file " + path + " does not match cert_file " +
+                 m->config.cert_file);
   }
-  return std::nullopt;
+  return Ok();
 }
 
-std::optional<std::string> LoadClientCas(const std::string& path,
-                                         TlsMaterial* m) {
+Expected<void> LoadClientCas(const std::string& path, TlsMaterial* m) {
   m->ca_store = X509_STORE_new();
   if (X509_STORE_load_file(m->ca_store, path.c_str()) != 1) {
-    return "cannot load client_ca_file " + path + ": " + OpenSslReason();
+    return Error("cannot load client_ca_file " + path + ": " + OpenSslReason());
   }
   m->ca_names = SSL_load_client_CA_file(path.c_str());
   if (m->ca_names == nullptr || sk_X509_NAME_num(m->ca_names) == 0) {
-    return "no certificate in client_ca_file " + path;
+    return Error("no certificate in client_ca_file " + path);
   }
   ERR_clear_error();
-  return std::nullopt;
+  return Ok();
 }
 
 // RequestClientCert and RequireAnyClientCert take any certificate, as Go's
@@ -219,17 +220,12 @@ int OnClientHello(SSL* ssl, int* alert, void* arg) {
 
 Expected<std::shared_ptr<const TlsMaterial>> LoadTlsMaterial(
     const TlsServerConfig& tls) {
-  using R = Expected<std::shared_ptr<const TlsMaterial>>;
   auto m = std::make_shared<TlsMaterial>();
   m->config = tls;
-  if (auto err = LoadCertificates(tls.cert_file, m.get()))
-    return R::Error(*err);
-  if (auto err = LoadKey(tls.key_file, m.get())) return R::Error(*err);
-  if (!tls.client_ca_file.empty()) {
-    if (auto err = LoadClientCas(tls.client_ca_file, m.get())) {
-      return R::Error(*err);
-    }
-  }
+  HOSTISO_RETURN_IF_ERROR(LoadCertificates(tls.cert_file, m.get()));
+  HOSTISO_RETURN_IF_ERROR(LoadKey(tls.key_file, m.get()));
+  if (!tls.client_ca_file.empty())
+    HOSTISO_RETURN_IF_ERROR(LoadClientCas(tls.client_ca_file, m.get()));
   return std::shared_ptr<const TlsMaterial>(std::move(m));
 }
 
