@@ -101,6 +101,8 @@ def process_child(seq, lifetime):
         if seq % 10 == 7:
             os.execv("/bin/true", ["true"])
         set_thread_name(churn_name(seq))
+        # Spinners at nice 19, so that the driver on the same CPU keeps its fork rate.
+        os.nice(19)
         spin(lifetime)
     finally:
         os._exit(0)
@@ -136,6 +138,7 @@ def run_process_churn(seconds, rate, max_count, max_alive):
 
 def thread_body(seq, lifetime):
     set_thread_name(churn_name(seq))
+    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)  # this thread only
     if seq % 4 == 0:
         os.sched_setaffinity(0, ALL_CPUS)  # pid 0: this thread only
     end = time.monotonic() + lifetime
