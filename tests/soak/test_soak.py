@@ -240,7 +240,8 @@ class Libvirtd:
     def __init__(self, work):
         self.work = work
         self.pid = None
-        self.virtlogd_pid = None
+        self.answered = False
+        self.started_virtlogd = False
         self.kvm_orig = None
         self.virt = "kvm" if os.path.exists("/dev/kvm") else "qemu"
 
@@ -287,19 +288,20 @@ class Libvirtd:
         self.prepare_host()
         if subprocess.run(["pgrep", "-x", "virtlogd"], capture_output=True).returncode != 0:
             subprocess.run(["virtlogd", "-d"], check=True)
-            self.virtlogd_pid = int(open("/run/virtlogd.pid").read())
+            self.started_virtlogd = True
         subprocess.run(["libvirtd", "-d"], check=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
+            self.pid = self.pid or daemon_pid("libvirtd")  # stopped at the end even if mute
             if virsh("version", timeout=10)[0]:
-                self.pid = int(open("/run/libvirtd.pid").read())
+                self.answered = True
                 return None
             time.sleep(0.2)
         return "libvirtd did not answer on qemu:///system within 30 s"
 
     def stop(self):
         """Stops every guest of this test, then the daemons this test started."""
-        if self.pid:
+        if self.answered:
             for name in GUEST_NAMES:
                 virsh("destroy", name, timeout=30)
                 virsh("undefine", name, timeout=30)
@@ -313,7 +315,7 @@ class Libvirtd:
                         os.kill(int(pid), signal.SIGKILL)
             except (FileNotFoundError, ProcessLookupError):
                 pass
-        for pid in (self.pid, self.virtlogd_pid):
+        for pid in (self.pid, daemon_pid("virtlogd") if self.started_virtlogd else None):
             if pid:
                 terminate_pid(pid)
         if self.kvm_orig:
@@ -325,6 +327,16 @@ class Libvirtd:
                     path = os.path.join(d, name + ext)
                     if os.path.exists(path):
                         os.unlink(path)
+
+
+def daemon_pid(name):
+    """The pid in /run/NAME.pid if that process is NAME (not a stale file), else None."""
+    try:
+        pid = int(open("/run/%s.pid" % name).read())
+        with open("/proc/%d/comm" % pid) as f:
+            return pid if f.read().strip() == name else None
+    except (OSError, ValueError):
+        return None
 
 
 def terminate_pid(pid, timeout=10):
@@ -483,7 +495,10 @@ class Scraper(threading.Thread):
                     self.unsuccessful[labels["collector"]] += 1
 
     def sample(self):
-        fp = footprint(self.pid)
+        try:
+            fp = footprint(self.pid)
+        except OSError:  # the exporter is gone: the failed scrapes say so
+            return
         with self.lock:
             self.trace.append(fp)
 
@@ -608,6 +623,9 @@ def run_churn(args, exporter, guests):
         print("baseline after %.0f s of warm-up: RSS %d KiB, %d fds, %d threads"
               % (args.warmup, baseline.rss_kib, baseline.fds, baseline.threads), flush=True)
         results = [d.result(timeout=args.duration + 120) for d in drivers]
+    except BaseException:
+        scraper.stop_event.set()
+        raise
     finally:
         for d in drivers:
             d.kill()
@@ -727,6 +745,11 @@ def soak(args, work):
     return 1 if failed else 0
 
 
+def interrupted(*_):
+    print("FAIL: interrupted by SIGTERM; stopping everything this test started", flush=True)
+    sys.exit(1)
+
+
 def main():
     args = parse_args()
     if args.role == "processes":
@@ -745,7 +768,7 @@ def main():
         return SKIP
     # SIGTERM (ctest's timeout, a CI runner) unwinds through the finally blocks that stop
     # the exporter, the churn, the guests and the daemons.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    signal.signal(signal.SIGTERM, interrupted)
     work = tempfile.mkdtemp(prefix="hostiso-soak.", dir="/var/tmp")
     os.chmod(work, 0o755)  # QEMU (user libvirt-qemu) opens the disk image in here
     try:
