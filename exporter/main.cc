@@ -11,15 +11,16 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <variant>
 #include <vector>
 
 #include "exporter/collector_table.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
 #include "exporter/landing_page.h"
-#include "exporter/web_config.h"
 #include "exporter/self_affinity.h"
 #include "exporter/version.h"
+#include "exporter/web_config.h"
 #include "metrics/exporter_collectable.h"
 #include "metrics/isolation_source.h"
 #include "metrics/log.h"
@@ -97,7 +98,82 @@ void StopWithin(std::function<void()> stop) {
   t.join();
 }
 
-int Run(int argc, char** argv) {
+std::shared_ptr<ExporterCollectable> MakeExporter(
+    const Flags& flags, const HostPaths& paths,
+    const std::shared_ptr<IsolationSource>& isolation) {
+  auto violations = std::make_shared<ViolationRegistry>();
+  CollectorDeps deps{flags, paths, isolation, violations,
+                     std::make_shared<GuestInventoryHolder>()};
+  ExporterOptions options;
+  options.build = BuildInfo{kVersion, kRevision};
+  options.max_violation_info = flags.max_violation_info;
+  options.exporter_metrics = flags.exporter_metrics;
+  if (!flags.web_config_file.empty())
+    options.config_sources.emplace_back("web_config", WebConfigLoadOk);
+  return std::make_shared<ExporterCollectable>(
+      options, isolation, MakeCollectors(deps), violations);
+}
+
+// nova.conf is re-read off the scrape path, on its own schedule and on
+// SIGHUP; the self-confinement follows it, and a change wakes the census and
+// disk workers.
+std::unique_ptr<PeriodicWorker> MakeIsolationWorker(
+    const Flags& flags, std::shared_ptr<IsolationSource> isolation,
+    std::shared_ptr<SelfConfinement> confinement,
+    std::shared_ptr<ExporterCollectable> collectable) {
+  const auto first = isolation->Current();
+  return std::make_unique<PeriodicWorker>(
+      "isolation",
+      [isolation, confinement, collectable,
+       seen = std::make_pair(first->config_generation, first->roles_generation),
+       every = std::chrono::duration<double>(
+           flags.isolation_refresh_seconds)]() mutable {
+        auto iso = isolation->Reload();
+        confinement->Apply(*iso);
+        const auto now =
+            std::make_pair(iso->config_generation, iso->roles_generation);
+        if (now != seen) {
+          seen = now;
+          collectable->ConfigChanged();
+        }
+        return std::chrono::duration_cast<PeriodicWorker::Clock::duration>(
+            every);
+      });
+}
+
+Expected<std::unique_ptr<HttpServer>> StartServer(
+    const Flags& flags, std::shared_ptr<IsolationSource> isolation,
+    std::shared_ptr<ExporterCollectable> collectable) {
+  HttpServerOptions web;
+  web.listen_addresses = flags.listen_addresses;
+  web.telemetry_path = flags.telemetry_path;
+  web.web_config_file = flags.web_config_file;
+  web.max_requests = flags.web_max_requests;
+  web.max_connections = flags.web_max_connections;
+  web.systemd_socket = flags.web_systemd_socket;
+  HOSTISO_ASSIGN_OR_RETURN(
+      auto server,
+      HttpServer::Start(web, collectable, [&flags, isolation, collectable] {
+        return RenderLandingPage(kVersion, flags, *isolation->Current(),
+                                 collectable->Statuses());
+      }));
+  std::string addresses = flags.web_systemd_socket ? "systemd socket" : "";
+  for (const std::string& a : flags.listen_addresses) {
+    if (flags.web_systemd_socket) break;
+    addresses += (addresses.empty() ? "" : ",") + a;
+  }
+  log::Info("hostiso_exporter listening",
+            {{"address", addresses},
+             {"web_config",
+              flags.web_config_file.empty() ? "none" : flags.web_config_file},
+             {"version", kVersion},
+             {"telemetry_path", flags.telemetry_path}});
+  return server;
+}
+
+// Flags parsed, or the exit status: 2 for a bad flag, 0 after --help or
+// --version.
+std::variant<Flags, int> ParseCommandLine(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   auto flags = ParseFlags(args);
   if (!flags) {
@@ -113,97 +189,54 @@ int Run(int argc, char** argv) {
               << kRevision << ")\n";
     return 0;
   }
-  log::Configure(flags->log_level, flags->log_format);
+  return std::move(flags).value();
+}
+
+int Run(int argc, char** argv) {
+  auto parsed = ParseCommandLine(argc, argv);
+  if (const int* status = std::get_if<int>(&parsed)) return *status;
+  const Flags& flags = std::get<Flags>(parsed);
+  log::Configure(flags.log_level, flags.log_format);
   const sigset_t handled = HandledSignals();
   pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
   const HostPaths paths =
-      HostPaths::Detect(flags->procfs, flags->sysfs, flags->rootfs);
+      HostPaths::Detect(flags.procfs, flags.sysfs, flags.rootfs);
   IsolationOptions iso_options;
   iso_options.paths = paths;
-  iso_options.nova_config = flags->nova_config;
-  iso_options.nova_config_explicit = flags->nova_config_explicit;
-  iso_options.guest_cpus = flags->guest_cpus;
+  iso_options.nova_config = flags.nova_config;
+  iso_options.nova_config_explicit = flags.nova_config_explicit;
+  iso_options.guest_cpus = flags.guest_cpus;
   auto isolation = std::make_shared<IsolationSource>(iso_options);
   auto first = isolation->Reload();
-  if (auto exist = CheckGuestCpusExist(*flags, *first); !exist) {
+  if (auto exist = CheckGuestCpusExist(flags, *first); !exist) {
     std::fprintf(stderr, "hostiso_exporter: %s\n", exist.error().c_str());
     return 2;
   }
   // Before any thread starts: threads inherit the confinement.
   auto confinement =
-      std::make_shared<SelfConfinement>(flags->confine_to_host_cpus);
+      std::make_shared<SelfConfinement>(flags.confine_to_host_cpus);
   confinement->Apply(*first);
 
-  auto violations = std::make_shared<ViolationRegistry>();
-  CollectorDeps deps{*flags, paths, isolation, violations,
-                     std::make_shared<GuestInventoryHolder>()};
-  ExporterOptions options;
-  options.build = BuildInfo{kVersion, kRevision};
-  options.max_violation_info = flags->max_violation_info;
-  options.exporter_metrics = flags->exporter_metrics;
-  if (!flags->web_config_file.empty())
-    options.config_sources.emplace_back("web_config", WebConfigLoadOk);
-  auto collectable = std::make_shared<ExporterCollectable>(
-      options, isolation, MakeCollectors(deps), violations);
-
-  // nova.conf is re-read off the scrape path, on its own schedule and on
-  // SIGHUP; the census, disk worker and self-confinement follow it.
-  PeriodicWorker isolation_worker(
-      "isolation",
-      [isolation, confinement, collectable,
-       seen = std::make_pair(first->config_generation, first->roles_generation),
-       every = std::chrono::duration<double>(
-           flags->isolation_refresh_seconds)]() mutable {
-        auto iso = isolation->Reload();
-        confinement->Apply(*iso);
-        const auto now =
-            std::make_pair(iso->config_generation, iso->roles_generation);
-        if (now != seen) {
-          seen = now;
-          collectable->ConfigChanged();
-        }
-        return std::chrono::duration_cast<PeriodicWorker::Clock::duration>(
-            every);
-      });
-  isolation_worker.Start();
+  auto collectable = MakeExporter(flags, paths, isolation);
+  auto isolation_worker =
+      MakeIsolationWorker(flags, isolation, confinement, collectable);
+  isolation_worker->Start();
   collectable->StartCollectors();
-
-  const Flags& f = *flags;
-  HttpServerOptions web;
-  web.listen_addresses = flags->listen_addresses;
-  web.telemetry_path = flags->telemetry_path;
-  web.web_config_file = flags->web_config_file;
-  web.max_requests = flags->web_max_requests;
-  web.max_connections = flags->web_max_connections;
-  web.systemd_socket = flags->web_systemd_socket;
-  auto server =
-      HttpServer::Start(web, collectable, [&f, isolation, collectable] {
-        return RenderLandingPage(kVersion, f, *isolation->Current(),
-                                 collectable->Statuses());
-      });
+  auto server = StartServer(flags, isolation, collectable);
   if (!server) {
     log::Error("cannot start HTTP server", {{"err", server.error()}});
-    StopWithin([&] { collectable->StopCollectors(std::chrono::seconds(2)); });
+    StopWithin([&] {
+      isolation_worker->Stop(std::chrono::seconds(1));
+      collectable->StopCollectors(std::chrono::seconds(2));
+    });
     return 1;
   }
-  std::string addresses = flags->web_systemd_socket ? "systemd socket" : "";
-  for (const std::string& a : flags->listen_addresses) {
-    if (flags->web_systemd_socket) break;
-    addresses += (addresses.empty() ? "" : ",") + a;
-  }
-  log::Info("hostiso_exporter listening",
-            {{"address", addresses},
-             {"web_config",
-              flags->web_config_file.empty() ? "none" : flags->web_config_file},
-             {"version", kVersion},
-             {"telemetry_path", flags->telemetry_path}});
-
-  ServeSignals(isolation_worker);
+  ServeSignals(*isolation_worker);
   StopWithin([&] {
     server->reset();
-    isolation_worker.Stop(std::chrono::seconds(1));
+    isolation_worker->Stop(std::chrono::seconds(1));
     collectable->StopCollectors(std::chrono::seconds(2));
   });
   return 0;

@@ -14,6 +14,14 @@ FamilyBuilder FamilyBuilder::Gauge(std::string name, std::string help) {
                        prometheus::MetricType::Gauge);
 }
 
+void FamilyBuilder::AppendGauge(std::vector<prometheus::MetricFamily>& out,
+                                std::string name, std::string help,
+                                double value) {
+  auto f = Gauge(std::move(name), std::move(help));
+  f.Add({}, value);
+  std::move(f).AppendTo(out);
+}
+
 FamilyBuilder FamilyBuilder::Counter(std::string name, std::string help) {
   return FamilyBuilder(std::move(name), std::move(help),
                        prometheus::MetricType::Counter);

@@ -19,6 +19,9 @@ class FamilyBuilder {
       std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
   static FamilyBuilder Gauge(std::string name, std::string help);
+  // Appends a family of one unlabelled gauge.
+  static void AppendGauge(std::vector<prometheus::MetricFamily>& out,
+                          std::string name, std::string help, double value);
   static FamilyBuilder Counter(std::string name, std::string help);
 
   FamilyBuilder& Add(Labels labels, double value);

@@ -3,9 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <charconv>
-#include <cstring>
-
 #include "metrics/procfs/read_file.h"
 #include "metrics/procfs/task_schedstat.h"
 #include "metrics/procfs/task_stat.h"
@@ -13,38 +10,13 @@
 namespace hostiso {
 namespace {
 
-// "<id>/<leaf>" into `buf`, without allocating: this runs once per vCPU.
-const char* RelPath(char (&buf)[64], long id, const char* leaf) {
-  auto [end, ec] = std::to_chars(buf, buf + 32, id);
-  (void)ec;
-  *end++ = '/';
-  std::size_t len = std::strlen(leaf);
-  std::memcpy(end, leaf, len + 1);
-  return buf;
-}
-
-// Opens a directory for openat-relative reads; closes it on scope exit.
-class DirFd {
- public:
-  DirFd(int at, const char* rel)
-      : fd_(::openat(at, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
-  ~DirFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  DirFd(const DirFd&) = delete;
-  DirFd& operator=(const DirFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 void SampleVcpu(int task_dirfd, const GuestVcpu& v, VcpuSample& out) {
   if (v.affinity.Count() == 1) out.cpu = v.affinity.Members().front();
   if (v.tid <= 0 || task_dirfd < 0) return;
   char path[64];
   char buf[512];
-  ssize_t n = ReadSmallFileAt(task_dirfd, RelPath(path, v.tid, "schedstat"),
+  ssize_t n = ReadSmallFileAt(task_dirfd,
+                              IdPath(path, sizeof(path), v.tid, "schedstat"),
                               buf, sizeof(buf));
   if (n > 0) {
     if (auto ss = ParseTaskSchedstat(
@@ -54,8 +26,8 @@ void SampleVcpu(int task_dirfd, const GuestVcpu& v, VcpuSample& out) {
     }
   }
   if (out.cpu >= 0) return;  // pinned to one CPU: it can only be there
-  n = ReadSmallFileAt(task_dirfd, RelPath(path, v.tid, "stat"), buf,
-                      sizeof(buf));
+  n = ReadSmallFileAt(task_dirfd, IdPath(path, sizeof(path), v.tid, "stat"),
+                      buf, sizeof(buf));
   if (n > 0) {
     if (auto st =
             ParseTaskStat(std::string_view(buf, static_cast<std::size_t>(n))))
@@ -77,8 +49,9 @@ DomainSample SampleDomain(int procfd, const GuestDomain& d) {
   }
   char path[64];
   char buf[256];
-  ssize_t n = ReadSmallFileAt(procfd, RelPath(path, d.qemu_pid, "statm"), buf,
-                              sizeof(buf));
+  ssize_t n =
+      ReadSmallFileAt(procfd, IdPath(path, sizeof(path), d.qemu_pid, "statm"),
+                      buf, sizeof(buf));
   if (n <= 0) {
     s.running = false;
     return s;
@@ -86,7 +59,8 @@ DomainSample SampleDomain(int procfd, const GuestDomain& d) {
   if (auto statm =
           ParseStatm(std::string_view(buf, static_cast<std::size_t>(n))))
     s.statm = *statm;
-  DirFd task(procfd, RelPath(path, d.qemu_pid, "task"));
+  const UniqueFd task =
+      OpenDirAt(procfd, IdPath(path, sizeof(path), d.qemu_pid, "task"));
   for (std::size_t i = 0; i < d.vcpus.size(); ++i)
     SampleVcpu(task.get(), d.vcpus[i], s.vcpus[i]);
   return s;
@@ -99,7 +73,7 @@ GuestSample SampleGuests(const std::string& procfs,
   GuestSample sample;
   sample.inventory = std::move(inventory);
   if (!sample.inventory) return sample;
-  DirFd proc(AT_FDCWD, procfs.c_str());
+  const UniqueFd proc = OpenDirAt(AT_FDCWD, procfs.c_str());
   sample.domains.reserve(sample.inventory->domains.size());
   for (const GuestDomain& d : sample.inventory->domains)
     sample.domains.push_back(SampleDomain(proc.get(), d));

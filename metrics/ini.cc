@@ -20,6 +20,9 @@ std::optional<IniValue> IniFile::Last(std::string_view section,
   return all->back();
 }
 
+// Errors name the file, the line and the section but never quote the line:
+// a malformed line may be part of a password (nova.conf holds the database
+// and message-queue credentials) and errors reach the landing page and logs.
 Expected<IniFile> ParseIni(std::string_view text, std::string_view source) {
   using Result = Expected<IniFile>;
   IniFile ini;
@@ -47,8 +50,7 @@ Expected<IniFile> ParseIni(std::string_view text, std::string_view source) {
     if (line.front() == '[') {
       if (line.back() != ']' || line.size() < 3) {
         return Result::Error(where() +
-                             "expected a section header like [DEFAULT], got '" +
-                             std::string(line) + "'");
+                             "expected a section header like [DEFAULT]");
       }
       section = std::string(TrimSpace(line.substr(1, line.size() - 2)));
       ini.sections[section];
@@ -57,8 +59,8 @@ Expected<IniFile> ParseIni(std::string_view text, std::string_view source) {
     }
     std::size_t sep = line.find_first_of("=:");
     if (sep == std::string_view::npos) {
-      return Result::Error(where() + "expected 'key = value', got '" +
-                           std::string(line) + "'");
+      return Result::Error(where() + "expected 'key = value'" +
+                           (section.empty() ? "" : " in [" + section + "]"));
     }
     if (section.empty()) {
       return Result::Error(where() +

@@ -52,5 +52,24 @@ TEST(IniTest, ErrorsNameFileAndLine) {
   EXPECT_NE(no_key.error().find("n.conf:2: expected a key"), std::string::npos);
 }
 
+TEST(IniTest, ErrorsNeverQuoteTheLine) {
+  // A password split over lines, a header typo in the [database] section:
+  // the error names file, line and section, never the text.
+  for (const char* text : {
+           "[database]\nconnection = mysql://nova:S3cr3tPassw0rd@db\n"
+           "S3cr3tPassw0rd\n",
+           "[database]\nS3cr3tPassw0rd\n",
+           "[S3cr3tPassw0rd\n",
+           "[DEFAULT]\n[S3cr3tPassw0rd x\n",
+       }) {
+    auto r = ParseIni(text, "nova.conf");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().find("S3cr3t"), std::string::npos) << r.error();
+    EXPECT_EQ(r.error().find("nova.conf:"), 0U) << r.error();
+  }
+  EXPECT_EQ(ParseIni("[database]\nS3cr3tPassw0rd\n", "nova.conf").error(),
+            "nova.conf:2: expected 'key = value' in [database]");
+}
+
 }  // namespace
 }  // namespace hostiso

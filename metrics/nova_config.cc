@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <limits>
 
 #include "metrics/text.h"
 
@@ -9,7 +10,39 @@ namespace hostiso {
 namespace {
 
 std::string Where(std::string_view source, int line) {
+  if (line <= 0) return std::string(source) + ": ";
   return std::string(source) + ":" + std::to_string(line) + ": ";
+}
+
+// nova.conf also holds database and message-queue credentials
+// ([database] connection, [DEFAULT] transport_url, passwords of every
+// service). Errors quote a value only for the keys this exporter reads;
+// for any other key they name file, line and key alone.
+bool IsQuotableKey(std::string_view key) {
+  static constexpr std::string_view kReadKeys[] = {
+      "cpu_dedicated_set",
+      "cpu_shared_set",
+      "vcpu_pin_set",
+      "reserved_host_memory_mb",
+      "reserved_host_disk_mb",
+      "reserved_host_cpus",
+      "reserved_huge_pages",
+      "cpu_allocation_ratio",
+      "ram_allocation_ratio",
+      "disk_allocation_ratio",
+      "initial_cpu_allocation_ratio",
+      "initial_ram_allocation_ratio",
+      "initial_disk_allocation_ratio",
+      "state_path",
+      "instances_path",
+      "snapshots_directory",
+      "images_type",
+      "images_volume_group",
+  };
+  for (std::string_view k : kReadKeys) {
+    if (k == key) return true;
+  }
+  return false;
 }
 
 // Built-in defaults oslo.config would interpolate when a key is absent.
@@ -22,19 +55,51 @@ std::optional<std::string> DefaultFor(std::string_view section,
   return std::nullopt;
 }
 
-Expected<std::string> Lookup(const IniFile& ini, std::string_view section,
-                             std::string_view name, std::string_view source,
-                             int line, int depth);
+// Where a value being expanded came from, for error messages. Line 0: a
+// built-in default.
+struct ValueOrigin {
+  std::string_view section;
+  std::string_view key;
+  int line = 0;
+};
 
-Expected<std::string> InterpolateDepth(std::string_view value,
-                                       const IniFile& ini,
-                                       std::string_view section,
-                                       std::string_view source, int line,
-                                       int depth) {
-  using Result = Expected<std::string>;
-  if (depth > 10) {
-    return Result::Error(Where(source, line) + "interpolation loop in '" +
-                         std::string(value) + "'");
+// One interpolation with its budget. References can nest and repeat, so a
+// few hundred bytes of "a = $b$b$b..." lines expand exponentially: depth,
+// the number of references expanded and the output size are all bounded.
+class Interpolation {
+ public:
+  Interpolation(const IniFile& ini, std::string_view source)
+      : ini_(ini), source_(source) {}
+
+  Expected<std::string> Expand(std::string_view value, ValueOrigin origin,
+                               int depth);
+  Expected<std::string> Lookup(std::string_view name, ValueOrigin from,
+                               int depth);
+
+ private:
+  Expected<std::string> Fail(ValueOrigin origin, const std::string& what,
+                             std::string_view value) const {
+    std::string message = Where(source_, origin.line) + "[" +
+                          std::string(origin.section) + "] " +
+                          std::string(origin.key) + ": " + what;
+    if (IsQuotableKey(origin.key) && !value.empty())
+      message += " in '" + std::string(value) + "'";
+    return Expected<std::string>::Error(std::move(message));
+  }
+
+  const IniFile& ini_;
+  std::string_view source_;
+  int expansions_ = 0;
+};
+
+Expected<std::string> Interpolation::Expand(std::string_view value,
+                                            ValueOrigin origin, int depth) {
+  if (depth > detail::kMaxInterpolationDepth) {
+    return Fail(origin,
+                "interpolation nested deeper than " +
+                    std::to_string(detail::kMaxInterpolationDepth) +
+                    " levels (a reference loop?)",
+                value);
   }
   std::string out;
   for (std::size_t i = 0; i < value.size(); ++i) {
@@ -50,10 +115,8 @@ Expected<std::string> InterpolateDepth(std::string_view value,
     std::string_view name;
     if (i + 1 < value.size() && value[i + 1] == '{') {
       auto close = value.find('}', i + 2);
-      if (close == std::string_view::npos) {
-        return Result::Error(Where(source, line) + "expected '}' in '" +
-                             std::string(value) + "'");
-      }
+      if (close == std::string_view::npos)
+        return Fail(origin, "expected '}' after '${'", value);
       name = value.substr(i + 2, close - i - 2);
       i = close;
     } else {
@@ -65,30 +128,57 @@ Expected<std::string> InterpolateDepth(std::string_view value,
       name = value.substr(i + 1, j - i - 1);
       i = j - 1;
     }
-    if (name.empty()) {
-      return Result::Error(Where(source, line) +
-                           "expected an option name after '$' in '" +
-                           std::string(value) + "'");
+    if (name.empty())
+      return Fail(origin, "expected an option name after '$'", value);
+    if (++expansions_ > detail::kMaxInterpolationExpansions) {
+      return Fail(origin,
+                  "interpolation expands more than " +
+                      std::to_string(detail::kMaxInterpolationExpansions) +
+                      " references",
+                  value);
     }
-    auto sub = Lookup(ini, section, name, source, line, depth + 1);
+    auto sub = Lookup(name, origin, depth + 1);
     if (!sub) return sub;
+    if (out.size() + sub->size() > detail::kMaxInterpolatedBytes) {
+      return Fail(origin,
+                  "interpolated value longer than " +
+                      std::to_string(detail::kMaxInterpolatedBytes) + " bytes",
+                  value);
+    }
     out += *sub;
+  }
+  if (out.size() > detail::kMaxInterpolatedBytes) {
+    return Fail(origin,
+                "interpolated value longer than " +
+                    std::to_string(detail::kMaxInterpolatedBytes) + " bytes",
+                value);
   }
   return out;
 }
 
-Expected<std::string> Lookup(const IniFile& ini, std::string_view section,
-                             std::string_view name, std::string_view source,
-                             int line, int depth) {
-  for (std::string_view s : {section, std::string_view("DEFAULT")}) {
-    if (auto v = ini.Last(s, name))
-      return InterpolateDepth(v->value, ini, s, source, v->line, depth);
+Expected<std::string> Interpolation::Lookup(std::string_view name,
+                                            ValueOrigin from, int depth) {
+  for (std::string_view s : {from.section, std::string_view("DEFAULT")}) {
+    const auto* all = ini_.All(s, name);
+    if (all != nullptr) {
+      const IniValue& v = all->back();
+      return Expand(v.value, ValueOrigin{s, name, v.line}, depth);
+    }
   }
-  if (auto d = DefaultFor(section, name))
-    return InterpolateDepth(*d, ini, section, source, line, depth);
-  return Expected<std::string>::Error(Where(source, line) +
-                                      "unknown option '$" + std::string(name) +
-                                      "' in interpolation");
+  if (auto d = DefaultFor(from.section, name))
+    return Expand(*d, ValueOrigin{from.section, name, 0}, depth);
+  std::string what = "unknown option";
+  if (IsQuotableKey(from.key)) what += " '$" + std::string(name) + "'";
+  return Fail(from, what + " in interpolation", {});
+}
+
+// The interpolated value of `key` (or its Nova default).
+Expected<std::string> InterpolatedOption(const IniFile& ini,
+                                         std::string_view section,
+                                         std::string_view key,
+                                         std::string_view source) {
+  return Interpolation(ini, source)
+      .Lookup(key, ValueOrigin{section, key, 0}, 0);
 }
 
 // oslo.config treats an empty value of an optional option as unset.
@@ -141,6 +231,12 @@ Expected<std::optional<CpuSet>> GetCpuSet(const IniFile& ini,
   return std::optional<CpuSet>(*parsed);
 }
 
+// MAX_NUMNODES: the kernel's NODES_SHIFT is at most 10.
+constexpr std::uint64_t kMaxNumaNodes = 1024;
+// Sizes in KiB whose byte count fits in 64 bits.
+constexpr std::uint64_t kMaxHugePageKib =
+    std::numeric_limits<std::uint64_t>::max() / 1024;
+
 Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
                                                 std::string_view source) {
   using Result = Expected<ReservedHugePages>;
@@ -177,12 +273,22 @@ Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
       }
       auto n = ParseUint(val);
       if (!n) return fail();
+      if (*n > kMaxHugePageKib / mult) {
+        return Result::Error(Where(source, v.line) +
+                             "reserved_huge_pages size out of range in '" +
+                             v.value + "'");
+      }
       out.size_kib = *n * mult;
       has_size = true;
     } else if (key == "node" || key == "count") {
       auto n = ParseUint(val);
       if (!n) return fail();
       if (key == "node") {
+        if (*n >= kMaxNumaNodes) {
+          return Result::Error(Where(source, v.line) +
+                               "reserved_huge_pages node out of range in '" +
+                               v.value + "'");
+        }
         out.node = static_cast<int>(*n);
         has_node = true;
       } else {
@@ -192,6 +298,15 @@ Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
     } else {
       return fail();
     }
+  }
+  // The memory collector computes count * size in bytes: it must fit in 64
+  // bits (no host has 16 EiB of huge pages to reserve).
+  if (has_size && has_count && out.size_kib != 0 &&
+      out.count >
+          std::numeric_limits<std::uint64_t>::max() / 1024 / out.size_kib) {
+    return Result::Error(Where(source, v.line) +
+                         "reserved_huge_pages count * size overflows in '" +
+                         v.value + "'");
   }
   if (!has_node || !has_size || !has_count) {
     return Result::Error(
@@ -207,8 +322,10 @@ Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
 namespace detail {
 Expected<std::string> Interpolate(std::string_view value, const IniFile& ini,
                                   std::string_view section,
-                                  std::string_view source, int line) {
-  return InterpolateDepth(value, ini, section, source, line, 0);
+                                  std::string_view key, std::string_view source,
+                                  int line) {
+  return Interpolation(ini, source)
+      .Expand(value, ValueOrigin{section, key, line}, 0);
 }
 }  // namespace detail
 
@@ -281,12 +398,11 @@ Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini,
     *r.out = ratio->value_or(initial->value_or(r.nova_default));
   }
 
-  HOSTISO_TRY(state,
-              detail::Interpolate("$state_path", ini, "DEFAULT", source, 0));
+  HOSTISO_TRY(state, InterpolatedOption(ini, "DEFAULT", "state_path", source));
+  HOSTISO_TRY(inst,
+              InterpolatedOption(ini, "DEFAULT", "instances_path", source));
   HOSTISO_TRY(
-      inst, detail::Interpolate("$instances_path", ini, "DEFAULT", source, 0));
-  HOSTISO_TRY(snap, detail::Interpolate("$snapshots_directory", ini, "libvirt",
-                                        source, 0));
+      snap, InterpolatedOption(ini, "libvirt", "snapshots_directory", source));
   cfg.state_path = *state;
   cfg.instances_path = *inst;
   cfg.snapshots_directory = *snap;

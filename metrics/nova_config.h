@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,7 +43,9 @@ struct NovaConfig {
 };
 
 // Builds the config from a parsed INI. Errors carry "source:line: ..." and say
-// what was expected (an integer, a ratio, a CPU list).
+// what was expected (an integer, a ratio, a CPU list). nova.conf holds
+// passwords: an error quotes a value only for a key this exporter reads (CPU
+// sets, ratios, reserved_*, paths, images_*), never for any other key.
 Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini,
                                        std::string_view source);
 
@@ -53,9 +56,18 @@ Expected<NovaConfig> ParseNovaConfig(std::string_view text,
 namespace detail {
 // oslo.config interpolation: "$name" / "${name}" refer to other options of the
 // same section or [DEFAULT]; "$$" is a literal '$'. Unknown names are errors.
+// `value` is the value of [section] key at `line` (errors name them). Bounded:
+// at most kMaxInterpolationDepth nested references (Python's ConfigParser
+// allows 10), kMaxInterpolationExpansions references in all and
+// kMaxInterpolatedBytes of output per value, so a small file of nested
+// references cannot hang the exporter or exhaust its memory.
+inline constexpr int kMaxInterpolationDepth = 10;
+inline constexpr int kMaxInterpolationExpansions = 1000;
+inline constexpr std::size_t kMaxInterpolatedBytes = std::size_t{64} * 1024;
 Expected<std::string> Interpolate(std::string_view value, const IniFile& ini,
                                   std::string_view section,
-                                  std::string_view source, int line);
+                                  std::string_view key, std::string_view source,
+                                  int line);
 }  // namespace detail
 
 }  // namespace hostiso

@@ -109,10 +109,14 @@ TEST(NovaConfigTest, MalformedValuesAreErrorsWithLine) {
        "overlap on CPUs 3"},
       {"[DEFAULT]\nvcpu_pin_set = 1-2\n[compute]\ncpu_dedicated_set = 3\n",
        "vcpu_pin_set and [compute] cpu_dedicated_set are both set"},
-      {"[DEFAULT]\ninstances_path = $nope/x\n", "unknown option '$nope'"},
-      {"[DEFAULT]\ninstances_path = ${state_path\n", "expected '}'"},
+      {"[DEFAULT]\ninstances_path = $nope/x\n",
+       "nova.conf:2: [DEFAULT] instances_path: unknown option '$nope' in "
+       "interpolation"},
+      {"[DEFAULT]\ninstances_path = ${state_path\n",
+       "nova.conf:2: [DEFAULT] instances_path: expected '}' after '${' in "
+       "'${state_path'"},
       {"[DEFAULT]\na = $b\nb = $a\ninstances_path = $a\n",
-       "interpolation loop"},
+       "interpolation nested deeper than 10 levels (a reference loop?)"},
       {"[DEFAULT]\nreserved_huge_pages = node:0,size:2048\n",
        "needs node, size and count"},
       {"[DEFAULT]\nreserved_huge_pages = node:0,size:big,count:1\n",
@@ -125,6 +129,121 @@ TEST(NovaConfigTest, MalformedValuesAreErrorsWithLine) {
     EXPECT_NE(r.error().find(c.expected_substring), std::string::npos)
         << "error was: " << r.error();
   }
+}
+
+// "a = $b$b..., b = $c$c..., ...": each level multiplies the output. Before
+// the bounds, an 864-byte file of such lines never finished and a 412-byte one
+// used ~1 GB (issue 11).
+std::string Bomb(int levels, int refs_per_level, bool braces) {
+  std::string text = "[DEFAULT]\ninstances_path = $k0\n";
+  for (int i = 0; i < levels; ++i) {
+    text += "k" + std::to_string(i) + " = ";
+    for (int r = 0; r < refs_per_level; ++r) {
+      text += braces ? "${k" + std::to_string(i + 1) + "}"
+                     : "$k" + std::to_string(i + 1) + "/";
+    }
+    text += "\n";
+  }
+  text += "k" + std::to_string(levels) + " = xxxxxxxxxxxxxxxx\n";
+  return text;
+}
+
+TEST(NovaConfigTest, InterpolationBombsStopWithAnErrorNamingTheKey) {
+  // Wide and shallow: many references, few levels.
+  std::string wide = Bomb(9, 12, true);
+  EXPECT_LT(wide.size(), 900U);
+  auto r = ParseNovaConfig(wide, "nova.conf");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().find("interpolation expands more than 1000 references"),
+            std::string::npos)
+      << r.error();
+  EXPECT_NE(r.error().find("nova.conf:"), std::string::npos);
+  EXPECT_NE(r.error().find("[DEFAULT] k"), std::string::npos) << r.error();
+
+  // Few references but long values: the output size bound.
+  std::string big = "[DEFAULT]\ninstances_path = $a$a$a$a\n";
+  big += "a = $b$b$b$b$b$b$b$b\nb = $c$c$c$c$c$c$c$c\nc = $d$d$d$d$d$d$d$d\n";
+  big += "d = " + std::string(400, 'x') + "\n";
+  auto b = ParseNovaConfig(big, "nova.conf");
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.error().find("interpolated value longer than 65536 bytes"),
+            std::string::npos)
+      << b.error();
+
+  // Deep: a chain of 12 references.
+  auto d = ParseNovaConfig(Bomb(12, 1, false), "nova.conf");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.error().find("nested deeper than 10 levels"), std::string::npos)
+      << d.error();
+}
+
+TEST(NovaConfigTest, InterpolationWithinBoundsStillWorks) {
+  // 4 levels of 2 references: 30 expansions, well inside every bound.
+  NovaConfig c = MustParse(Bomb(4, 2, true));
+  EXPECT_EQ(c.instances_path.size(), 16U * 16U);
+}
+
+TEST(NovaConfigTest, ErrorsNeverQuoteValuesOfKeysTheExporterDoesNotRead) {
+  const char* cases[] = {
+      // A reference loop and a bad reference through the database URL.
+      "[DEFAULT]\ninstances_path = $connection\n"
+      "connection = mysql://nova:S3cr3tPassw0rd@db/$connection\n",
+      "[DEFAULT]\ninstances_path = $transport_url\n"
+      "transport_url = rabbit://nova:S3cr3tPassw0rd@mq/${vhost\n",
+      "[DEFAULT]\ninstances_path = $transport_url\n"
+      "transport_url = rabbit://nova:S3cr3tPassw0rd@mq/$nope\n",
+      "[DEFAULT]\ninstances_path = $transport_url\n"
+      "transport_url = rabbit://nova:S3cr3tPassw0rd@mq/$\n",
+      // A malformed line after the password.
+      "[database]\nconnection = mysql://nova:S3cr3tPassw0rd@db/nova\n"
+      "S3cr3tPassw0rd\n",
+  };
+  for (const char* text : cases) {
+    auto r = ParseNovaConfig(text, "nova.conf");
+    ASSERT_FALSE(r.ok()) << text;
+    EXPECT_EQ(r.error().find("S3cr3t"), std::string::npos) << r.error();
+    EXPECT_EQ(r.error().find("nova.conf:"), 0U) << r.error();
+  }
+  auto r = ParseNovaConfig(cases[2], "nova.conf");
+  EXPECT_EQ(r.error(),
+            "nova.conf:3: [DEFAULT] transport_url: unknown option in "
+            "interpolation");
+  // A key the exporter reads is still quoted: the operator needs to see it.
+  auto mine = ParseNovaConfig("[DEFAULT]\nreserved_host_memory_mb = lots\n",
+                              "nova.conf");
+  EXPECT_NE(mine.error().find("got 'lots'"), std::string::npos);
+}
+
+TEST(NovaConfigTest, HugePageOverflowsAreErrors) {
+  const BadCase cases[] = {
+      // 2^54 GiB: size in KiB times 1024*1024 wraps.
+      {"[DEFAULT]\nreserved_huge_pages = node:0,size:18014398509481984GB,"
+       "count:1\n",
+       "nova.conf:2: reserved_huge_pages size out of range"},
+      {"[DEFAULT]\nreserved_huge_pages = node:0,size:18446744073709551615,"
+       "count:1\n",
+       "size out of range"},
+      // count * size in bytes beyond 2^64.
+      {"[DEFAULT]\nreserved_huge_pages = node:0,size:1GB,count:17179869184\n",
+       "nova.conf:2: reserved_huge_pages count * size overflows"},
+      // Above ParseUint's range.
+      {"[DEFAULT]\nreserved_huge_pages = node:0,size:2048,"
+       "count:99999999999999999999\n",
+       "expected reserved_huge_pages like"},
+      // node 2^32 used to wrap to 0.
+      {"[DEFAULT]\nreserved_huge_pages = node:4294967296,size:2048,count:1\n",
+       "reserved_huge_pages node out of range"},
+  };
+  for (const BadCase& c : cases) {
+    auto r = ParseNovaConfig(c.text, "nova.conf");
+    ASSERT_FALSE(r.ok()) << c.text;
+    EXPECT_NE(r.error().find(c.expected_substring), std::string::npos)
+        << "error was: " << r.error();
+  }
+  // The largest that fits: 16 Ki pages of 1 GiB (16 TiB).
+  NovaConfig c = MustParse(
+      "[DEFAULT]\nreserved_huge_pages = node:1023,size:1GB,count:16384\n");
+  EXPECT_EQ(c.reserved_huge_pages[0].count, 16384U);
 }
 
 }  // namespace

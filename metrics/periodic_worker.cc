@@ -35,8 +35,8 @@ void PeriodicWorker::Start(std::function<void()> before_first_step) {
       std::thread(&PeriodicWorker::Loop, state_, std::move(before_first_step));
 }
 
-void PeriodicWorker::Loop(std::shared_ptr<State> s,
-                          std::function<void()> before_first_step) {
+void PeriodicWorker::Loop(const std::shared_ptr<State>& s,
+                          const std::function<void()>& before_first_step) {
   if (before_first_step) before_first_step();
   while (true) {
     const Clock::time_point started = Clock::now();

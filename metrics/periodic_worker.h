@@ -50,8 +50,8 @@ class PeriodicWorker {
 
  private:
   struct State;
-  static void Loop(std::shared_ptr<State> state,
-                   std::function<void()> before_first_step);
+  static void Loop(const std::shared_ptr<State>& state,
+                   const std::function<void()>& before_first_step);
 
   std::string name_;
   std::shared_ptr<State> state_;

@@ -5,6 +5,7 @@
 
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace hostiso {
@@ -28,8 +29,21 @@ namespace detail {
 // Shortest text that parses back to `v`; "NaN", "+Inf", "-Inf" as Prometheus
 // expects.
 void AppendSampleValue(std::string& out, double v);
-void AppendEscapedLabelValue(std::string& out, const std::string& v);
-void AppendEscapedHelp(std::string& out, const std::string& help);
+// Label values and HELP text come from the host (process, domain and IRQ
+// names, paths, nova.conf values) and may hold any bytes. Prometheus rejects a
+// whole scrape whose label value is not UTF-8, so every ill-formed sequence
+// (stray continuation bytes, overlong forms, surrogates, code points above
+// U+10FFFF, truncated sequences, 0xC0/0xC1/0xF5-0xFF) becomes U+FFFD, one per
+// maximal subpart as in Unicode's "U+FFFD substitution of maximal subparts"
+// (what Python's and browsers' decoders do). Then the text format's escapes:
+// label values escape '\', '"' and newline; HELP escapes '\' and newline.
+// Other control bytes (NUL, tab, CR) are valid UTF-8 that promtool, Prometheus
+// and prometheus_client accept, and are kept.
+void AppendEscapedLabelValue(std::string& out, std::string_view v);
+void AppendEscapedHelp(std::string& out, std::string_view help);
+// `v` with ill-formed UTF-8 replaced as above, unescaped (for families handed
+// to prometheus::TextSerializer, which escapes but never checks UTF-8).
+std::string ToValidUtf8(std::string_view v);
 }  // namespace detail
 
 }  // namespace hostiso

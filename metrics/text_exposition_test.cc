@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include "metrics/family_builder.h"
 
@@ -44,6 +46,122 @@ TEST(TextExpositionTest, SpecialAndRoundTripValues) {
       EXPECT_EQ(std::stod(s), v) << s;
     }
   }
+}
+
+std::string Label(std::string_view v) {
+  std::string out;
+  detail::AppendEscapedLabelValue(out, v);
+  return out;
+}
+
+std::string Help(std::string_view v) {
+  std::string out;
+  detail::AppendEscapedHelp(out, v);
+  return out;
+}
+
+constexpr std::string_view kFffd = "\xEF\xBF\xBD";
+
+std::string Fffd(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += kFffd;
+  return out;
+}
+
+TEST(TextExpositionTest, AsciiLabelValueIsCopiedUnchanged) {
+  EXPECT_EQ(Label("ovs-vswitchd 0123 _-./:"), "ovs-vswitchd 0123 _-./:");
+  EXPECT_EQ(Label(""), "");
+}
+
+TEST(TextExpositionTest, EscapesQuoteBackslashNewline) {
+  EXPECT_EQ(Label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+  EXPECT_EQ(Help("a\"b\\c\nd"), "a\"b\\\\c\\nd");
+}
+
+TEST(TextExpositionTest, KeepsWellFormedMultiByteSequences) {
+  // 2, 3 and 4 bytes: é, U+FFFF, U+10FFFF, the emoji U+1F600; U+0080 and
+  // U+FEFF too: all valid for promtool and prometheus_client.
+  for (std::string_view v : {"caf\xC3\xA9", "\xEF\xBF\xBF", "\xF4\x8F\xBF\xBF",
+                             "\xF0\x9F\x98\x80", "\xC2\x80", "\xEF\xBB\xBF"}) {
+    EXPECT_EQ(Label(v), v);
+    EXPECT_EQ(Help(v), v);
+  }
+}
+
+TEST(TextExpositionTest, ReplacesInvalidBytesWithFffd) {
+  // The process name of issue 11: ff fe, a quote, a backslash and a newline.
+  EXPECT_EQ(Label("\xFF\xFE\"\\\n"), Fffd(2) + "\\\"\\\\\\n");
+  EXPECT_EQ(Help("x\xFF\xFEy"), "x" + Fffd(2) + "y");
+  // Lone continuation bytes, each its own replacement.
+  EXPECT_EQ(Label("a\x80\xBF"
+                  "b"),
+            "a" + Fffd(2) + "b");
+  // Overlong forms: C0 and C1 never start a sequence; E0 80 and F0 80 are
+  // overlong 3- and 4-byte forms (each byte replaced).
+  EXPECT_EQ(Label("\xC0\xAF"), Fffd(2));
+  EXPECT_EQ(Label("\xC1\xBF"), Fffd(2));
+  EXPECT_EQ(Label("\xE0\x80\xAF"), Fffd(3));
+  EXPECT_EQ(Label("\xF0\x80\x80\xAF"), Fffd(4));
+  // UTF-16 surrogates encoded in UTF-8 (CESU), lone or paired.
+  EXPECT_EQ(Label("\xED\xA0\x80"), Fffd(3));
+  EXPECT_EQ(Label("\xED\xA0\xBD\xED\xB8\x80"), Fffd(6));
+  // Above U+10FFFF and bytes F5-FF.
+  EXPECT_EQ(Label("\xF4\x90\x80\x80"), Fffd(4));
+  EXPECT_EQ(Label("\xF5\x80\x80\x80"), Fffd(4));
+  EXPECT_EQ(Label("\xF8\x88\x80\x80\x80"), Fffd(5));
+}
+
+TEST(TextExpositionTest, TruncatedSequencesBecomeOneFffdEach) {
+  // A truncated but so-far-valid prefix is one maximal subpart.
+  EXPECT_EQ(Label("a\xE2\x82"), "a" + Fffd(1));
+  EXPECT_EQ(Label("\xF0\x9F\x98"), Fffd(1));
+  EXPECT_EQ(Label("\xF0\x9F\x98"
+                  "x"),
+            Fffd(1) + "x");
+  EXPECT_EQ(Label("\xC3"), Fffd(1));
+  // The byte that broke the sequence starts over: a quote stays escaped.
+  EXPECT_EQ(Label("\xE2\x82\""), Fffd(1) + "\\\"");
+  EXPECT_EQ(Label("\xE2\xC3\xA9"), Fffd(1) + "\xC3\xA9");
+}
+
+TEST(TextExpositionTest, KeepsControlBytesOtherThanNewline) {
+  // NUL, tab, CR, DEL: valid UTF-8 that promtool, Prometheus 2.42 and
+  // prometheus_client 0.16 accept in a label value (tried on Debian 12).
+  std::string v("a\0b\tc\rd\x7f", 8);
+  EXPECT_EQ(Label(v), v);
+}
+
+TEST(TextExpositionTest, RepairsEveryFamilyIncludingDelegatedOnes) {
+  std::vector<prometheus::MetricFamily> fams;
+  auto a = FamilyBuilder::Counter("a_total", "help \xFF");
+  a.Add({{"comm", "\xFF\xFE\"\\\n"}}, 1);
+  std::move(a).AppendTo(fams);
+  prometheus::MetricFamily summary;
+  summary.name = "s";
+  summary.help = "h\xC0\n+\\";
+  summary.type = prometheus::MetricType::Summary;
+  prometheus::ClientMetric m;
+  m.label.push_back({"l", "x\xED\xA0\x80"});
+  m.summary.sample_count = 1;
+  m.summary.sample_sum = 2;
+  summary.metric.push_back(m);
+  fams.push_back(summary);
+  std::string text = TextExposition::ToString(fams);
+  EXPECT_NE(text.find("# HELP a_total help " + Fffd(1) + "\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("a_total{comm=\"" + Fffd(2) + "\\\"\\\\\\n\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("s_count{l=\"x" + Fffd(3) + "\"} 1"), std::string::npos)
+      << text;
+  // Found by fuzz/exposition_fuzzer.cc: prometheus-cpp writes a summary's
+  // HELP verbatim, so a newline in it started a line "+".
+  EXPECT_NE(text.find("# HELP s h" + Fffd(1) + "\\n+\\\\\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find('\xFF'), std::string::npos);
+  EXPECT_EQ(text.find('\xC0'), std::string::npos);
+  EXPECT_EQ(text.find('\xED'), std::string::npos);
 }
 
 TEST(TextExpositionTest, SameSamplesAsPrometheusCpp) {

@@ -17,12 +17,14 @@ build_pkgs=(
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy
+  clang libclang-rt-14-dev
   python3 flake8 curl procps util-linux
   prometheus prometheus-alertmanager prometheus-node-exporter
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
   lvm2 e2fsprogs strace file
   buildah podman runc debootstrap systemd-container python3-yaml rsync
   openssl wrk python3-prometheus-client
+  jsonnet yamllint python3-jinja2
 )
 
 pkgs=("${build_pkgs[@]}")

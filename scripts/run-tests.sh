@@ -8,7 +8,8 @@
 # running the unit, end-to-end and integration tests again (the threaded
 # workers meet real libvirtd, real threads and real loop devices there). Tests that need something
 # this machine lacks exit 77 and ctest lists them as skipped ("Not Run"),
-# never as passed.
+# never as passed. Last, every libFuzzer harness (fuzz/) runs for a bounded time
+# (scripts/fuzz.sh; HOSTISO_FUZZ_SECONDS per harness).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
@@ -33,4 +34,8 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure --timeout 900 -L "unit|e2e|integration" -LE "bench|slow" "$@") || status=1
+
+echo "== fuzz (libFuzzer, ASan+UBSan, ${HOSTISO_FUZZ_SECONDS:-20} s per harness)"
+# A finding fails the run; the steps above have already run and reported.
+bash scripts/fuzz.sh || status=1
 exit $status

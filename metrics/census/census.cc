@@ -52,16 +52,6 @@ namespace {
 
 constexpr std::size_t kBitsPerWord = sizeof(unsigned long) * 8;  // NOLINT
 
-// "<n>/<leaf>" into `buf` (no heap, no printf: this runs once per thread).
-const char* RelPath(char* buf, std::size_t cap, pid_t id, const char* leaf) {
-  auto [end, ec] = std::to_chars(buf, buf + cap - 1, id);
-  (void)ec;
-  *end++ = '/';
-  std::size_t len = std::strlen(leaf);
-  std::memcpy(end, leaf, len + 1);
-  return buf;
-}
-
 // Numeric entries (PIDs or TIDs) of a directory, via getdents64 with a large
 // buffer: the listing is the floor of the census, keep it tight.
 bool ListNumeric(int dirfd, std::vector<char>& buf, std::vector<pid_t>& out) {
@@ -156,7 +146,7 @@ bool ThreadCensus::ReadAffinity(int task_dirfd, pid_t tid) {
   char path[48];
   char buf[4096];
   ssize_t n = ReadSmallFileAt(
-      task_dirfd, RelPath(path, sizeof(path), tid, "status"), buf, sizeof(buf));
+      task_dirfd, IdPath(path, sizeof(path), tid, "status"), buf, sizeof(buf));
   if (n <= 0) return false;
   auto cpus =
       ParseCpusAllowedList(std::string_view(buf, static_cast<std::size_t>(n)));
@@ -170,12 +160,7 @@ bool ThreadCensus::ReadAffinity(int task_dirfd, pid_t tid) {
   return true;
 }
 
-Expected<CensusResult> ThreadCensus::Run(const CpuRoles& roles) {
-  auto started = std::chrono::steady_clock::now();
-  CensusResult result;
-  result.isolation_configured = roles.IsolationConfigured();
-  const CpuSet guest_cpus =
-      roles.IsolationConfigured() ? roles.GuestCpus() : CpuSet();
+void ThreadCensus::BeginRound(const CpuSet& guest_cpus, CensusResult& result) {
   guest_mask_.assign(
       std::max<std::size_t>(
           1, (static_cast<std::size_t>(guest_cpus.End()) + kBitsPerWord - 1) /
@@ -185,7 +170,6 @@ Expected<CensusResult> ThreadCensus::Run(const CpuRoles& roles) {
     guest_mask_[static_cast<std::size_t>(cpu) / kBitsPerWord] |=
         1UL << (static_cast<std::size_t>(cpu) % kBitsPerWord);
   }
-
   // Guests from the libvirt inventory when it names QEMU processes; QEMU
   // processes are also recognised by name, which is all there is when
   // libvirt is down.
@@ -202,81 +186,84 @@ Expected<CensusResult> ThreadCensus::Run(const CpuRoles& roles) {
     }
   }
   result.guest_source = qemu_pids_.empty() ? "procfs" : "libvirt";
-
-  std::optional<std::uint64_t> uptime = UptimeTicks(options_.paths.procfs);
   next_.clear();
   next_runtime_.clear();
   deltas_.clear();
   intruders_.clear();
+}
 
-  int procfd =
-      ::open(options_.paths.procfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (procfd < 0) {
-    return Error("open " + options_.paths.procfs + ": " + std::strerror(errno));
-  }
-  std::vector<pid_t> pids, tids;
-  pids.reserve(4096);
-  if (!ListNumeric(procfd, dirbuf_, pids)) {
-    const int err = errno;
-    ::close(procfd);
-    return Error("listing " + options_.paths.procfs + ": " +
-                 std::strerror(err));
-  }
-  std::vector<Candidate> cands;
-  const bool any_guest = !guest_cpus.Empty();
-  char path[48];
-  for (pid_t pid : pids) {
-    int taskfd = ::openat(procfd, RelPath(path, sizeof(path), pid, "task"),
-                          O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (taskfd < 0) {
-      ++result.vanished;  // the process exited since the listing
-      continue;
-    }
-    if (!ListNumeric(taskfd, dirbuf_, tids)) {
+// The threads of `pid` whose affinity (read into mask_) includes a guest-role
+// CPU, into cands_. false when the process is gone.
+bool ThreadCensus::ListCandidates(int taskfd, bool any_guest,
+                                  CensusResult& result) {
+  if (!ListNumeric(taskfd, dirbuf_, tids_)) return false;
+  cands_.clear();
+  for (pid_t tid : tids_) {
+    if (!ReadAffinity(taskfd, tid)) {
       ++result.vanished;
-      ::close(taskfd);
       continue;
     }
-    cands.clear();
-    for (pid_t tid : tids) {
-      if (!ReadAffinity(taskfd, tid)) {
-        ++result.vanished;
-        continue;
-      }
-      ++result.tasks;
-      if (!any_guest) continue;
-      bool hits = false;
-      int count = 0, first = -1;
-      for (std::size_t w = 0; w < mask_.size(); ++w) {
-        unsigned long bits = mask_[w];  // NOLINT
-        if (bits == 0) continue;
-        if (w < guest_mask_.size() && (bits & guest_mask_[w]) != 0) hits = true;
-        count += std::popcount(bits);
-        if (first < 0)
-          first = static_cast<int>(w * kBitsPerWord) + std::countr_zero(bits);
-      }
-      if (hits) cands.push_back(Candidate{tid, count == 1 ? first : -1});
+    ++result.tasks;
+    if (!any_guest) continue;
+    bool hits = false;
+    int count = 0, first = -1;
+    for (std::size_t w = 0; w < mask_.size(); ++w) {
+      unsigned long bits = mask_[w];  // NOLINT
+      if (bits == 0) continue;
+      if (w < guest_mask_.size() && (bits & guest_mask_[w]) != 0) hits = true;
+      count += std::popcount(bits);
+      if (first < 0)
+        first = static_cast<int>(w * kBitsPerWord) + std::countr_zero(bits);
     }
-    if (!cands.empty()) {
-      if (options_.skip_idle_processes && options_.process_runtime &&
-          qemu_pids_.count(pid) == 0) {
-        // Read the clock before the threads: time used after this point shows
-        // up in the next census.
-        if (auto runtime = options_.process_runtime(pid)) {
-          auto it = prev_runtime_.find(pid);
-          bool idle = it != prev_runtime_.end() && it->second == *runtime;
-          next_runtime_[pid] = *runtime;
-          if (idle && CarryOverIdle(pid, cands, result)) {
-            ::close(taskfd);
-            continue;
-          }
-        }
-      }
-      ExamineProcess(pid, procfd, taskfd, cands, result);
-    }
-    ::close(taskfd);
+    if (hits) cands_.push_back(Candidate{tid, count == 1 ? first : -1});
   }
-  ::close(procfd);
+  return true;
+}
+
+void ThreadCensus::WalkProcess(pid_t pid, int procfd, bool any_guest,
+                               CensusResult& result) {
+  char path[48];
+  const UniqueFd taskfd =
+      OpenDirAt(procfd, IdPath(path, sizeof(path), pid, "task"));
+  // The process exited since the listing.
+  if (!taskfd.valid() || !ListCandidates(taskfd.get(), any_guest, result)) {
+    ++result.vanished;
+    return;
+  }
+  if (cands_.empty()) return;
+  if (options_.skip_idle_processes && options_.process_runtime &&
+      qemu_pids_.count(pid) == 0) {
+    // Read the clock before the threads: time used after this point shows
+    // up in the next census.
+    if (auto runtime = options_.process_runtime(pid)) {
+      auto it = prev_runtime_.find(pid);
+      bool idle = it != prev_runtime_.end() && it->second == *runtime;
+      next_runtime_[pid] = *runtime;
+      if (idle && CarryOverIdle(pid, cands_, result)) return;
+    }
+  }
+  ExamineProcess(pid, procfd, taskfd.get(), cands_, result);
+}
+
+Expected<CensusResult> ThreadCensus::Run(const CpuRoles& roles) {
+  auto started = std::chrono::steady_clock::now();
+  CensusResult result;
+  result.isolation_configured = roles.IsolationConfigured();
+  const CpuSet guest_cpus =
+      roles.IsolationConfigured() ? roles.GuestCpus() : CpuSet();
+  BeginRound(guest_cpus, result);
+  std::optional<std::uint64_t> uptime = UptimeTicks(options_.paths.procfs);
+
+  const UniqueFd procfd = OpenDirAt(AT_FDCWD, options_.paths.procfs.c_str());
+  if (!procfd.valid())
+    return Error("open " + options_.paths.procfs + ": " + std::strerror(errno));
+  std::vector<pid_t> pids;
+  pids.reserve(4096);
+  if (!ListNumeric(procfd.get(), dirbuf_, pids))
+    return Error("listing " + options_.paths.procfs + ": " +
+                 std::strerror(errno));
+  for (pid_t pid : pids)
+    WalkProcess(pid, procfd.get(), !guest_cpus.Empty(), result);
 
   ledger_.Add(deltas_, guest_cpus);
   result.intrusion = ledger_.Exposition();
@@ -313,13 +300,99 @@ bool ThreadCensus::CarryOverIdle(pid_t pid, const std::vector<Candidate>& cands,
   return true;
 }
 
+std::optional<TaskStat> ThreadCensus::ReadStat(int task_dirfd, pid_t tid,
+                                               CensusResult& result) {
+  char path[48];
+  char buf[1024];
+  ssize_t n =
+      ReadSmallFileAt(task_dirfd, IdPath(path, sizeof(path), tid, "stat"), buf,
+                      sizeof(buf) - 1);
+  if (n <= 0) {
+    ++result.vanished;
+    return std::nullopt;
+  }
+  ++result.stat_reads;
+  auto st = ParseTaskStat(std::string_view(buf, static_cast<std::size_t>(n)));
+  if (!st) {
+    ++result.malformed;
+    log::Debug("skipping unparsable task stat",
+               {{"tid", std::to_string(tid)}, {"err", st.error()}});
+    return std::nullopt;
+  }
+  return std::move(st).value();
+}
+
+namespace {
+
+// The process name: the thread group leader's comm, from its stat when it was
+// read anyway, else /proc/PID/comm.
+std::optional<std::string> ProcessComm(int procfd, pid_t pid,
+                                       const std::optional<TaskStat>& leader) {
+  if (leader) return leader->comm;
+  char path[48];
+  char buf[64];
+  ssize_t n = ReadSmallFileAt(procfd, IdPath(path, sizeof(path), pid, "comm"),
+                              buf, sizeof(buf));
+  if (n <= 0) return std::nullopt;
+  std::string_view s(buf, static_cast<std::size_t>(n));
+  if (s.back() == '\n') s.remove_suffix(1);
+  return std::string(s);
+}
+
+}  // namespace
+
+TaskClass ThreadCensus::Classify(bool qemu, const Candidate& c,
+                                 const TaskStat& st) const {
+  if (qemu) {
+    return (vcpu_tids_.count(c.tid) > 0 || VcpuIndexFromComm(st.comm))
+               ? TaskClass::kVcpu
+               : TaskClass::kQemuOther;
+  }
+  if (st.KernelThread() && c.single_cpu >= 0) return TaskClass::kPerCpuKernel;
+  return TaskClass::kHost;
+}
+
+bool ThreadCensus::IsGuestCpu(int cpu) const {
+  const auto c = static_cast<std::size_t>(cpu);
+  return cpu >= 0 && c / kBitsPerWord < guest_mask_.size() &&
+         ((guest_mask_[c / kBitsPerWord] >> (c % kBitsPerWord)) & 1UL) != 0;
+}
+
+// A host or per-CPU kernel thread: the CPU time it used since the previous
+// census, attributed to a CPU (see the class comment), is intrusion when that
+// CPU is guest-role.
+void ThreadCensus::AccountHostTime(const Candidate& c, const TaskStat& st,
+                                   TaskClass cls, const std::string& pname,
+                                   CensusTask& seen, CensusResult& result) {
+  if (cls == TaskClass::kHost) ++result.host_tasks_on_guest_cpus;
+  const std::uint64_t ticks = st.utime + st.stime;
+  std::uint64_t delta = 0;
+  auto it = prev_.find(c.tid);
+  if (it != prev_.end() && it->second.starttime == st.starttime) {
+    delta = ticks >= it->second.ticks ? ticks - it->second.ticks : 0;
+  } else if (has_previous_ && previous_uptime_ticks_ &&
+             st.starttime >= *previous_uptime_ticks_) {
+    delta = ticks;  // born since the previous census
+  }
+  next_[c.tid] = Prev{st.starttime, ticks, cls, c.single_cpu};
+  const int cpu = c.single_cpu >= 0 ? c.single_cpu : st.processor;
+  seen.cpu = cpu;
+  if (cls == TaskClass::kPerCpuKernel) {
+    seen.comm = std::string(detail::IntrusionLedger::kKernel);
+  } else {
+    seen.comm = st.KernelThread() ? detail::KernelThreadLabel(pname) : pname;
+  }
+  if (!IsGuestCpu(cpu) || delta == 0) return;
+  seen.delta_ticks = delta;
+  deltas_.push_back(detail::IntrusionLedger::Delta{
+      seen.comm, cpu, delta, cls == TaskClass::kPerCpuKernel});
+  if (cls == TaskClass::kHost) intruders_[seen.comm].Insert(cpu);
+}
+
 void ThreadCensus::ExamineProcess(pid_t pid, int procfd, int task_dirfd,
                                   const std::vector<Candidate>& cands,
                                   CensusResult& result) {
-  char path[48];
-  char buf[1024];
-  const bool inventory_qemu = qemu_pids_.count(pid) > 0;
-  if (inventory_qemu) {
+  if (qemu_pids_.count(pid) > 0) {
     // libvirt told us: no read needed to classify these.
     if (options_.keep_examined) {
       for (const Candidate& c : cands) {
@@ -330,99 +403,25 @@ void ThreadCensus::ExamineProcess(pid_t pid, int procfd, int task_dirfd,
     }
     return;
   }
-  // The process name: the thread group leader's comm (/proc/PID/comm), taken
-  // from the leader's stat when we read it anyway.
   std::optional<TaskStat> leader;
-  std::string process_comm;
-  bool have_process_comm = false;
-  auto read_stat = [&](pid_t tid) -> std::optional<TaskStat> {
-    ssize_t n =
-        ReadSmallFileAt(task_dirfd, RelPath(path, sizeof(path), tid, "stat"),
-                        buf, sizeof(buf) - 1);
-    if (n <= 0) {
-      ++result.vanished;
-      return std::nullopt;
-    }
-    ++result.stat_reads;
-    auto st = ParseTaskStat(std::string_view(buf, static_cast<std::size_t>(n)));
-    if (!st) {
-      ++result.malformed;
-      log::Debug("skipping unparsable task stat",
-                 {{"tid", std::to_string(tid)}, {"err", st.error()}});
-      return std::nullopt;
-    }
-    return std::move(st).value();
-  };
   for (const Candidate& c : cands) {
-    if (c.tid == pid) leader = read_stat(pid);
+    if (c.tid == pid) leader = ReadStat(task_dirfd, pid, result);
   }
-  if (leader) {
-    process_comm = leader->comm;
-    have_process_comm = true;
-  } else {
-    ssize_t n = ReadSmallFileAt(
-        procfd, RelPath(path, sizeof(path), pid, "comm"), buf, sizeof(buf));
-    if (n > 0) {
-      std::string_view s(buf, static_cast<std::size_t>(n));
-      if (s.back() == '\n') s.remove_suffix(1);
-      process_comm.assign(s);
-      have_process_comm = true;
-    }
-  }
-  const bool qemu =
-      have_process_comm && detail::IsQemuProcessName(process_comm);
-
+  const std::optional<std::string> process_comm =
+      ProcessComm(procfd, pid, leader);
+  const bool qemu = process_comm && detail::IsQemuProcessName(*process_comm);
   for (const Candidate& c : cands) {
-    std::optional<TaskStat> st = c.tid == pid ? leader : read_stat(c.tid);
+    std::optional<TaskStat> st =
+        c.tid == pid ? leader : ReadStat(task_dirfd, c.tid, result);
     if (!st) continue;
-    const std::string& pname = have_process_comm ? process_comm : st->comm;
-    TaskClass cls;
-    if (qemu) {
-      cls = (vcpu_tids_.count(c.tid) > 0 || VcpuIndexFromComm(st->comm))
-                ? TaskClass::kVcpu
-                : TaskClass::kQemuOther;
-    } else if (st->KernelThread() && c.single_cpu >= 0) {
-      cls = TaskClass::kPerCpuKernel;
-    } else {
-      cls = TaskClass::kHost;
-    }
+    const TaskClass cls = Classify(qemu, c, *st);
     CensusTask seen{pid, c.tid, cls, "", -1, 0};
     if (cls == TaskClass::kVcpu || cls == TaskClass::kQemuOther) {
       next_[c.tid] =
           Prev{st->starttime, st->utime + st->stime, cls, c.single_cpu};
-    }
-    if (cls == TaskClass::kHost || cls == TaskClass::kPerCpuKernel) {
-      if (cls == TaskClass::kHost) ++result.host_tasks_on_guest_cpus;
-      const std::uint64_t ticks = st->utime + st->stime;
-      std::uint64_t delta = 0;
-      auto it = prev_.find(c.tid);
-      if (it != prev_.end() && it->second.starttime == st->starttime) {
-        delta = ticks >= it->second.ticks ? ticks - it->second.ticks : 0;
-      } else if (has_previous_ && previous_uptime_ticks_ &&
-                 st->starttime >= *previous_uptime_ticks_) {
-        delta = ticks;  // born since the previous census
-      }
-      next_[c.tid] = Prev{st->starttime, ticks, cls, c.single_cpu};
-      const int cpu = c.single_cpu >= 0 ? c.single_cpu : st->processor;
-      seen.cpu = cpu;
-      if (cls == TaskClass::kPerCpuKernel) {
-        seen.comm = std::string(detail::IntrusionLedger::kKernel);
-      } else {
-        seen.comm =
-            st->KernelThread() ? detail::KernelThreadLabel(pname) : pname;
-      }
-      const bool guest_cpu =
-          cpu >= 0 &&
-          static_cast<std::size_t>(cpu) / kBitsPerWord < guest_mask_.size() &&
-          (guest_mask_[static_cast<std::size_t>(cpu) / kBitsPerWord] >>
-           (static_cast<std::size_t>(cpu) % kBitsPerWord)) &
-              1UL;
-      if (guest_cpu && delta > 0) {
-        seen.delta_ticks = delta;
-        deltas_.push_back(detail::IntrusionLedger::Delta{
-            seen.comm, cpu, delta, cls == TaskClass::kPerCpuKernel});
-        if (cls == TaskClass::kHost) intruders_[seen.comm].Insert(cpu);
-      }
+    } else {
+      AccountHostTime(c, *st, cls, process_comm ? *process_comm : st->comm,
+                      seen, result);
     }
     if (options_.keep_examined) result.examined.push_back(std::move(seen));
   }

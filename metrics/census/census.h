@@ -143,9 +143,19 @@ class ThreadCensus {
     pid_t tid = 0;
     int single_cpu = -1;  // the only CPU of its affinity, -1 when several
   };
+  void BeginRound(const CpuSet& guest_cpus, CensusResult& result);
+  bool ListCandidates(int taskfd, bool any_guest, CensusResult& result);
+  void WalkProcess(pid_t pid, int procfd, bool any_guest, CensusResult& result);
   // Reads the affinity of `tid` into mask_ (bits by CPU). false when the
   // thread is gone.
   bool ReadAffinity(int task_dirfd, pid_t tid);
+  std::optional<TaskStat> ReadStat(int task_dirfd, pid_t tid,
+                                   CensusResult& result);
+  TaskClass Classify(bool qemu, const Candidate& c, const TaskStat& st) const;
+  bool IsGuestCpu(int cpu) const;
+  void AccountHostTime(const Candidate& c, const TaskStat& st, TaskClass cls,
+                       const std::string& pname, CensusTask& seen,
+                       CensusResult& result);
   void ExamineProcess(pid_t pid, int procfd, int task_dirfd,
                       const std::vector<Candidate>& cands,
                       CensusResult& result);
@@ -170,6 +180,9 @@ class ThreadCensus {
   std::unordered_map<std::string, CpuSet> intruders_;
   detail::IntrusionLedger ledger_;
   std::vector<char> dirbuf_;
+  // Reused by every process of a census (no allocation per process).
+  std::vector<pid_t> tids_;
+  std::vector<Candidate> cands_;
 };
 
 namespace detail {

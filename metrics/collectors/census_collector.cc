@@ -6,29 +6,27 @@
 namespace hostiso {
 namespace {
 
-void AppendGauge(std::vector<prometheus::MetricFamily>& out, const char* name,
-                 const char* help, double value) {
-  auto f = FamilyBuilder::Gauge(name, help);
-  f.Add({}, value);
-  std::move(f).AppendTo(out);
-}
-
 void AppendCensus(const CensusResult& r, double age_seconds,
                   std::vector<prometheus::MetricFamily>& out) {
-  AppendGauge(out, "hostiso_census_age_seconds",
-              "How old the thread census data served is.", age_seconds);
-  AppendGauge(out, "hostiso_census_duration_seconds",
-              "Wall time the last thread census took.", r.duration_seconds);
-  AppendGauge(out, "hostiso_census_tasks", "Threads seen by the last census.",
-              static_cast<double>(r.tasks));
-  AppendGauge(out, "hostiso_census_stat_reads",
-              "Thread stat files the last census read (only threads allowed "
-              "on a guest-role CPU).",
-              static_cast<double>(r.stat_reads));
-  AppendGauge(out, "hostiso_host_tasks_on_guest_cpus",
-              "Host threads (not a guest's, not per-CPU kernel threads) whose "
-              "affinity includes a guest-role CPU.",
-              static_cast<double>(r.host_tasks_on_guest_cpus));
+  FamilyBuilder::AppendGauge(out, "hostiso_census_age_seconds",
+                             "How old the thread census data served is.",
+                             age_seconds);
+  FamilyBuilder::AppendGauge(out, "hostiso_census_duration_seconds",
+                             "Wall time the last thread census took.",
+                             r.duration_seconds);
+  FamilyBuilder::AppendGauge(out, "hostiso_census_tasks",
+                             "Threads seen by the last census.",
+                             static_cast<double>(r.tasks));
+  FamilyBuilder::AppendGauge(
+      out, "hostiso_census_stat_reads",
+      "Thread stat files the last census read (only threads allowed "
+      "on a guest-role CPU).",
+      static_cast<double>(r.stat_reads));
+  FamilyBuilder::AppendGauge(
+      out, "hostiso_host_tasks_on_guest_cpus",
+      "Host threads (not a guest's, not per-CPU kernel threads) whose "
+      "affinity includes a guest-role CPU.",
+      static_cast<double>(r.host_tasks_on_guest_cpus));
   auto intrusion =
       FamilyBuilder::Counter("hostiso_intrusion_seconds_total",
                              "CPU time threads of no guest used on guest-role "
@@ -53,9 +51,9 @@ Expected<void> CensusCollector::Collect(
   // its figures no longer describe the host.
   if (failed) {
     if (last.value) {
-      AppendGauge(out, "hostiso_census_age_seconds",
-                  "How old the thread census data served is.",
-                  *last.AgeSeconds());
+      FamilyBuilder::AppendGauge(out, "hostiso_census_age_seconds",
+                                 "How old the thread census data served is.",
+                                 *last.AgeSeconds());
     }
     return Error("the last thread census failed (see its log line)");
   }

@@ -13,13 +13,6 @@ namespace {
 
 constexpr double kMiB = 1024.0 * 1024.0;
 
-void AppendGauge(std::vector<prometheus::MetricFamily>& out, const char* name,
-                 const char* help, double v) {
-  auto f = FamilyBuilder::Gauge(name, help);
-  f.Add({}, v);
-  std::move(f).AppendTo(out);
-}
-
 void AppendPools(const std::vector<HugePagePool>& pools,
                  std::vector<prometheus::MetricFamily>& out) {
   auto pool =
@@ -40,23 +33,26 @@ void AppendPools(const std::vector<HugePagePool>& pools,
 // The terms of the host-used formula (memory_model.h).
 void AppendHostUsed(const MemoryBreakdown& b,
                     std::vector<prometheus::MetricFamily>& out) {
-  AppendGauge(out, "hostiso_memory_available_bytes",
-              "MemAvailable from /proc/meminfo.",
-              static_cast<double>(b.available));
-  AppendGauge(out, "hostiso_memory_host_used_bytes",
-              "Memory used by everything but guests: (MemTotal - "
-              "MemAvailable) - huge page pool - guests' QEMU private resident "
-              "memory + huge pages used by the host.",
-              static_cast<double>(b.host_used_bytes));
-  AppendGauge(out, "hostiso_memory_guest_private_resident_bytes",
-              "Sum over running guests of their QEMU process's statm "
-              "(resident - shared) pages, as subtracted in "
-              "hostiso_memory_host_used_bytes.",
-              static_cast<double>(b.guest_private_resident_bytes));
-  AppendGauge(out, "hostiso_memory_hugepages_host_used_bytes",
-              "Huge pages in use or reserved beyond the memory of "
-              "hugepage-backed guests: host memory.",
-              static_cast<double>(b.host_hugepage_used_bytes));
+  FamilyBuilder::AppendGauge(out, "hostiso_memory_available_bytes",
+                             "MemAvailable from /proc/meminfo.",
+                             static_cast<double>(b.available));
+  FamilyBuilder::AppendGauge(
+      out, "hostiso_memory_host_used_bytes",
+      "Memory used by everything but guests: (MemTotal - "
+      "MemAvailable) - huge page pool - guests' QEMU private resident "
+      "memory + huge pages used by the host.",
+      static_cast<double>(b.host_used_bytes));
+  FamilyBuilder::AppendGauge(
+      out, "hostiso_memory_guest_private_resident_bytes",
+      "Sum over running guests of their QEMU process's statm "
+      "(resident - shared) pages, as subtracted in "
+      "hostiso_memory_host_used_bytes.",
+      static_cast<double>(b.guest_private_resident_bytes));
+  FamilyBuilder::AppendGauge(
+      out, "hostiso_memory_hugepages_host_used_bytes",
+      "Huge pages in use or reserved beyond the memory of "
+      "hugepage-backed guests: host memory.",
+      static_cast<double>(b.host_hugepage_used_bytes));
 }
 
 std::vector<GuestMemoryUse> GuestUses(const GuestSample& sample) {
@@ -100,16 +96,20 @@ Expected<void> MemoryCollector::Collect(
   // Without meminfo nothing here means anything.
   HOSTISO_ASSIGN_OR_RETURN(Meminfo meminfo,
                            ReadAndParse(paths_.Proc("meminfo"), ParseMeminfo));
-  AppendGauge(out, "hostiso_memory_total_bytes", "MemTotal from /proc/meminfo.",
-              static_cast<double>(meminfo.mem_total));
+  FamilyBuilder::AppendGauge(out, "hostiso_memory_total_bytes",
+                             "MemTotal from /proc/meminfo.",
+                             static_cast<double>(meminfo.mem_total));
   const NovaConfig nova = ctx.isolation.nova.value_or(NovaConfig{});
   const GuestSample& sample =
       ctx.guests.Sample(guests_ ? guests_->Current() : nullptr);
 
   // The host-used figure needs MemAvailable and the huge page pools.
   auto sysfs_pools = ReadHugePagePools(paths_.sysfs);
+  std::optional<Error> pools_error;
   std::optional<std::vector<HugePagePool>> pools;
-  if (sysfs_pools) {
+  if (!sysfs_pools) {
+    pools_error = sysfs_pools.failure();
+  } else {
     pools = sysfs_pools->empty() ? PoolsFromMeminfo(meminfo)
                                  : std::move(sysfs_pools).value();
   }
@@ -127,7 +127,7 @@ Expected<void> MemoryCollector::Collect(
   if (pools) AppendPools(*pools, out);
   AppendReservation(ctx, breakdown, out);
   AppendGuestMemory(ctx, meminfo, sample, out);
-  if (!sysfs_pools) return sysfs_pools.failure();
+  if (pools_error) return *pools_error;
   return Ok();
 }
 
@@ -142,21 +142,24 @@ void MemoryCollector::AppendReservation(
   const double reserved = static_cast<double>(std::max<std::int64_t>(
                               nova.reserved_host_memory_mb, 0)) *
                           kMiB;
-  AppendGauge(out, "hostiso_memory_reserved_bytes",
-              "reserved_host_memory_mb of nova.conf, in bytes.", reserved);
-  AppendGauge(out, "hostiso_memory_reserved_hugepages_bytes",
-              "Sum of nova.conf reserved_huge_pages (count x size) over NUMA "
-              "nodes and sizes.",
-              ReservedHugePagesBytes(nova));
+  FamilyBuilder::AppendGauge(out, "hostiso_memory_reserved_bytes",
+                             "reserved_host_memory_mb of nova.conf, in bytes.",
+                             reserved);
+  FamilyBuilder::AppendGauge(
+      out, "hostiso_memory_reserved_hugepages_bytes",
+      "Sum of nova.conf reserved_huge_pages (count x size) over NUMA "
+      "nodes and sizes.",
+      ReservedHugePagesBytes(nova));
   // Without the host-used figure the breach cannot be evaluated: nothing is
   // reported, and the registry expires an old breach.
   if (!breakdown) return;
   const double headroom =
       reserved - static_cast<double>(breakdown->host_used_bytes);
-  AppendGauge(out, "hostiso_memory_reserve_headroom_bytes",
-              "reserved_host_memory_mb - host used; negative: the host is "
-              "eating guest memory.",
-              headroom);
+  FamilyBuilder::AppendGauge(
+      out, "hostiso_memory_reserve_headroom_bytes",
+      "reserved_host_memory_mb - host used; negative: the host is "
+      "eating guest memory.",
+      headroom);
   ctx.violations.Report(ViolationKind::kMemoryReserveBreach,
                         DetectMemoryReserveBreach(headroom));
 }
@@ -170,12 +173,13 @@ void MemoryCollector::AppendGuestMemory(
       running.domains.push_back(sample.inventory->domains[i]);
   const GuestMemory gmem = ComputeGuestMemory(
       running, meminfo.mem_total, ctx.isolation.nova.value_or(NovaConfig{}));
-  AppendGauge(out, "hostiso_memory_guest_capacity_bytes",
-              "(MemTotal - reserved_host_memory_mb) x ram_allocation_ratio.",
-              gmem.capacity_bytes);
-  AppendGauge(out, "hostiso_memory_guest_allocated_bytes",
-              "Sum of running domains' memory.",
-              static_cast<double>(gmem.allocated_bytes));
+  FamilyBuilder::AppendGauge(
+      out, "hostiso_memory_guest_capacity_bytes",
+      "(MemTotal - reserved_host_memory_mb) x ram_allocation_ratio.",
+      gmem.capacity_bytes);
+  FamilyBuilder::AppendGauge(out, "hostiso_memory_guest_allocated_bytes",
+                             "Sum of running domains' memory.",
+                             static_cast<double>(gmem.allocated_bytes));
   // Overcommit needs a configured host: nova.conf or --isolation.guest-cpus.
   const bool configured = ctx.isolation.nova.has_value() ||
                           ctx.isolation.roles.IsolationConfigured();

@@ -152,115 +152,129 @@ void CloseFd(int& fd) {
 
 }  // namespace
 
-Expected<std::string> RunCommand(const std::vector<std::string>& argv,
-                                 std::chrono::milliseconds timeout) {
-  using Result = Expected<std::string>;
-  if (argv.empty()) return Result::Error("empty command");
-  const std::string binary = FindBinary(argv[0]);
-  if (binary.empty())
-    return Result::Error(argv[0] + ": not found in PATH, /usr/sbin or /sbin");
+namespace {
 
+// A child with its stdout and stderr on pipes we read.
+struct Spawned {
+  pid_t pid = 0;
+  int out_fd = -1;
+  int err_fd = -1;
+};
+
+// The environment with LVM_SUPPRESS_FD_WARNINGS=1: LVM complains on stderr
+// about every inherited descriptor that is not close-on-exec (the HTTP
+// server's sockets), harmless.
+std::vector<std::string> LvmEnvironment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    if (std::strncmp(*e, "LVM_SUPPRESS_FD_WARNINGS=", 25) != 0)
+      env.emplace_back(*e);
+  }
+  env.emplace_back("LVM_SUPPRESS_FD_WARNINGS=1");
+  return env;
+}
+
+Expected<Spawned> Spawn(const std::string& binary,
+                        const std::vector<std::string>& argv) {
   int out_pipe[2], err_pipe[2];
   if (::pipe2(out_pipe, O_CLOEXEC) != 0)
-    return Result::Error(std::string("pipe: ") + std::strerror(errno));
+    return Error(std::string("pipe: ") + std::strerror(errno));
   if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
     int e = errno;
     ::close(out_pipe[0]);
     ::close(out_pipe[1]);
-    return Result::Error(std::string("pipe: ") + std::strerror(e));
+    return Error(std::string("pipe: ") + std::strerror(e));
   }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
   posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
   for (const std::string& a : argv)
     args.push_back(const_cast<char*>(a.c_str()));
   args[0] = const_cast<char*>(binary.c_str());
   args.push_back(nullptr);
-  // LVM complains on stderr about every inherited descriptor that is not
-  // close-on-exec (the HTTP server's sockets): harmless, silenced.
-  std::vector<std::string> env_store;
-  for (char** e = environ; e && *e; ++e) {
-    if (std::strncmp(*e, "LVM_SUPPRESS_FD_WARNINGS=", 25) != 0)
-      env_store.emplace_back(*e);
-  }
-  env_store.emplace_back("LVM_SUPPRESS_FD_WARNINGS=1");
+  std::vector<std::string> env = LvmEnvironment();
   std::vector<char*> envp;
-  envp.reserve(env_store.size() + 1);
-  for (std::string& e : env_store) envp.push_back(e.data());
+  envp.reserve(env.size() + 1);
+  for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
-
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, binary.c_str(), &actions, nullptr, args.data(),
-                         envp.data());
+  Spawned child;
+  int rc = ::posix_spawn(&child.pid, binary.c_str(), &actions, nullptr,
+                         args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
-  int out_fd = out_pipe[0], err_fd = err_pipe[0];
+  child.out_fd = out_pipe[0];
+  child.err_fd = err_pipe[0];
   if (rc != 0) {
-    CloseFd(out_fd);
-    CloseFd(err_fd);
-    return Result::Error(binary + ": " + std::strerror(rc));
+    CloseFd(child.out_fd);
+    CloseFd(child.err_fd);
+    return Error(binary + ": " + std::strerror(rc));
   }
+  return child;
+}
 
-  std::string out, err;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool timed_out = false;
-  while (out_fd >= 0 || err_fd >= 0) {
+// Reads both pipes until they close or the deadline passes (true then). Each
+// output is capped: a runaway command cannot grow the exporter's memory.
+bool ReadOutputs(Spawned& child, std::chrono::steady_clock::time_point deadline,
+                 std::string& out, std::string& err) {
+  constexpr std::size_t kMaxOutput = std::size_t{16} << 20;
+  while (child.out_fd >= 0 || child.err_fd >= 0) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      timed_out = true;
-      break;
-    }
-    struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
+    if (left.count() <= 0) return true;
+    struct pollfd fds[2] = {{child.out_fd, POLLIN, 0},
+                            {child.err_fd, POLLIN, 0}};
     int n = ::poll(fds, 2, static_cast<int>(left.count()));
     if (n < 0) {
       if (errno == EINTR) continue;
-      break;
+      return false;
     }
     for (int k = 0; k < 2; ++k) {
-      int& fd = k == 0 ? out_fd : err_fd;
+      int& fd = k == 0 ? child.out_fd : child.err_fd;
+      std::string& sink = k == 0 ? out : err;
       if (fd < 0 || fds[k].revents == 0) continue;
       char buf[4096];
       ssize_t r = ::read(fd, buf, sizeof(buf));
-      if (r > 0) {
-        (k == 0 ? out : err).append(buf, static_cast<std::size_t>(r));
-      } else if (r == 0 || (errno != EINTR && errno != EAGAIN)) {
+      if (r > 0 && sink.size() < kMaxOutput) {
+        sink.append(buf, static_cast<std::size_t>(r));
+      } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
         CloseFd(fd);
       }
     }
   }
-  CloseFd(out_fd);
-  CloseFd(err_fd);
-  // The child closed its output; it may still be running (or the deadline
-  // passed): wait for it until the deadline, then kill it.
+  return false;
+}
+
+// Waits for the child until the deadline, then kills it. The exit status;
+// `timed_out` set when it had to be killed.
+int Reap(pid_t pid, std::chrono::steady_clock::time_point deadline,
+         bool& timed_out) {
   int status = 0;
   while (true) {
     pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) break;
-    if (w < 0 && errno != EINTR) break;
+    if (w == pid) return status;
+    if (w < 0 && errno != EINTR) return status;
     if (timed_out || std::chrono::steady_clock::now() >= deadline) {
       timed_out = true;
       ::kill(pid, SIGKILL);
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
-      break;
+      return status;
     }
     struct timespec ts {
       0, 5'000'000L
     };
     ::nanosleep(&ts, nullptr);
   }
-  if (timed_out) {
-    return Result::Error(argv[0] + ": no answer within " +
-                         std::to_string(timeout.count()) + " ms, killed");
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return out;
+}
+
+// "vgs: exit status 5: <first line of stderr>".
+Error DescribeFailure(const std::string& name, int status,
+                      const std::string& err) {
   std::string first;
   for (std::string_view line : Split(err, '\n')) {
     if (!TrimSpace(line).empty()) {
@@ -272,8 +286,32 @@ Expected<std::string> RunCommand(const std::vector<std::string>& argv,
       WIFEXITED(status)
           ? "exit status " + std::to_string(WEXITSTATUS(status))
           : "killed by signal " + std::to_string(WTERMSIG(status));
-  return Result::Error(argv[0] + ": " + how +
-                       (first.empty() ? "" : ": " + first));
+  return Error(name + ": " + how + (first.empty() ? "" : ": " + first));
+}
+
+}  // namespace
+
+Expected<std::string> RunCommand(const std::vector<std::string>& argv,
+                                 std::chrono::milliseconds timeout) {
+  if (argv.empty()) return Error("empty command");
+  const std::string binary = FindBinary(argv[0]);
+  if (binary.empty())
+    return Error(argv[0] + ": not found in PATH, /usr/sbin or /sbin");
+  HOSTISO_ASSIGN_OR_RETURN(Spawned child, Spawn(binary, argv));
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string out, err;
+  bool timed_out = ReadOutputs(child, deadline, out, err);
+  CloseFd(child.out_fd);
+  CloseFd(child.err_fd);
+  // The child closed its output; it may still be running (or the deadline
+  // passed): wait for it until the deadline, then kill it.
+  const int status = Reap(child.pid, deadline, timed_out);
+  if (timed_out) {
+    return Error(argv[0] + ": no answer within " +
+                 std::to_string(timeout.count()) + " ms, killed");
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return out;
+  return DescribeFailure(argv[0], status, err);
 }
 
 }  // namespace hostiso

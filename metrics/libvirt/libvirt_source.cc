@@ -108,34 +108,39 @@ bool ConnectionDead(virConnectPtr conn) { return virConnectIsAlive(conn) != 1; }
 
 enum class DomainOutcome { kOk, kGone, kPartial };
 
-// Fills one running domain. Per-call failures leave that part empty
-// (kPartial); a domain that disappeared mid-refresh is kGone.
-DomainOutcome FillDomain(
-    virDomainPtr dom, int ncpus, const LibvirtOptions& opts,
-    const std::function<const std::map<std::string, pid_t>&()>& qemu_procs,
-    GuestDomain& g) {
-  bool partial = false;
-  auto gone = [] { return virGetLastErrorCode() == VIR_ERR_NO_DOMAIN; };
+// After a failed per-domain call: the domain went away, or that part stays
+// empty.
+DomainOutcome AfterFailure() {
+  return virGetLastErrorCode() == VIR_ERR_NO_DOMAIN ? DomainOutcome::kGone
+                                                    : DomainOutcome::kPartial;
+}
+
+// The worse of two outcomes (kGone > kPartial > kOk).
+DomainOutcome Worse(DomainOutcome a, DomainOutcome b) {
+  return static_cast<int>(a) > static_cast<int>(b) ? a : b;
+}
+
+// Name, UUID, Nova metadata (domain XML), and the live vCPU count and
+// balloon size (virDomainGetInfo).
+DomainOutcome FillIdentity(virDomainPtr dom, GuestDomain& g) {
   const char* name = virDomainGetName(dom);
   if (name == nullptr) return DomainOutcome::kGone;
   g.name = name;
   char uuid[VIR_UUID_STRING_BUFLEN];
   if (virDomainGetUUIDString(dom, uuid) == 0) g.uuid = uuid;
-
-  char* xml = virDomainGetXMLDesc(dom, 0);
-  if (xml == nullptr) {
-    if (gone()) return DomainOutcome::kGone;
-    partial = true;
-  }
+  DomainOutcome outcome = DomainOutcome::kOk;
   DomainXml dx;
-  if (xml != nullptr) {
+  if (char* xml = virDomainGetXMLDesc(dom, 0)) {
     auto parsed = ParseDomainXml(xml);
     std::free(xml);
     if (parsed) {
       dx = std::move(parsed).value();
     } else {
-      partial = true;
+      outcome = DomainOutcome::kPartial;
     }
+  } else {
+    outcome = AfterFailure();
+    if (outcome == DomainOutcome::kGone) return outcome;
   }
   g.instance_name = dx.nova.instance_name;
   g.flavor = dx.nova.flavor;
@@ -145,81 +150,87 @@ DomainOutcome FillDomain(
   g.hugepages_backed = dx.hugepages_backed;
   g.vcpu_count = dx.vcpus;
   g.memory_bytes = dx.memory_bytes;
-
   virDomainInfo info;
-  if (virDomainGetInfo(dom, &info) == 0) {
-    // Live values: the vCPUs online now and the current balloon size.
-    g.vcpu_count = static_cast<int>(info.nrVirtCpu);
-    g.memory_bytes = static_cast<std::uint64_t>(info.memory) * 1024;
-  } else {
-    if (gone()) return DomainOutcome::kGone;
-    partial = true;
-  }
+  if (virDomainGetInfo(dom, &info) != 0) return Worse(outcome, AfterFailure());
+  // Live values: the vCPUs online now and the current balloon size.
+  g.vcpu_count = static_cast<int>(info.nrVirtCpu);
+  g.memory_bytes = static_cast<std::uint64_t>(info.memory) * 1024;
+  return outcome;
+}
 
+// Each vCPU's live pinning as libvirt applied it and the CPU it last ran on.
+// CPU maps are sized from virNodeGetInfo (the test driver's virNodeGetCPUMap
+// always says 8 CPUs).
+DomainOutcome FillVcpus(virDomainPtr dom, int ncpus, GuestDomain& g) {
   const int maplen = VIR_CPU_MAPLEN(ncpus);
   const int n = std::max(g.vcpu_count, 0);
   g.vcpus.resize(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) g.vcpus[static_cast<std::size_t>(i)].index = i;
-  if (n > 0) {
-    std::vector<unsigned char> maps(static_cast<std::size_t>(n) *
-                                    static_cast<std::size_t>(maplen));
-    // Live pinning as libvirt applied it (sized from virNodeGetInfo: the
-    // test driver's virNodeGetCPUMap always says 8 CPUs).
-    int got = virDomainGetVcpuPinInfo(dom, n, maps.data(), maplen,
-                                      VIR_DOMAIN_AFFECT_LIVE);
-    if (got > 0) {
-      for (int i = 0; i < std::min(got, n); ++i)
-        g.vcpus[static_cast<std::size_t>(i)].affinity =
-            FromCpumap(VIR_GET_CPUMAP(maps.data(), maplen, i), maplen, ncpus);
-    } else {
-      if (gone()) return DomainOutcome::kGone;
-      partial = true;
-    }
-    std::vector<virVcpuInfo> vinfo(static_cast<std::size_t>(n));
-    int vn = virDomainGetVcpus(dom, vinfo.data(), n, nullptr, 0);
-    if (vn > 0) {
-      for (int i = 0; i < vn; ++i) {
-        const virVcpuInfo& vi = vinfo[static_cast<std::size_t>(i)];
-        if (vi.number < static_cast<unsigned>(n))
-          g.vcpus[vi.number].last_cpu = vi.cpu;
-      }
-    } else {
-      if (gone()) return DomainOutcome::kGone;
-      partial = true;
-    }
+  if (n == 0) return DomainOutcome::kOk;
+  DomainOutcome outcome = DomainOutcome::kOk;
+  std::vector<unsigned char> maps(static_cast<std::size_t>(n) *
+                                  static_cast<std::size_t>(maplen));
+  int got = virDomainGetVcpuPinInfo(dom, n, maps.data(), maplen,
+                                    VIR_DOMAIN_AFFECT_LIVE);
+  if (got <= 0) {
+    outcome = AfterFailure();
+    if (outcome == DomainOutcome::kGone) return outcome;
   }
+  for (int i = 0; i < std::min(got, n); ++i)
+    g.vcpus[static_cast<std::size_t>(i)].affinity =
+        FromCpumap(VIR_GET_CPUMAP(maps.data(), maplen, i), maplen, ncpus);
+  std::vector<virVcpuInfo> vinfo(static_cast<std::size_t>(n));
+  int vn = virDomainGetVcpus(dom, vinfo.data(), n, nullptr, 0);
+  if (vn <= 0) return Worse(outcome, AfterFailure());
+  for (int i = 0; i < vn; ++i) {
+    const virVcpuInfo& vi = vinfo[static_cast<std::size_t>(i)];
+    if (vi.number < static_cast<unsigned>(n))
+      g.vcpus[vi.number].last_cpu = vi.cpu;
+  }
+  return outcome;
+}
 
+// Where the emulator and I/O threads may run.
+DomainOutcome FillEmulatorAndIoThreads(virDomainPtr dom, int ncpus,
+                                       GuestDomain& g) {
+  const int maplen = VIR_CPU_MAPLEN(ncpus);
+  DomainOutcome outcome = DomainOutcome::kOk;
   std::vector<unsigned char> emap(static_cast<std::size_t>(maplen));
   if (virDomainGetEmulatorPinInfo(dom, emap.data(), maplen,
                                   VIR_DOMAIN_AFFECT_LIVE) >= 0) {
     g.emulator_affinity = FromCpumap(emap.data(), maplen, ncpus);
   } else {
-    if (gone()) return DomainOutcome::kGone;
-    partial = true;
+    outcome = AfterFailure();
+    if (outcome == DomainOutcome::kGone) return outcome;
   }
-
   virDomainIOThreadInfoPtr* io = nullptr;
   int nio = virDomainGetIOThreadInfo(dom, &io, VIR_DOMAIN_AFFECT_LIVE);
-  if (nio >= 0) {
-    std::vector<std::pair<unsigned, CpuSet>> threads;
-    for (int i = 0; i < nio; ++i) {
-      threads.emplace_back(io[i]->iothread_id,
-                           FromCpumap(io[i]->cpumap, io[i]->cpumaplen, ncpus));
-      virDomainIOThreadInfoFree(io[i]);
-    }
-    std::free(io);
-    std::sort(threads.begin(), threads.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    for (auto& t : threads) g.iothread_affinity.push_back(std::move(t.second));
-  } else if (virGetLastErrorCode() != VIR_ERR_NO_SUPPORT &&
-             virGetLastErrorCode() != VIR_ERR_OPERATION_UNSUPPORTED) {
+  if (nio < 0) {
     // Drivers without I/O threads say "unsupported": not an error.
-    if (gone()) return DomainOutcome::kGone;
-    partial = true;
+    const int code = virGetLastErrorCode();
+    if (code == VIR_ERR_NO_SUPPORT || code == VIR_ERR_OPERATION_UNSUPPORTED)
+      return outcome;
+    return Worse(outcome, AfterFailure());
   }
+  std::vector<std::pair<unsigned, CpuSet>> threads;
+  for (int i = 0; i < nio; ++i) {
+    threads.emplace_back(io[i]->iothread_id,
+                         FromCpumap(io[i]->cpumap, io[i]->cpumaplen, ncpus));
+    virDomainIOThreadInfoFree(io[i]);
+  }
+  std::free(io);
+  std::sort(threads.begin(), threads.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& t : threads) g.iothread_affinity.push_back(std::move(t.second));
+  return outcome;
+}
 
-  // QEMU's pid and vCPU threads: libvirtd's status file first (exact), then
-  // the QEMU command line ("-name guest=NAME,...") and task comms.
+// QEMU's pid and vCPU threads: libvirtd's status file first (exact), then
+// the QEMU command line ("-name guest=NAME,...") and task comms.
+void FindQemuThreads(
+    const LibvirtOptions& opts,
+    const std::function<const std::map<std::string, pid_t>&()>& qemu_procs,
+    GuestDomain& g) {
   std::map<int, pid_t> tids;
   if (!opts.run_dir.empty()) {
     if (auto text = ReadFile(opts.run_dir + "/" + g.name + ".xml")) {
@@ -239,7 +250,22 @@ DomainOutcome FillDomain(
   for (GuestVcpu& v : g.vcpus) {
     if (auto it = tids.find(v.index); it != tids.end()) v.tid = it->second;
   }
-  return partial ? DomainOutcome::kPartial : DomainOutcome::kOk;
+}
+
+// Fills one running domain. Per-call failures leave that part empty
+// (kPartial); a domain that disappeared mid-refresh is kGone.
+DomainOutcome FillDomain(
+    virDomainPtr dom, int ncpus, const LibvirtOptions& opts,
+    const std::function<const std::map<std::string, pid_t>&()>& qemu_procs,
+    GuestDomain& g) {
+  DomainOutcome outcome = FillIdentity(dom, g);
+  if (outcome == DomainOutcome::kGone) return outcome;
+  outcome = Worse(outcome, FillVcpus(dom, ncpus, g));
+  if (outcome == DomainOutcome::kGone) return outcome;
+  outcome = Worse(outcome, FillEmulatorAndIoThreads(dom, ncpus, g));
+  if (outcome == DomainOutcome::kGone) return outcome;
+  FindQemuThreads(opts, qemu_procs, g);
+  return outcome;
 }
 
 // vcpu.N.time / vcpu.N.delay for the domains whose vCPU threads are unknown.
@@ -513,7 +539,8 @@ Clock::duration LibvirtSource::Core::Step() {
     MutexLock lock(mu);
     in_refresh = false;
   }
-  if (result) {
+  const bool refreshed = result.ok();
+  if (refreshed) {
     auto snap =
         std::make_shared<const LibvirtSnapshot>(std::move(result).value());
     if (holder) holder->Publish(snap->inventory);
@@ -532,7 +559,7 @@ Clock::duration LibvirtSource::Core::Step() {
     log::Warn("libvirt connection lost; reconnecting", {{"uri", options.uri}});
     return NextBackoff();
   }
-  if (!result) return NextBackoff();
+  if (!refreshed) return NextBackoff();
   const auto every = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(options.refresh_seconds));
   const Clock::duration spent = Clock::now() - started;

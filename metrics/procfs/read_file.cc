@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 namespace hostiso {
@@ -23,25 +25,11 @@ Error ErrnoError(const std::string& path, int err) {
   return Error(path + ": " + std::strerror(err), err);
 }
 
-// Closes the descriptor on every return path.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 }  // namespace
 
 Expected<std::string> ReadFile(const std::string& path, std::size_t cap) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  UniqueFd fd(
+      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (fd.get() < 0) return ErrnoError(path, errno);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return ErrnoError(path, errno);
@@ -94,6 +82,34 @@ ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf,
   }
   ::close(fd);
   return static_cast<ssize_t>(used);
+}
+
+const char* IdPath(char* buf, std::size_t cap, long id, const char* leaf) {
+  auto [end, ec] = std::to_chars(buf, buf + cap - 1, id);
+  (void)ec;
+  *end++ = '/';
+  const std::size_t room = static_cast<std::size_t>(buf + cap - end);
+  const std::size_t len = std::min(std::strlen(leaf), room - 1);
+  std::memcpy(end, leaf, len);
+  end[len] = '\0';
+  return buf;
+}
+
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+UniqueFd OpenDirAt(int at, const char* rel) {
+  return UniqueFd(::openat(at, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 }
 
 std::string JoinPath(const std::string& root, const std::string& rel) {

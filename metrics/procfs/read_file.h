@@ -46,6 +46,31 @@ auto ReadAndParse(const std::string& path, Parser&& parse)
 // when the file does not fit).
 ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf, std::size_t cap);
 
+// "<id>/<leaf>" ("4242/stat") into `buf` of `cap` bytes, without allocating:
+// the per-task paths of the hot loops. `leaf` must fit (callers use fixed
+// short leaves).
+const char* IdPath(char* buf, std::size_t cap, long id, const char* leaf);
+
+// An owned file descriptor, closed when it goes out of scope.
+class UniqueFd {
+ public:
+  explicit UniqueFd(int fd = -1) : fd_(fd) {}
+  ~UniqueFd();
+  UniqueFd(UniqueFd&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  UniqueFd& operator=(UniqueFd&& other) noexcept;
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
+// A directory opened for openat-relative reads (invalid when it cannot be
+// opened, e.g. the process exited).
+UniqueFd OpenDirAt(int at, const char* rel);
+
 // Joins a root such as --path.procfs with a relative path ("stat").
 std::string JoinPath(const std::string& root, const std::string& rel);
 

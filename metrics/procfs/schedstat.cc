@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "metrics/cpu_set.h"
 #include "metrics/text.h"
 
 namespace hostiso {
@@ -9,6 +10,7 @@ namespace hostiso {
 Expected<std::vector<CpuRunDelay>> ParseSchedstat(std::string_view text) {
   using Result = Expected<std::vector<CpuRunDelay>>;
   std::vector<CpuRunDelay> out;
+  CpuSet seen;
   bool have_version = false;
   int line_no = 0;
   for (std::string_view line : Split(text, '\n')) {
@@ -41,7 +43,20 @@ Expected<std::vector<CpuRunDelay>> ParseSchedstat(std::string_view text) {
       return Result::Error(where() + "expected run_delay in column 8, got '" +
                            std::string(f[8]) + "'");
     }
-    out.push_back(CpuRunDelay{static_cast<int>(*cpu), *delay});
+    // A CPU number beyond NR_CPUS would wrap in the cast to int (cpu4294967297
+    // became a second "cpu1" series); a repeated CPU would be a duplicate.
+    if (*cpu >= static_cast<std::uint64_t>(CpuSet::kMaxCpus)) {
+      return Result::Error(where() + "CPU number above " +
+                           std::to_string(CpuSet::kMaxCpus - 1) + " in '" +
+                           std::string(f[0]) + "'");
+    }
+    int n = static_cast<int>(*cpu);
+    if (seen.Contains(n)) {
+      return Result::Error(where() + "cpu" + std::to_string(n) +
+                           " appears twice");
+    }
+    seen.Insert(n);
+    out.push_back(CpuRunDelay{n, *delay});
   }
   if (!have_version) return Result::Error("/proc/schedstat: no 'version' line");
   return out;

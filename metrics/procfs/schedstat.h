@@ -17,7 +17,8 @@ struct CpuRunDelay {
 
 // Parses /proc/schedstat versions 15 to 17. The "cpuN" lines carry 9 numbers;
 // the 8th is run_delay. Domain lines are skipped. An unknown version is an
-// error (the field order is only defined per version).
+// error (the field order is only defined per version), and so are a CPU
+// number of CpuSet::kMaxCpus or more and a CPU listed twice.
 Expected<std::vector<CpuRunDelay>> ParseSchedstat(std::string_view text);
 
 }  // namespace hostiso

@@ -37,5 +37,30 @@ TEST(SchedstatTest, Errors) {
   EXPECT_FALSE(ParseSchedstat("version 15\ncpu0 0 0 0 0 0 0 0 x 0\n").ok());
 }
 
+TEST(SchedstatTest, CpuNumberThatWouldWrapIsAnError) {
+  // 2^32 + 1 became cpu 1 in the cast to int: a duplicate cpu="1" series.
+  auto r = ParseSchedstat(
+      "version 15\n"
+      "cpu1 0 0 0 0 0 0 0 500 0\n"
+      "cpu4294967297 0 0 0 0 0 0 0 900 0\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(),
+            "/proc/schedstat:3: CPU number above 8191 in 'cpu4294967297'");
+  EXPECT_FALSE(ParseSchedstat("version 15\ncpu8192 0 0 0 0 0 0 0 1 0\n").ok());
+  EXPECT_FALSE(
+      ParseSchedstat("version 15\ncpu18446744073709551616 0 0 0 0 0 0 0 1 0\n")
+          .ok());
+  EXPECT_TRUE(ParseSchedstat("version 15\ncpu8191 0 0 0 0 0 0 0 1 0\n").ok());
+}
+
+TEST(SchedstatTest, RepeatedCpuIsAnError) {
+  auto r = ParseSchedstat(
+      "version 15\n"
+      "cpu1 0 0 0 0 0 0 0 500 0\n"
+      "cpu1 0 0 0 0 0 0 0 900 0\n");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error(), "/proc/schedstat:3: cpu1 appears twice");
+}
+
 }  // namespace
 }  // namespace hostiso

@@ -12,9 +12,9 @@ Checks, for every dashboards/*.json:
     unique across the dashboards); schemaVersion 37..39; "id" is null;
   * not an export: no __inputs / __requires, no ${DS_...} placeholders;
   * template variables `datasource` (type datasource, query prometheus),
-    `job` (query on hostiso_build_info) and `instance` (query on
-    hostiso_build_info filtered by $job); query variables use the datasource
-    variable;
+    `cluster` (query on hostiso_build_info, All = ".*"), `job` (query on
+    hostiso_build_info) and `instance` (query on hostiso_build_info filtered by
+    $job); query variables use the datasource variable;
   * every panel, including panels nested in collapsed rows, and every target
     and annotation uses the data source variable, in uid form
     {"type": "prometheus", "uid": "${datasource}"}; rows may omit it;
@@ -24,7 +24,8 @@ Checks, for every dashboards/*.json:
     a transformation naming a column "Value #X" needs a target with refId X;
   * every target expression parses (a small PromQL parser below; optionally
     also `promtool check rules`), and in it:
-      - every vector selector filters job=~"$job" and instance=~"$instance";
+      - every vector selector filters job=~"$job", instance=~"$instance" and
+        LABEL=~"$cluster" (LABEL: the mixin's clusterLabel, `cluster` by default);
       - every range window is [$__rate_interval], with these exceptions:
           (a) the selector is a recording rule (name contains ':'): rules are
               already rated over 5m, and *_over_time smoothing of them over a
@@ -475,12 +476,17 @@ def check_expr(expr, known_metrics, rules, where, require_filters=True):
                 if not ({(var, "=~", "$" + var), (var, "=~", "${%s}" % var)} & ms):
                     problems.append('%s: selector %s lacks %s=~"$%s"'
                                     % (where, label, var, var))
+            # the cluster label's name is the mixin's clusterLabel: any name
+            if not any(o == "=~" and v in ("$cluster", "${cluster}") for (_, o, v) in ms):
+                problems.append('%s: selector %s lacks LABEL=~"$cluster" (the mixin\'s '
+                                'clusterLabel)' % (where, label))
     return problems
 
 
-def substitute_variables(expr, rate_interval="1m", job=".*", instance=".*"):
+def substitute_variables(expr, rate_interval="1m", job=".*", instance=".*", cluster=".*"):
     """Replaces the Grafana variables the dashboards use by concrete values."""
-    values = {"job": job, "instance": instance, "__rate_interval": rate_interval,
+    values = {"job": job, "instance": instance, "cluster": cluster,
+              "__rate_interval": rate_interval,
               "__interval": rate_interval, "__range": "1h", "__range_s": "3600",
               "datasource": "prometheus"}
 
@@ -605,6 +611,12 @@ def check_dashboard(path, data, known_metrics, rules):
             not re.search(r"label_values\(\s*hostiso_build_info\s*(\{[^}]*\})?\s*,\s*job\s*\)",
                           var_query(job)):
         bad("template variable `job` (query label_values(hostiso_build_info, job)) missing")
+    cluster = tvars.get("cluster")
+    if not cluster or cluster.get("type") != "query" or cluster.get("allValue") != ".*" or \
+            not re.search(r"label_values\(\s*hostiso_build_info\s*(\{[^}]*\})?\s*,\s*\w+\s*\)",
+                          var_query(cluster)):
+        bad('template variable `cluster` (label_values(hostiso_build_info, LABEL), '
+            'allValue ".*") missing')
     inst = tvars.get("instance")
     if not inst or inst.get("type") != "query" or not re.search(
             r'label_values\(\s*hostiso_build_info\s*\{[^}]*job=~"\$job"[^}]*\}\s*,\s*instance\s*\)',

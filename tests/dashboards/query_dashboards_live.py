@@ -7,7 +7,7 @@ Usage:
 
 Every target expression and annotation of dashboards/*.json is run as an
 instant query (/api/v1/query) after substituting the Grafana variables:
-$job and $instance -> the --job/--instance regex (default .*),
+$job and $instance -> the --job/--instance regex (default .*), $cluster -> .*,
 $__rate_interval -> --rate-interval (default 1m; must cover at least two
 scrapes), $datasource is irrelevant. Template variable queries
 label_values(metric, label) run as count by (label) (metric).

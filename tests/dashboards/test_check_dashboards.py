@@ -23,7 +23,7 @@ sys.path.insert(0, HERE)
 import check_dashboards  # noqa: E402
 
 DS = {"type": "prometheus", "uid": "${datasource}"}
-F = 'job=~"$job",instance=~"$instance"'
+F = 'cluster=~"$cluster",job=~"$job",instance=~"$instance"'
 
 
 def run_checker(dash_dir, *extra):
@@ -199,6 +199,25 @@ class RejectsBrokenDashboards(Fixture):
         d["templating"]["list"] = [v for v in d["templating"]["list"] if v["name"] != "job"]
         self.save(d, "hostiso-capacity-planning.json")
         self.assertRejected("template variable `job`")
+
+    def test_missing_cluster_variable(self):
+        d = self.load("hostiso-fleet-overview.json")
+        d["templating"]["list"] = [v for v in d["templating"]["list"] if v["name"] != "cluster"]
+        self.save(d, "hostiso-fleet-overview.json")
+        self.assertRejected("template variable `cluster`")
+
+    def test_missing_cluster_filter(self):
+        d = self.load()
+        _, t = self.first_panel(d, "hostiso_census_tasks")
+        t["expr"] = 'hostiso_census_tasks{job=~"$job",instance=~"$instance"}'
+        self.save(d)
+        self.assertRejected('selector hostiso_census_tasks lacks LABEL=~"$cluster"')
+
+    def test_other_cluster_label_accepted(self):
+        # the mixin's clusterLabel may be any label name, e.g. region
+        known = {"hostiso_census_tasks"}
+        e = 'hostiso_census_tasks{region=~"$cluster",job=~"$job",instance=~"$instance"}'
+        self.assertEqual(check_dashboards.check_expr(e, known, set(), "t"), [])
 
     def test_missing_instance_filter(self):
         d = self.load()
@@ -379,6 +398,8 @@ class Parser(unittest.TestCase):
             check_dashboards.substitute_variables(
                 'rate(a{job=~"$job",instance=~"${instance}"}[$__rate_interval])'),
             'rate(a{job=~".*",instance=~".*"}[1m])')
+        self.assertEqual(check_dashboards.substitute_variables('a{cluster=~"$cluster"}'),
+                         'a{cluster=~".*"}')
         with self.assertRaises(KeyError):
             check_dashboards.substitute_variables("a[$nope]")
 

@@ -30,6 +30,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+def fixture_flags(tree, extra=()):
+    """Flags that point every collector at a fixture host tree laid out as
+    tests/fixtures/guest_host (proc/, sys/, root/, nova.conf, libvirt.xml)."""
+    return ["--path.procfs=%s/proc" % tree, "--path.sysfs=%s/sys" % tree,
+            "--path.rootfs=%s/root" % tree, "--nova.config=%s/nova.conf" % tree,
+            "--libvirt.uri=test://%s/libvirt.xml" % tree] + list(extra)
+
+
 class Exporter:
     """Context manager: the exporter running with `args` on a free loopback port."""
 

@@ -120,10 +120,8 @@ def check_nova_case(c, ex, tree, name, how):
 
 
 def exporter_flags(tree):
-    return ["--path.procfs=%s/proc" % tree, "--path.sysfs=%s/sys" % tree,
-            "--path.rootfs=%s/root" % tree, "--nova.config=%s/nova.conf" % tree,
-            "--libvirt.uri=test://%s/libvirt.xml" % tree, "--census.interval=1",
-            "--isolation.refresh-interval=3600", "--runtime.confine-to-host-cpus=false"]
+    return h.fixture_flags(tree, ["--census.interval=1", "--isolation.refresh-interval=3600",
+                                  "--runtime.confine-to-host-cpus=false"])
 
 
 def check_logged_once(c, stderr, tree):

@@ -29,12 +29,6 @@ OPEN_RE = re.compile(r'^(\d+)\s+(?:openat\((?:AT_FDCWD(?:<[^>]*>)?|\d+<([^>]*)>)
                      r'"([^"]+)"')
 
 
-def flags(tree, extra=()):
-    return ["--path.procfs=%s/proc" % tree, "--path.sysfs=%s/sys" % tree,
-            "--path.rootfs=%s/root" % tree, "--nova.config=%s/nova.conf" % tree,
-            "--libvirt.uri=test://%s/libvirt.xml" % tree] + list(extra)
-
-
 def opens_during_one_scrape(ex, log):
     """(tid -> [paths]) opened while strace followed the exporter for one scrape."""
     tracer = subprocess.Popen(["strace", "-f", "-y", "-qq", "-e", "trace=open,openat", "-o", log,
@@ -59,8 +53,8 @@ def opens_during_one_scrape(ex, log):
 def check_each_file_once(c, exporter, tree, tmp):
     if shutil.which("strace") is None:
         return "strace is not installed"
-    with h.Exporter(exporter, flags(tree, ["--census.interval=3600",
-                                           "--runtime.confine-to-host-cpus=false"])) as ex:
+    extra = ["--census.interval=3600", "--runtime.confine-to-host-cpus=false"]
+    with h.Exporter(exporter, h.fixture_flags(tree, extra)) as ex:
         ex.wait_for(lambda s: h.select(s, "hostiso_census_tasks")
                     and [x[2] for x in h.select(s, "hostiso_libvirt_up")] == [1], timeout=20)
         by_tid = opens_during_one_scrape(ex, os.path.join(tmp, "strace.log"))
@@ -95,8 +89,8 @@ def check_config_followed_without_scrapes(c, exporter, tree):
     if os.cpu_count() < 2:
         return "needs 2 CPUs to move the exporter's own affinity"
     nova = os.path.join(tree, "nova.conf")
-    with h.Exporter(exporter, flags(tree, ["--census.interval=2",
-                                           "--isolation.refresh-interval=1"])) as ex:
+    extra = ["--census.interval=2", "--isolation.refresh-interval=1"]
+    with h.Exporter(exporter, h.fixture_flags(tree, extra)) as ex:
         first = ex.wait_for(lambda s: host_tasks(s) == [1], timeout=15)
         c.check(first is not None, "before: one host thread (ovs-vswitchd) on guest CPUs")
         c.check(allowed_cpus(ex.proc.pid) == "0", "before: the exporter confined to host CPU 0"
