@@ -234,11 +234,20 @@ int Run(int argc, char** argv) {
     return 1;
   }
   ServeSignals(*isolation_worker);
+  bool all_stopped = true;
   StopWithin([&] {
     server->reset();
-    isolation_worker->Stop(std::chrono::seconds(1));
-    collectable->StopCollectors(std::chrono::seconds(2));
+    all_stopped = isolation_worker->Stop(std::chrono::seconds(1));
+    all_stopped =
+        collectable->StopCollectors(std::chrono::seconds(2)) && all_stopped;
   });
+  if (!all_stopped) {
+    // A worker left behind in a system call still uses its collector: exit
+    // without running destructors under it.
+    log::Warn("a worker did not stop; exiting without cleanup");
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   return 0;
 }
 
