@@ -25,6 +25,7 @@
 #include "metrics/isolation_source.h"
 #include "metrics/log.h"
 #include "metrics/periodic_worker.h"
+#include "metrics/sysfs/cpu_topology.h"
 
 namespace hostiso {
 namespace {
@@ -45,15 +46,18 @@ sigset_t HandledSignals() {
   return set;
 }
 
-// --isolation.guest-cpus naming CPUs this host does not have is a flag error.
-Expected<void> CheckGuestCpusExist(const Flags& flags,
-                                   const IsolationSnapshot& iso) {
-  if (!flags.guest_cpus || !iso.topology_ok) return Ok();
-  const CpuSet missing = flags.guest_cpus->Minus(iso.topology.present);
+// --isolation.guest-cpus naming CPUs this host does not have is a flag error,
+// checked before anything logs (one line, exit 2). Without a readable CPU
+// list in sysfs it cannot be checked here.
+Expected<void> CheckGuestCpusExist(const Flags& flags, const HostPaths& paths) {
+  if (!flags.guest_cpus) return Ok();
+  auto lists = ReadSysfsCpuLists(paths.sysfs);
+  if (!lists || !(lists->present || lists->online)) return Ok();
+  const CpuSet& cpus = lists->present ? *lists->present : *lists->online;
+  const CpuSet missing = flags.guest_cpus->Minus(cpus);
   if (missing.Empty()) return Ok();
   return Error("--isolation.guest-cpus: CPU " + missing.ToString() +
-               " not present on this host (present: " +
-               iso.topology.present.ToString() + ")");
+               " not present on this host (present: " + cpus.ToString() + ")");
 }
 
 // Waits for SIGTERM or SIGINT; SIGHUP reloads; the rest are logged and
@@ -203,6 +207,10 @@ int Run(int argc, char** argv) {
 
   const HostPaths paths =
       HostPaths::Detect(flags.procfs, flags.sysfs, flags.rootfs);
+  if (auto exist = CheckGuestCpusExist(flags, paths); !exist) {
+    std::fprintf(stderr, "hostiso_exporter: %s\n", exist.error().c_str());
+    return 2;
+  }
   IsolationOptions iso_options;
   iso_options.paths = paths;
   iso_options.nova_config = flags.nova_config;
@@ -210,10 +218,6 @@ int Run(int argc, char** argv) {
   iso_options.guest_cpus = flags.guest_cpus;
   auto isolation = std::make_shared<IsolationSource>(iso_options);
   auto first = isolation->Reload();
-  if (auto exist = CheckGuestCpusExist(flags, *first); !exist) {
-    std::fprintf(stderr, "hostiso_exporter: %s\n", exist.error().c_str());
-    return 2;
-  }
   // Before any thread starts: threads inherit the confinement.
   auto confinement =
       std::make_shared<SelfConfinement>(flags.confine_to_host_cpus);

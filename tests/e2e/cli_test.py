@@ -12,6 +12,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 import exporter_harness as h  # noqa: E402
 
 
+TWO_CPU_SYSFS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures",
+                             "two_cpu", "sys")
+
+
 def run(binary, args, timeout=20):
     return subprocess.run([binary] + args, capture_output=True, text=True, timeout=timeout)
 
@@ -29,7 +33,9 @@ def main():
     c.check(hl.returncode == 0 and "--web.listen-address" in hl.stdout, "--help")
 
     for bad in (["--no-such-flag"], ["--web.listen-address=:70000"], ["--isolation.guest-cpus=3-1"],
-                ["--log.level=chatty"], ["--collector.nosuch"], ["--path.procfs"], ["stray"]):
+                ["--log.level=chatty"], ["--collector.nosuch"], ["--path.procfs"], ["stray"],
+                # CPUs the host does not have (the two_cpu fixture has CPUs 0-1).
+                ["--isolation.guest-cpus=100", "--path.sysfs=%s" % TWO_CPU_SYSFS]):
         r = run(b, bad)
         lines = [line for line in r.stderr.splitlines() if line.strip()]
         c.check(r.returncode == 2 and len(lines) == 1 and lines[0].startswith("hostiso_exporter: "),
