@@ -122,9 +122,9 @@ std::shared_ptr<ExporterCollectable> MakeExporter(
 // SIGHUP; the self-confinement follows it, and a change wakes the census and
 // disk workers.
 std::unique_ptr<PeriodicWorker> MakeIsolationWorker(
-    const Flags& flags, std::shared_ptr<IsolationSource> isolation,
-    std::shared_ptr<SelfConfinement> confinement,
-    std::shared_ptr<ExporterCollectable> collectable) {
+    const Flags& flags, const std::shared_ptr<IsolationSource>& isolation,
+    const std::shared_ptr<SelfConfinement>& confinement,
+    const std::shared_ptr<ExporterCollectable>& collectable) {
   const auto first = isolation->Current();
   return std::make_unique<PeriodicWorker>(
       "isolation",
@@ -146,8 +146,8 @@ std::unique_ptr<PeriodicWorker> MakeIsolationWorker(
 }
 
 Expected<std::unique_ptr<HttpServer>> StartServer(
-    const Flags& flags, std::shared_ptr<IsolationSource> isolation,
-    std::shared_ptr<ExporterCollectable> collectable) {
+    const Flags& flags, const std::shared_ptr<IsolationSource>& isolation,
+    const std::shared_ptr<ExporterCollectable>& collectable) {
   HttpServerOptions web;
   web.listen_addresses = flags.listen_addresses;
   web.telemetry_path = flags.telemetry_path;
