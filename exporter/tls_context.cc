@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "metrics/log.h"
+#include "metrics/procfs/read_file.h"
 
 namespace hostiso {
 
@@ -53,8 +54,19 @@ struct BioCloser {
   void operator()(BIO* b) const { BIO_free(b); }
 };
 
+// The file read through ReadFile (bounded, non-blocking, regular files only:
+// a FIFO as cert_file must not hang a handshake), as an OpenSSL memory BIO.
+Expected<std::unique_ptr<BIO, BioCloser>> PemBio(const std::string& path,
+                                                 std::string& storage) {
+  HOSTISO_ASSIGN_OR_RETURN(storage, ReadFile(path, std::size_t{1} << 20));
+  return std::unique_ptr<BIO, BioCloser>(
+      BIO_new_mem_buf(storage.data(), static_cast<int>(storage.size())));
+}
+
 Expected<void> LoadCertificates(const std::string& path, TlsMaterial* m) {
-  std::unique_ptr<BIO, BioCloser> bio(BIO_new_file(path.c_str(), "r"));
+  std::string pem;
+  HOSTISO_ASSIGN_OR_RETURN(auto bio,
+                           PemBio(path, pem).WithContext("cert_file"));
   if (!bio)
     return Error("cannot read cert_file " + path + ": " + OpenSslReason());
   m->cert = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr);
@@ -78,7 +90,8 @@ int NoPassword(char* /*buf*/, int /*size*/, int /*rwflag*/, void* /*u*/) {
 }
 
 Expected<void> LoadKey(const std::string& path, TlsMaterial* m) {
-  std::unique_ptr<BIO, BioCloser> bio(BIO_new_file(path.c_str(), "r"));
+  std::string pem;
+  HOSTISO_ASSIGN_OR_RETURN(auto bio, PemBio(path, pem).WithContext("key_file"));
   if (!bio)
     return Error("cannot read key_file " + path + ": " + OpenSslReason());
   m->key = PEM_read_bio_PrivateKey(bio.get(), nullptr, NoPassword, nullptr);
@@ -95,6 +108,10 @@ Expected<void> LoadKey(const std::string& path, TlsMaterial* m) {
 }
 
 Expected<void> LoadClientCas(const std::string& path, TlsMaterial* m) {
+  // OpenSSL reads the CA file by path: check first that it is a regular,
+  // readable file of sane size (a FIFO would block the load).
+  HOSTISO_RETURN_IF_ERROR(
+      ReadFile(path, std::size_t{1} << 20).WithContext("client_ca_file"));
   m->ca_store = X509_STORE_new();
   if (X509_STORE_load_file(m->ca_store, path.c_str()) != 1) {
     return Error("cannot load client_ca_file " + path + ": " + OpenSslReason());

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "metrics/log.h"
+#include "metrics/procfs/read_file.h"
 
 namespace hostiso {
 
@@ -315,35 +316,14 @@ Expected<WebConfig> ParseWebConfig(const std::string& yaml_text,
 }
 
 Expected<WebConfig> LoadWebConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Result::Error("web config: cannot read " + path + ": " +
-                         std::strerror(errno));
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) return Result::Error("web config: cannot read " + path);
-  auto parsed = ParseWebConfig(text.str(), DirOf(path));
+  // Bounded and non-blocking like every other file the exporter reads: a
+  // FIFO or a device as --web.config.file is an error, not a hang.
+  auto text = ReadFile(path, kMaxWebConfigBytes);
+  if (!text) return text.failure().WithContext("web config");
+  auto parsed = ParseWebConfig(*text, DirOf(path));
   if (!parsed) return Result::Error(parsed.error() + " (" + path + ")");
   return parsed;
 }
-
-namespace detail {
-
-FileStamp StampOf(const std::string& path) {
-  FileStamp s;
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return s;
-  s.exists = true;
-  s.dev = st.st_dev;
-  s.ino = st.st_ino;
-  s.size = st.st_size;
-  s.mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
-  s.ctime_ns = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
-  return s;
-}
-
-}  // namespace detail
 
 Expected<std::unique_ptr<WebConfigStore>> WebConfigStore::Open(std::string path,
                                                                Builder build) {
@@ -386,18 +366,17 @@ std::vector<std::string> WebConfigStore::WatchedPaths(
   return paths;
 }
 
-std::vector<detail::FileStamp> WebConfigStore::Stamps(
-    const WebConfig& config) const {
-  std::vector<detail::FileStamp> stamps;
+std::vector<FileStamp> WebConfigStore::Stamps(const WebConfig& config) const {
+  std::vector<FileStamp> stamps;
   for (const std::string& p : WatchedPaths(config)) {
-    stamps.push_back(detail::StampOf(p));
+    stamps.push_back(StampOf(p));
   }
   return stamps;
 }
 
 std::shared_ptr<const WebConfigStore::Loaded> WebConfigStore::Current() {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<detail::FileStamp> now = Stamps(current_->config);
+  std::vector<FileStamp> now = Stamps(current_->config);
   if (now == stamps_) return current_;
   // Something changed: reload once per change, not at every request.
   stamps_ = now;

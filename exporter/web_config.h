@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "metrics/expected.h"
+#include "metrics/procfs/read_file.h"
 
 namespace hostiso {
 
@@ -55,6 +56,9 @@ struct WebConfig {
 Expected<WebConfig> ParseWebConfig(const std::string& yaml_text,
                                    const std::string& base_dir);
 // Reads and parses a file.
+// Far above any real web config; a bigger file is an error.
+inline constexpr std::size_t kMaxWebConfigBytes = std::size_t{1} << 20;
+
 Expected<WebConfig> LoadWebConfigFile(const std::string& path);
 
 // True when `hash` is a bcrypt hash ($2a$/$2b$/$2y$, cost 4-31).
@@ -63,21 +67,6 @@ bool IsBcryptHash(const std::string& hash);
 // Checks a password against a bcrypt hash (libxcrypt's crypt_r); the final
 // comparison takes constant time.
 bool BcryptMatches(const std::string& password, const std::string& hash);
-
-namespace detail {
-// The identity of a file for change detection: a replaced or rewritten file
-// differs in inode, size, mtime or ctime. Missing files have exists=false.
-struct FileStamp {
-  bool exists = false;
-  dev_t dev = 0;
-  ino_t ino = 0;
-  off_t size = 0;
-  std::int64_t mtime_ns = 0;
-  std::int64_t ctime_ns = 0;
-  bool operator==(const FileStamp&) const = default;
-};
-FileStamp StampOf(const std::string& path);
-}  // namespace detail
 
 // The live web config: re-read when the file or any certificate it names
 // changes (checked at each TLS handshake and request, a few stat() calls).
@@ -109,13 +98,13 @@ class WebConfigStore {
       : path_(std::move(path)), build_(std::move(build)) {}
   Expected<std::shared_ptr<const Loaded>> Load() const;
   std::vector<std::string> WatchedPaths(const WebConfig& config) const;
-  std::vector<detail::FileStamp> Stamps(const WebConfig& config) const;
+  std::vector<FileStamp> Stamps(const WebConfig& config) const;
 
   const std::string path_;
   const Builder build_;
   mutable std::mutex mu_;
   std::shared_ptr<const Loaded> current_;
-  std::vector<detail::FileStamp> stamps_;
+  std::vector<FileStamp> stamps_;
   bool load_ok_ = true;
 };
 

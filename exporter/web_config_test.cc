@@ -1,6 +1,7 @@
 #include "exporter/web_config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -122,15 +123,19 @@ TEST(WebConfigTest, NoSecretInErrors) {
 TEST(WebConfigTest, MissingFiles) {
   auto c = LoadWebConfigFile("/nonexistent/web.yml");
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.error().find("cannot read /nonexistent/web.yml"),
-            std::string::npos);
+  EXPECT_NE(c.error().find(
+                "web config: /nonexistent/web.yml: No such file or directory"),
+            std::string::npos)
+      << c.error();
   TlsServerConfig tls;
   tls.cert_file = "/nonexistent/server.crt";
   tls.key_file = "/nonexistent/server.key";
   auto m = LoadTlsMaterial(tls);
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.error().find("cert_file /nonexistent/server.crt"),
-            std::string::npos)
+  EXPECT_NE(
+      m.error().find(
+          "cert_file: /nonexistent/server.crt: No such file or directory"),
+      std::string::npos)
       << m.error();
 }
 
@@ -173,6 +178,33 @@ TEST(WebConfigStoreTest, KeepsLastGoodConfig) {
   EXPECT_TRUE(WebConfigLoadOk());
   detail::SetWebConfigStoreForMetrics(nullptr);
   std::remove(path);
+}
+
+}  // namespace
+}  // namespace hostiso
+
+namespace hostiso {
+namespace {
+
+// A FIFO as the web config or as a certificate is refused at once, never read
+// (it would block start-up or a handshake forever).
+TEST(WebConfigTest, FifoIsRefusedWithoutBlocking) {
+  char dir[] = "/tmp/hostiso-webcfg-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string fifo = std::string(dir) + "/web.yml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto loaded = LoadWebConfigFile(fifo);
+  ASSERT_FALSE(loaded);
+  EXPECT_NE(loaded.error().find("FIFO"), std::string::npos) << loaded.error();
+  TlsServerConfig tls;
+  tls.cert_file = fifo;
+  tls.key_file = fifo;
+  auto material = LoadTlsMaterial(tls);
+  ASSERT_FALSE(material);
+  EXPECT_NE(material.error().find("cert_file"), std::string::npos)
+      << material.error();
+  ::unlink(fifo.c_str());
+  ::rmdir(dir);
 }
 
 }  // namespace

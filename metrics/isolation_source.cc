@@ -28,21 +28,8 @@ IsolationSource::IsolationSource(IsolationOptions options)
     : options_(std::move(options)),
       current_(std::make_shared<IsolationSnapshot>()) {}
 
-IsolationSource::FileStamp IsolationSource::Stamp(const std::string& path) {
-  struct stat st {};
-  FileStamp s;
-  if (::stat(path.c_str(), &st) != 0) return s;
-  s.exists = true;
-  s.dev = st.st_dev;
-  s.ino = st.st_ino;
-  s.size = st.st_size;
-  s.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 +
-               st.st_mtim.tv_nsec;
-  return s;
-}
-
 void IsolationSource::LoadNovaConfigIfChanged() {
-  const FileStamp stamp = Stamp(options_.nova_config);
+  const FileStamp stamp = StampOf(options_.nova_config);
   if (nova_checked_ && stamp == nova_stamp_) return;
   nova_checked_ = true;
   nova_stamp_ = stamp;

@@ -13,6 +13,7 @@
 #include "metrics/nova_config.h"
 #include "metrics/procfs/host_paths.h"
 #include "metrics/procfs/kernel_cmdline.h"
+#include "metrics/procfs/read_file.h"
 #include "metrics/sysfs/cpu_topology.h"
 
 namespace hostiso {
@@ -78,15 +79,6 @@ class IsolationSource {
   const IsolationOptions& Options() const { return options_; }
 
  private:
-  struct FileStamp {
-    bool exists = false;
-    dev_t dev = 0;
-    ino_t ino = 0;
-    off_t size = 0;
-    std::int64_t mtime_ns = 0;
-    bool operator==(const FileStamp&) const = default;
-  };
-  static FileStamp Stamp(const std::string& path);
   void LoadNovaConfigIfChanged() REQUIRES(mu_);
   // Reads the kernel's files into `snap` and publishes it.
   std::shared_ptr<const IsolationSnapshot> Publish(

@@ -112,6 +112,19 @@ UniqueFd OpenDirAt(int at, const char* rel) {
   return UniqueFd(::openat(at, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
 }
 
+FileStamp StampOf(const std::string& path) {
+  FileStamp s;
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return s;
+  s.exists = true;
+  s.dev = st.st_dev;
+  s.ino = st.st_ino;
+  s.size = st.st_size;
+  s.mtime_ns = st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+  s.ctime_ns = st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec;
+  return s;
+}
+
 std::string JoinPath(const std::string& root, const std::string& rel) {
   if (root.empty()) return rel;
   if (root.back() == '/') return root + rel;

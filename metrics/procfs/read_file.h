@@ -3,6 +3,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -70,6 +71,20 @@ class UniqueFd {
 // A directory opened for openat-relative reads (invalid when it cannot be
 // opened, e.g. the process exited).
 UniqueFd OpenDirAt(int at, const char* rel);
+
+// The identity of a file for change detection (nova.conf, the web config and
+// its certificates): a replaced or rewritten file differs in device, inode,
+// size, mtime or ctime. A missing file has exists=false.
+struct FileStamp {
+  bool exists = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  std::int64_t mtime_ns = 0;
+  std::int64_t ctime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+};
+FileStamp StampOf(const std::string& path);
 
 // Joins a root such as --path.procfs with a relative path ("stat").
 std::string JoinPath(const std::string& root, const std::string& rel);
