@@ -93,7 +93,12 @@ void PeriodicWorker::Trigger() {
 }
 
 std::function<void()> PeriodicWorker::TriggerHandle() const {
-  return [state = state_] {
+  // A weak reference: the step often owns the object that keeps this handle
+  // (the libvirt worker's core), and a strong one would make a cycle that
+  // never frees either.
+  return [weak = std::weak_ptr<State>(state_)] {
+    const std::shared_ptr<State> state = weak.lock();
+    if (!state) return;
     MutexLock lock(state->mu);
     state->trigger = true;
     state->cv.notify_all();

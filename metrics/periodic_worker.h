@@ -39,7 +39,8 @@ class PeriodicWorker {
   // Runs the step soon (on a signal, an event, a changed input).
   void Trigger();
   // The same, as a callable that stays safe after the worker is gone (for
-  // callbacks a library may still run late, such as libvirt's events).
+  // callbacks a library may still run late, such as libvirt's events): it
+  // holds the worker's state weakly and does nothing once it is gone.
   std::function<void()> TriggerHandle() const;
   // Steps finished so far (tests wait on it).
   std::uint64_t Steps() const;

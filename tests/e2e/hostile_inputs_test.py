@@ -105,6 +105,7 @@ def vm_rss_kib(pid):
 
 def check_nova_case(c, ex, tree, name, how):
     path = os.path.join(tree, "nova.conf")
+    rss_before = vm_rss_kib(ex.proc.pid)
     break_file(path, how)
     try:
         ex.proc.send_signal(__import__("signal").SIGHUP)
@@ -113,8 +114,11 @@ def check_nova_case(c, ex, tree, name, how):
         if samples is not None:
             c.check(h.value(samples, "hostiso_cpu_role", cpu="3", role="dedicated") == 1,
                     "nova.conf %s: the last good roles are kept" % name)
-        c.check(vm_rss_kib(ex.proc.pid) < 200 * 1024,
-                "nova.conf %s: memory bounded (RSS %d KiB)" % (name, vm_rss_kib(ex.proc.pid)))
+        # Relative to the exporter's own size before (a sanitizer build is
+        # several times larger): reading /dev/zero without a cap grew it by
+        # about 100 MB a second.
+        grown = vm_rss_kib(ex.proc.pid) - rss_before
+        c.check(grown < 64 * 1024, "nova.conf %s: memory bounded (RSS %+d KiB)" % (name, grown))
     finally:
         restore_file(path)
     ex.proc.send_signal(__import__("signal").SIGHUP)
