@@ -54,11 +54,14 @@ run_one() {
   # -timeout: one input taking over 10 s is a hang; -rss_limit_mb bounds
   # memory blow-ups (the interpolation bomb of issue 11 grew to ~1 GB).
   # fuzz/dicts/NAME.dict: tokens of the format, when the harness has one.
-  local dict=()
+  local dict=() seeds=()
   if [ -f "fuzz/dicts/$name.dict" ]; then dict=(-dict="fuzz/dicts/$name.dict"); fi
+  # fuzz/seeds/NAME: literal seeds, when the harness has some (git keeps no
+  # empty directory; libFuzzer stops at a corpus directory that is missing).
+  if [ -d "fuzz/seeds/$name" ]; then seeds=("fuzz/seeds/$name"); fi
   "$build/fuzz/fuzz_$name" "${dict[@]}" -max_total_time="$seconds" -timeout=10 \
     -rss_limit_mb=1024 -max_len=16384 -print_final_stats=1 \
-    -artifact_prefix="$build/findings/$name-" "$corpus" "fuzz/seeds/$name" \
+    -artifact_prefix="$build/findings/$name-" "$corpus" "${seeds[@]}" \
     >"$build/logs/$name.log" 2>&1 && rc=0 || rc=$?
   # The exit status goes through a file: `wait -n` below may reap the job.
   echo "$rc" >"$build/logs/$name.rc"
