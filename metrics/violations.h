@@ -28,8 +28,11 @@ enum class ViolationKind {
   kMemoryReserveBreach,
   kDiskReserveBreach,
   kDiskLayout,
+  kSmtSiblingShared,
+  kNumaMisplacement,
+  kHostSliceOnGuestCpu,
 };
-inline constexpr std::size_t kViolationKindCount = 11;
+inline constexpr std::size_t kViolationKindCount = 14;
 std::string_view ViolationKindName(ViolationKind kind);
 
 // One subject violating now: "instance-00000001 vcpu 3", "comm ovs-vswitchd".
