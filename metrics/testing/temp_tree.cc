@@ -28,7 +28,7 @@ void TempTree::Write(const std::string& rel, const std::string& content) const {
 }
 
 void TempTree::Remove(const std::string& rel) const {
-  std::filesystem::remove(Path(rel));
+  std::filesystem::remove_all(Path(rel));
 }
 
 void TempTree::MakeDir(const std::string& rel) const {
