@@ -173,9 +173,9 @@ def run_fixture(c, exporter, artifacts):
 
 def run_live(c, url, artifacts, expect_vcpus, expect_subjects):
     measure(c, url, "live")
-    dom = browse(c, url, artifacts, "live")
     data = sp.fetch_json(url)
-    sp.check_page_against_json(c, dom, data, "live")
+    dom = browse(c, url, artifacts, "live")
+    sp.check_page_against_json(c, dom, data, "live", sp.fetch_json(url))
     for spec in expect_vcpus:
         domain, vcpu, cpu = spec.rsplit(":", 2)
         c.check((domain, int(vcpu)) in dom.cells.get(int(cpu), {}).get("vcpus", []),
