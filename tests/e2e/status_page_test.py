@@ -6,7 +6,8 @@ with a CPU layout (thread_siblings_list, two NUMA nodes), a third guest whose na
 is HTML, and /proc/stat ticks that move between two scrapes; then loads the page in
 headless Chromium, keeps a screenshot and the DOM under --artifacts, and checks the
 core map (one cell per CPU, roles, nodes, the vCPUs on their cores, shares), the
-violations with their subjects, and that ?format=json parses and matches the DOM.
+violations with their subjects, that ?format=json parses and matches the DOM, and
+that with basic auth in --web.config.file "/" is refused without credentials.
 
 Live mode (--url): the same generic checks on a running exporter (the live-libvirt
 test calls it with real KVM guests), plus --expect-vcpu DOMAIN:VCPU:CPU and
@@ -15,14 +16,19 @@ test calls it with real KVM guests), plus --expect-vcpu DOMAIN:VCPU:CPU and
 Prints the page size and the time to serve and render it. Exit 77 without chromium.
 """
 import argparse
+import base64
 import os
 import shutil
 import sys
 import time
+import urllib.error
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "web"))
 import exporter_harness as h  # noqa: E402
 import status_page_lib as sp  # noqa: E402
+import web_lib  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIXTURE = os.path.join(REPO, "tests", "fixtures", "guest_host")
@@ -154,6 +160,34 @@ def fixture_checks(c, dom, data):
             "fixture: JSON collector health has libvirt ok")
 
 
+def get_status(port, path, auth=None):
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path))
+    if auth:
+        req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def check_auth(c, exporter, tree):
+    """With basic auth in --web.config.file, "/" and its JSON need it as /metrics does."""
+    config = os.path.join(tree, "web-config.yml")
+    write(config, "basic_auth_users:\n  alice: %s\n" % web_lib.bcrypt_hash("s3cret"))
+    flags = h.fixture_flags(tree, ["--runtime.confine-to-host-cpus=false",
+                                   "--web.config.file=" + config])
+    with h.Exporter(exporter, flags) as ex:
+        for path in ("/", "/?format=json", "/metrics"):
+            status, body = get_status(ex.port, path)
+            c.check(status == 401 and "instance-" not in body,
+                    "auth: %s is 401 without credentials, no data" % path)
+            c.check(get_status(ex.port, path, "alice:wrong")[0] == 401,
+                    "auth: %s is 401 with a wrong password" % path)
+        status, body = get_status(ex.port, "/", "alice:s3cret")
+        c.check(status == 200 and 'data-cpu="3"' in body, "auth: / served with credentials")
+
+
 def run_fixture(c, exporter, artifacts):
     tree = prepare_tree(artifacts)
     flags = h.fixture_flags(tree, ["--census.interval=1", "--libvirt.refresh-interval=3600",
@@ -169,6 +203,7 @@ def run_fixture(c, exporter, artifacts):
         data = sp.fetch_json(url)
         sp.check_page_against_json(c, dom, data, "fixture")
         fixture_checks(c, dom, data)
+    check_auth(c, exporter, tree)
 
 
 def run_live(c, url, artifacts, expect_vcpus, expect_subjects):
