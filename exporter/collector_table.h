@@ -41,7 +41,7 @@ struct CollectorDeps {
 };
 
 // One row of the collector table: the only place a collector is named. The
-// --collector.NAME flags, --help, the landing page and the exposition's
+// --collector.NAME flags, --help, the status page and the exposition's
 // collector label all derive from it (node_exporter's registerCollector).
 struct CollectorSpec {
   std::string_view name;
