@@ -62,6 +62,7 @@ std::unique_ptr<Collector> MakeCensus(const CollectorDeps& d) {
   auto worker = std::make_shared<CensusWorker>(
       std::make_unique<ThreadCensus>(options, d.guests), d.isolation,
       d.violations, Seconds(d.flags.census_interval_seconds));
+  d.feeds->census = worker;
   return std::make_unique<CensusCollector>(std::move(worker));
 }
 
@@ -82,7 +83,7 @@ const std::vector<CollectorSpec>& CollectorTable() {
       {"cpu", true,
        "per-CPU host/guest/steal/idle time (/proc/stat, /proc/schedstat)",
        [](const CollectorDeps& d) {
-         return std::make_unique<CpuCollector>(d.paths);
+         return std::make_unique<CpuCollector>(d.paths, d.feeds->cpu_shares);
        }},
       {"isolation", true,
        "CPU roles, kernel isolation and the isolcpus_mismatch check",

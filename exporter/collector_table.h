@@ -6,14 +6,26 @@
 #include <vector>
 
 #include "exporter/flags.h"
+#include "metrics/census/census_worker.h"
 #include "metrics/collector.h"
+#include "metrics/cpu_shares.h"
 #include "metrics/exporter_collectable.h"
 #include "metrics/guest_inventory.h"
 #include "metrics/isolation_source.h"
+#include "metrics/latest.h"
 #include "metrics/procfs/host_paths.h"
 #include "metrics/violations.h"
 
 namespace hostiso {
+
+// What the status page reads from collectors beside their exposition.
+struct StatusFeeds {
+  // Published by the cpu collector at each scrape.
+  std::shared_ptr<Latest<CpuShares>> cpu_shares =
+      std::make_shared<Latest<CpuShares>>();
+  // Set while the census collector is built; null when it is disabled.
+  std::shared_ptr<const CensusWorker> census;
+};
 
 // What a collector's factory may use.
 struct CollectorDeps {
@@ -24,10 +36,12 @@ struct CollectorDeps {
   // The libvirt worker publishes its inventory here; the census and memory
   // collectors read it.
   std::shared_ptr<GuestInventoryHolder> guests;
+  // Filled by the cpu and census factories for the status page.
+  std::shared_ptr<StatusFeeds> feeds = std::make_shared<StatusFeeds>();
 };
 
 // One row of the collector table: the only place a collector is named. The
-// --collector.NAME flags, --help, the landing page and the exposition's
+// --collector.NAME flags, --help, the status page and the exposition's
 // collector label all derive from it (node_exporter's registerCollector).
 struct CollectorSpec {
   std::string_view name;

@@ -35,7 +35,7 @@ namespace hostiso {
 namespace {
 
 // Smaller bodies go out as they are: gzip's header and the CPU are not
-// worth it (the landing page, errors).
+// worth it (errors, a small status page).
 constexpr std::size_t kGzipThreshold = 1024;
 constexpr char kExpositionType[] = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -211,6 +211,7 @@ class HttpServer::Impl {
   std::vector<std::string> CivetOptions(const std::string& ports) const;
   Response Handle(mg_connection* conn);
   Response Metrics(mg_connection* conn);
+  static void MaybeGzip(mg_connection* conn, Response& r);
   bool Authorized(mg_connection* conn, const WebConfig& config);
   void Send(mg_connection* conn, const Response& r, bool head);
 
@@ -415,8 +416,11 @@ Response HttpServer::Impl::Handle(mg_connection* conn) {
     return Metrics(conn);
   }
   if (uri == "/") {
-    r.content_type = "text/html; charset=utf-8";
-    r.body = landing_();
+    Page page = landing_(req->query_string != nullptr ? req->query_string : "");
+    r.content_type = std::move(page.content_type);
+    r.body = std::move(page.body);
+    r.headers.emplace_back("Cache-Control", "no-store");
+    MaybeGzip(conn, r);
     return r;
   }
   r.status = 404;
@@ -448,6 +452,11 @@ Response HttpServer::Impl::Metrics(mg_connection* conn) {
     return r;
   }
   r.content_type = kExpositionType;
+  MaybeGzip(conn, r);
+  return r;
+}
+
+void HttpServer::Impl::MaybeGzip(mg_connection* conn, Response& r) {
   r.headers.emplace_back("Vary", "Accept-Encoding");
   if (r.body.size() >= kGzipThreshold &&
       detail::AcceptsGzip(mg_get_header(conn, "Accept-Encoding"))) {
@@ -456,7 +465,6 @@ Response HttpServer::Impl::Metrics(mg_connection* conn) {
       r.gzip = true;
     }
   }
-  return r;
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metrics/expected.h"
@@ -36,13 +37,19 @@ struct HttpServerOptions {
   int keep_alive_timeout_ms = 5000;
 };
 
-// Serves the landing page at "/", the exposition at the telemetry path and
+// Serves the status page at "/", the exposition at the telemetry path and
 // 404 elsewhere, over HTTP or HTTPS (--web.config.file), on CivetWeb built
 // from Debian's source (scripts/build-civetweb.sh). Concurrent scrapes are
 // safe: the collectable serializes them.
 class HttpServer {
  public:
-  using LandingPage = std::function<std::string()>;
+  struct Page {
+    std::string content_type = "text/html; charset=utf-8";
+    std::string body;
+  };
+  // Renders "/" for the request's query string ("" when none), behind the
+  // same authentication as the exposition.
+  using LandingPage = std::function<Page(std::string_view query)>;
 
   ~HttpServer();
   // Starts listening on every address. Errors (busy port, bad address,

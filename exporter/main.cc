@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <variant>
 #include <vector>
@@ -17,8 +18,8 @@
 #include "exporter/collector_table.h"
 #include "exporter/flags.h"
 #include "exporter/http_server.h"
-#include "exporter/landing_page.h"
 #include "exporter/self_affinity.h"
+#include "exporter/status_page.h"
 #include "exporter/version.h"
 #include "exporter/web_config.h"
 #include "metrics/exporter_collectable.h"
@@ -102,12 +103,14 @@ void StopWithin(std::function<void()> stop) {
   t.join();
 }
 
+// The collectors fill the holders in `page` (violations, guest inventory,
+// the status feeds) that the status page reads.
 std::shared_ptr<ExporterCollectable> MakeExporter(
-    const Flags& flags, const HostPaths& paths,
-    const std::shared_ptr<IsolationSource>& isolation) {
-  auto violations = std::make_shared<ViolationRegistry>();
-  CollectorDeps deps{flags, paths, isolation, violations,
-                     std::make_shared<GuestInventoryHolder>()};
+    const Flags& flags, const HostPaths& paths, const StatusPageSources& page) {
+  const auto& isolation = page.isolation;
+  const auto& violations = page.violations;
+  CollectorDeps deps{flags,      paths,       isolation,
+                     violations, page.guests, page.feeds};
   ExporterOptions options;
   options.build = BuildInfo{kVersion, kRevision};
   options.max_violation_info = flags.max_violation_info;
@@ -146,7 +149,7 @@ std::unique_ptr<PeriodicWorker> MakeIsolationWorker(
 }
 
 Expected<std::unique_ptr<HttpServer>> StartServer(
-    const Flags& flags, const std::shared_ptr<IsolationSource>& isolation,
+    const Flags& flags, const std::shared_ptr<StatusPage>& status_page,
     const std::shared_ptr<ExporterCollectable>& collectable) {
   HttpServerOptions web;
   web.listen_addresses = flags.listen_addresses;
@@ -156,11 +159,10 @@ Expected<std::unique_ptr<HttpServer>> StartServer(
   web.max_connections = flags.web_max_connections;
   web.systemd_socket = flags.web_systemd_socket;
   HOSTISO_ASSIGN_OR_RETURN(
-      auto server,
-      HttpServer::Start(web, collectable, [&flags, isolation, collectable] {
-        return RenderLandingPage(kVersion, flags, *isolation->Current(),
-                                 collectable->Statuses());
-      }));
+      auto server, HttpServer::Start(web, collectable,
+                                     [status_page](std::string_view query) {
+                                       return status_page->Render(query);
+                                     }));
   std::string addresses = flags.web_systemd_socket ? "systemd socket" : "";
   for (const std::string& a : flags.listen_addresses) {
     if (flags.web_systemd_socket) break;
@@ -223,12 +225,21 @@ int Run(int argc, char** argv) {
       std::make_shared<SelfConfinement>(flags.confine_to_host_cpus);
   confinement->Apply(*first);
 
-  auto collectable = MakeExporter(flags, paths, isolation);
+  StatusPageSources page{kVersion,
+                         std::make_shared<const Flags>(flags),
+                         isolation,
+                         nullptr,
+                         std::make_shared<ViolationRegistry>(),
+                         std::make_shared<GuestInventoryHolder>(),
+                         std::make_shared<StatusFeeds>()};
+  auto collectable = MakeExporter(flags, paths, page);
+  page.collectable = collectable;
+  auto status_page = std::make_shared<StatusPage>(std::move(page));
   auto isolation_worker =
       MakeIsolationWorker(flags, isolation, confinement, collectable);
   isolation_worker->Start();
   collectable->StartCollectors();
-  auto server = StartServer(flags, isolation, collectable);
+  auto server = StartServer(flags, status_page, collectable);
   if (!server) {
     log::Error("cannot start HTTP server", {{"err", server.error()}});
     StopWithin([&] {

@@ -30,7 +30,7 @@ struct NamedCollector {
   std::unique_ptr<Collector> collector;
 };
 
-// A collector's last run, for the landing page.
+// A collector's last run, for the status page.
 struct CollectorStatus {
   std::string name;
   bool ran = false;  // no scrape yet

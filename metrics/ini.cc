@@ -22,7 +22,7 @@ std::optional<IniValue> IniFile::Last(std::string_view section,
 
 // Errors name the file, the line and the section but never quote the line:
 // a malformed line may be part of a password (nova.conf holds the database
-// and message-queue credentials) and errors reach the landing page and logs.
+// and message-queue credentials) and errors reach the status page and logs.
 Expected<IniFile> ParseIni(std::string_view text, std::string_view source) {
   using Result = Expected<IniFile>;
   IniFile ini;

@@ -68,7 +68,7 @@ class ViolationRegistry {
   // first in contract order).
   void AppendMetrics(std::vector<prometheus::MetricFamily>& out,
                      std::size_t max_info) const;
-  // Current subjects of one kind (for tests and the landing page).
+  // Current subjects of one kind (for tests and the status page).
   std::vector<Violation> Current(ViolationKind kind) const;
   std::uint64_t Onsets(ViolationKind kind) const;
 

@@ -25,6 +25,7 @@ test_pkgs=(
   buildah podman runc debootstrap systemd-container python3-yaml rsync
   openssl wrk python3-prometheus-client
   jsonnet yamllint python3-jinja2
+  chromium
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -10,6 +10,7 @@
 #include <charconv>
 #include <cstring>
 #include <ctime>
+#include <map>
 
 #include "metrics/cpu_set.h"
 #include "metrics/log.h"
@@ -35,6 +36,22 @@ std::string_view TaskClassName(TaskClass cls) {
 }
 
 namespace detail {
+
+std::vector<CpuIntruder> TopIntruders(
+    const std::vector<IntrusionLedger::Delta>& deltas) {
+  std::map<int, std::map<std::string, std::uint64_t>> by_cpu;
+  for (const IntrusionLedger::Delta& d : deltas)
+    if (!d.kernel) by_cpu[d.cpu][d.comm] += d.ticks;
+  std::vector<CpuIntruder> out;
+  for (const auto& [cpu, comms] : by_cpu) {
+    CpuIntruder top{cpu, "", 0};
+    // Ties go to the first name in byte order: the page stays stable.
+    for (const auto& [comm, ticks] : comms)
+      if (ticks > top.ticks) top = CpuIntruder{cpu, comm, ticks};
+    out.push_back(std::move(top));
+  }
+  return out;
+}
 
 bool IsQemuProcessName(std::string_view comm) {
   return comm.starts_with("qemu-system") || comm.starts_with("qemu-kvm");
@@ -267,6 +284,7 @@ Expected<CensusResult> ThreadCensus::Run(const CpuRoles& roles) {
 
   ledger_.Add(deltas_, guest_cpus);
   result.intrusion = ledger_.Exposition();
+  result.top_intruders = detail::TopIntruders(deltas_);
   for (auto& [comm, cpus] : intruders_) {
     result.host_task_violations.push_back(Violation{"comm " + comm, cpus});
   }

@@ -70,6 +70,14 @@ struct CensusTask {
       0;  // time attributed to `cpu` (0 when not guest-role)
 };
 
+// The process name that used most of one guest-role CPU's host time in one
+// census round.
+struct CpuIntruder {
+  int cpu = 0;
+  std::string comm;
+  std::uint64_t ticks = 0;  // clock ticks this round
+};
+
 struct CensusResult {
   std::chrono::steady_clock::time_point finished{};
   double duration_seconds = 0;
@@ -87,6 +95,9 @@ struct CensusResult {
   std::vector<detail::IntrusionLedger::Series> intrusion;
   // host_task_on_guest_cpu: host threads that used a guest-role CPU this round.
   std::vector<Violation> host_task_violations;
+  // By CPU: the top intruder of each guest-role CPU this round (per-CPU
+  // kernel threads left out: they belong on every CPU). For the status page.
+  std::vector<CpuIntruder> top_intruders;
   std::vector<CensusTask> examined;  // only with CensusOptions::keep_examined
 };
 
@@ -188,6 +199,10 @@ class ThreadCensus {
 namespace detail {
 // "qemu-system-x86_64", "qemu-kvm".
 bool IsQemuProcessName(std::string_view comm);
+// Per CPU, the process name with the most ticks among `deltas` (per-CPU
+// kernel threads left out); by CPU.
+std::vector<CpuIntruder> TopIntruders(
+    const std::vector<IntrusionLedger::Delta>& deltas);
 // Label for a kernel thread that is not per-CPU: the part before '/'
 // ("kworker/u8:2-events_unbound" -> "kworker", "irq/45-nvme0q0" -> "irq"),
 // keeping the label set small; other names unchanged.

@@ -515,5 +515,18 @@ TEST(CensusWorkerTest, RunsAtIdlePriority) {
   worker.Stop(std::chrono::seconds(2));
 }
 
+TEST(TopIntrudersTest, MostTimePerCpuKernelThreadsLeftOut) {
+  using D = detail::IntrusionLedger::Delta;
+  auto top = detail::TopIntruders(
+      {D{"ovs", 3, 5, false}, D{"sshd", 3, 2, false}, D{"ovs", 3, 1, false},
+       D{"kernel", 4, 90, true}, D{"b", 5, 4, false}, D{"a", 5, 4, false}});
+  ASSERT_EQ(top.size(), 2u);
+  EXPECT_EQ(top[0].cpu, 3);
+  EXPECT_EQ(top[0].comm, "ovs");
+  EXPECT_EQ(top[0].ticks, 6u);
+  EXPECT_EQ(top[1].cpu, 5);
+  EXPECT_EQ(top[1].comm, "a");  // a tie: byte order
+}
+
 }  // namespace
 }  // namespace hostiso

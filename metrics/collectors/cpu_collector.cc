@@ -1,6 +1,7 @@
 #include "metrics/collectors/cpu_collector.h"
 
 #include <cerrno>
+#include <utility>
 
 #include "metrics/family_builder.h"
 #include "metrics/procfs/proc_stat.h"
@@ -9,9 +10,22 @@
 
 namespace hostiso {
 
-CpuCollector::CpuCollector(const HostPaths& paths)
+CpuCollector::CpuCollector(const HostPaths& paths,
+                           std::shared_ptr<Latest<CpuShares>> shares)
     : stat_path_(paths.Proc("stat")),
-      schedstat_path_(paths.Proc("schedstat")) {}
+      schedstat_path_(paths.Proc("schedstat")),
+      shares_(std::move(shares)) {}
+
+void CpuCollector::PublishShares(CpuConsumerSeconds now) {
+  const auto at = std::chrono::steady_clock::now();
+  if (!previous_.empty()) {
+    shares_->Publish(SharesBetween(
+        previous_, now,
+        std::chrono::duration<double>(at - previous_at_).count()));
+  }
+  previous_ = std::move(now);
+  previous_at_ = at;
+}
 
 Expected<void> CpuCollector::Collect(
     const ScrapeContext& /*ctx*/, std::vector<prometheus::MetricFamily>& out) {
@@ -32,10 +46,12 @@ Expected<void> CpuCollector::CollectSeconds(
   consumers_.BeginRound();
   // Division, not multiplication by 1/hz: 1420/100 prints as 14.2.
   const double hz = ClockTicksPerSecond();
+  CpuConsumerSeconds now;
   for (const CpuTicks& t : ticks) {
     CpuConsumerTicks c = SplitByConsumer(t);
     auto v = consumers_.Observe(
         t.cpu, {c.host / hz, c.guest / hz, c.steal / hz, c.idle / hz});
+    if (shares_) now[t.cpu] = v;
     std::string cpu = std::to_string(t.cpu);
     seconds.Add({{"cpu", cpu}, {"consumer", "host"}}, v[0]);
     seconds.Add({{"cpu", cpu}, {"consumer", "guest"}}, v[1]);
@@ -43,6 +59,7 @@ Expected<void> CpuCollector::CollectSeconds(
     seconds.Add({{"cpu", cpu}, {"consumer", "idle"}}, v[3]);
   }
   std::move(seconds).AppendTo(out);
+  if (shares_) PublishShares(std::move(now));
   return Ok();
 }
 

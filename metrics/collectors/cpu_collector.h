@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "metrics/collector.h"
+#include "metrics/cpu_shares.h"
+#include "metrics/latest.h"
 #include "metrics/procfs/host_paths.h"
 
 namespace hostiso {
@@ -47,9 +51,12 @@ class PerCpuMonotonic {
 // hostiso_cpu_seconds_total{cpu,consumer} from /proc/stat and
 // hostiso_cpu_runqueue_wait_seconds_total{cpu} from /proc/schedstat (absent on
 // kernels without CONFIG_SCHEDSTATS: the series are then omitted, not failed).
+// With `shares`, each scrape after the first also publishes the per-CPU
+// shares since the previous one (the status page's view of /proc/stat).
 class CpuCollector : public Collector {
  public:
-  explicit CpuCollector(const HostPaths& paths);
+  explicit CpuCollector(const HostPaths& paths,
+                        std::shared_ptr<Latest<CpuShares>> shares = nullptr);
   Expected<void> Collect(const ScrapeContext& ctx,
                          std::vector<prometheus::MetricFamily>& out) override;
 
@@ -60,6 +67,11 @@ class CpuCollector : public Collector {
 
   std::string stat_path_;
   std::string schedstat_path_;
+  void PublishShares(CpuConsumerSeconds now);
+
+  std::shared_ptr<Latest<CpuShares>> shares_;
+  CpuConsumerSeconds previous_;
+  std::chrono::steady_clock::time_point previous_at_{};
   detail::PerCpuMonotonic<4> consumers_;
   detail::PerCpuMonotonic<1> runqueue_;
 };

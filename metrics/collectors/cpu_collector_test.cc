@@ -114,5 +114,43 @@ TEST_F(CpuCollectorTest, ConsumersAddUpEvenWhenGuestExceedsUserNice) {
   EXPECT_DOUBLE_EQ(s["0/host"], 60 / hz_);
 }
 
+TEST(CpuSharesTest, SharesOfTheIntervalPerCpu) {
+  CpuConsumerSeconds before{{0, {1, 2, 0, 10}}, {1, {5, 5, 5, 5}}};
+  CpuConsumerSeconds after{
+      {0, {2, 5, 0, 16}}, {1, {5, 5, 5, 5}}, {2, {1, 0, 0, 0}}};
+  CpuShares s = SharesBetween(before, after, 10);
+  EXPECT_DOUBLE_EQ(s.interval_seconds, 10);
+  // CPU 1 did not move and CPU 2 is new: nothing to divide.
+  ASSERT_EQ(s.cpus.size(), 1u);
+  EXPECT_EQ(s.cpus[0].cpu, 0);
+  EXPECT_DOUBLE_EQ(s.cpus[0].host, 0.1);
+  EXPECT_DOUBLE_EQ(s.cpus[0].guest, 0.3);
+  EXPECT_DOUBLE_EQ(s.cpus[0].steal, 0);
+  EXPECT_DOUBLE_EQ(s.cpus[0].idle, 0.6);
+}
+
+TEST(CpuCollectorSharesTest, PublishesSharesFromTheSecondScrapeOn) {
+  testing::TempTree tree;
+  auto shares = std::make_shared<Latest<CpuShares>>();
+  CpuCollector collector(HostPaths{tree.Root(), "/nonexistent", "/"}, shares);
+  testing::ScrapeFixture scrape;
+  bool ok = false;
+  tree.Write("stat", "cpu0 100 0 0 100 0 0 0 0 0 0\n");
+  scrape.Scrape(collector, &ok);
+  ASSERT_TRUE(ok);
+  EXPECT_FALSE(shares->Get().value);  // one read: no interval yet
+  // 100 ticks more: 50 guest (inside user), 25 steal, 25 idle.
+  tree.Write("stat", "cpu0 150 0 0 125 0 0 0 25 50 0\n");
+  scrape.Scrape(collector, &ok);
+  ASSERT_TRUE(ok);
+  auto got = shares->Get().value;
+  ASSERT_TRUE(got);
+  ASSERT_EQ(got->cpus.size(), 1u);
+  EXPECT_DOUBLE_EQ(got->cpus[0].host, 0);
+  EXPECT_DOUBLE_EQ(got->cpus[0].guest, 0.5);
+  EXPECT_DOUBLE_EQ(got->cpus[0].steal, 0.25);
+  EXPECT_DOUBLE_EQ(got->cpus[0].idle, 0.25);
+}
+
 }  // namespace
 }  // namespace hostiso

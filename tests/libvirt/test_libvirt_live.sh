@@ -292,6 +292,21 @@ else
   echo "SKIPPED: dashboards with guests (prometheus not installed)"
 fi
 
+# ---- the status page with real guests (headless Chromium) --------------------
+# Core map, violations and JSON of this exporter, checked in a real browser;
+# screenshot and DOM kept under $HOSTISO_ARTIFACTS (the build dir under ctest).
+STATUS_TEST="$(dirname "$0")/../e2e/status_page_test.py"
+if command -v chromium >/dev/null; then
+  curl -sf "$URL" >/dev/null  # a second cpu read: the page shows shares
+  check "status page: core map, vCPU on its core, violation subject (Chromium)" \
+    python3 "$STATUS_TEST" --url "http://127.0.0.1:$PORT/" \
+      --artifacts "${HOSTISO_ARTIFACTS:-$WORK}/status_page_live" \
+      --expect-vcpu "$PREFIX-good:0:1" --expect-vcpu "$PREFIX-spin:0:1" \
+      --expect-subject "$PREFIX-bad vcpu 0"
+else
+  echo "SKIPPED: status page in Chromium (chromium not installed)"
+fi
+
 # ---- optional: scrape cost against Debian's prometheus-libvirt-exporter -----
 # HOSTISO_LIBVIRT_COMPARE=1: times 20 scrapes of each exporter on these guests
 # (figures only; nothing asserted).
