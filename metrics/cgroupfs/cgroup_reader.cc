@@ -1,0 +1,152 @@
+#include "metrics/cgroupfs/cgroup_reader.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "metrics/cgroupfs/cgroup_files.h"
+#include "metrics/procfs/read_file.h"
+
+namespace hostiso {
+namespace {
+
+bool IsDir(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool Exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+bool IsAbsence(const Error& e) {
+  return e.code() == ENOENT || e.code() == ENOTDIR;
+}
+
+// "a/b/c" -> "a/b"; "a" -> "" (the root).
+std::string Parent(const std::string& rel) {
+  const std::size_t slash = rel.rfind('/');
+  return slash == std::string::npos ? std::string() : rel.substr(0, slash);
+}
+
+std::string In(const std::string& root, const std::string& rel) {
+  return rel.empty() ? root : JoinPath(root, rel);
+}
+
+// The cpuset file of one cgroup directory: nullopt when it has none.
+Expected<std::optional<CpuSet>> ReadOwnCpuset(const CgroupHierarchy& h,
+                                              const std::string& dir) {
+  const char* const kV2Files[] = {"cpuset.cpus.effective"};
+  // cpuset.effective_cpus appeared in Linux 3.17; cpuset.cpus before it.
+  const char* const kV1Files[] = {"cpuset.effective_cpus", "cpuset.cpus"};
+  const bool v2 = h.layout == CgroupLayout::kV2;
+  const auto* begin = v2 ? std::begin(kV2Files) : std::begin(kV1Files);
+  const auto* end = v2 ? std::end(kV2Files) : std::end(kV1Files);
+  for (const auto* name = begin; name != end; ++name) {
+    const std::string path = JoinPath(dir, *name);
+    auto text = ReadFile(path);
+    if (!text) {
+      if (IsAbsence(text.failure())) continue;
+      return text.failure();
+    }
+    auto set = ParseCgroupCpuset(*text);
+    if (!set) return set.failure().WithContext(path);
+    return std::optional<CpuSet>(std::move(set).value());
+  }
+  return std::optional<CpuSet>();
+}
+
+// Walks from the slice up to the root for the nearest cpuset file.
+Expected<CpuSet> EffectiveCpuset(const CgroupHierarchy& h,
+                                 const std::string& slice,
+                                 const CpuSet& online) {
+  if (h.cpuset_root.empty()) return online;
+  std::string rel = slice;
+  while (true) {
+    const std::string dir = In(h.cpuset_root, rel);
+    if (IsDir(dir)) {
+      HOSTISO_ASSIGN_OR_RETURN(std::optional<CpuSet> own,
+                               ReadOwnCpuset(h, dir));
+      if (own) return *own;
+    }
+    if (rel.empty()) return online;
+    rel = Parent(rel);
+  }
+}
+
+Expected<std::optional<double>> CpuSeconds(const CgroupHierarchy& h,
+                                           const std::string& slice) {
+  if (h.cpuacct_root.empty()) return std::optional<double>();
+  const std::string dir = In(h.cpuacct_root, slice);
+  const bool v2 = h.layout == CgroupLayout::kV2;
+  const std::string path = JoinPath(dir, v2 ? "cpu.stat" : "cpuacct.usage");
+  auto text = ReadFile(path);
+  if (!text) {
+    // Not in the cpuacct hierarchy (v1), or a kernel that keeps no cpu.stat
+    // for a cgroup without the cpu controller (v2 before Linux 4.15).
+    if (IsAbsence(text.failure())) return std::optional<double>();
+    return text.failure();
+  }
+  if (v2) {
+    auto usec = ParseCgroupCpuStatUsageUsec(*text);
+    if (!usec) return usec.failure().WithContext(path);
+    return std::optional<double>(static_cast<double>(*usec) / 1e6);
+  }
+  auto ns = ParseCpuacctUsageNs(*text);
+  if (!ns) return ns.failure().WithContext(path);
+  return std::optional<double>(static_cast<double>(*ns) / 1e9);
+}
+
+bool SliceExists(const CgroupHierarchy& h, const std::string& slice) {
+  return (!h.cpuset_root.empty() && IsDir(JoinPath(h.cpuset_root, slice))) ||
+         (!h.cpuacct_root.empty() && IsDir(JoinPath(h.cpuacct_root, slice)));
+}
+
+}  // namespace
+
+Expected<CgroupHierarchy> DetectCgroupHierarchy(const std::string& root) {
+  CgroupHierarchy h;
+  if (Exists(JoinPath(root, "cgroup.controllers"))) {
+    h.layout = CgroupLayout::kV2;
+    h.cpuset_root = root;
+    h.cpuacct_root = root;
+    return h;
+  }
+  h.layout = CgroupLayout::kV1;
+  if (IsDir(JoinPath(root, "cpuset"))) h.cpuset_root = JoinPath(root, "cpuset");
+  // systemd co-mounts cpu and cpuacct; the name follows mount order.
+  for (const char* name : {"cpuacct", "cpu,cpuacct", "cpuacct,cpu"}) {
+    if (IsDir(JoinPath(root, name))) {
+      h.cpuacct_root = JoinPath(root, name);
+      break;
+    }
+  }
+  if (h.cpuset_root.empty() && h.cpuacct_root.empty())
+    return Error(root +
+                 ": no cgroup hierarchy (neither cgroup2's cgroup.controllers "
+                 "nor a v1 cpuset or cpuacct directory)");
+  return h;
+}
+
+Expected<std::optional<SliceReading>> ReadSlice(const CgroupHierarchy& h,
+                                                const std::string& slice,
+                                                const CpuSet& online) {
+  using Result = std::optional<SliceReading>;
+  if (!SliceExists(h, slice)) return Result();
+  SliceReading r;
+  HOSTISO_ASSIGN_OR_RETURN(r.cpuset, EffectiveCpuset(h, slice, online));
+  HOSTISO_ASSIGN_OR_RETURN(r.cpu_seconds, CpuSeconds(h, slice));
+  // Removed while we read it: its files may have come from its parent.
+  if (!SliceExists(h, slice)) return Result();
+  return Result(std::move(r));
+}
+
+std::optional<std::string> FindMachineSlice(const CgroupHierarchy& h) {
+  for (const char* name : {"machine.slice", "machine"})
+    if (SliceExists(h, name)) return std::string(name);
+  return std::nullopt;
+}
+
+}  // namespace hostiso
