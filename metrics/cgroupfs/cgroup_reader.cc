@@ -78,18 +78,27 @@ Expected<CpuSet> EffectiveCpuset(const CgroupHierarchy& h,
 
 Expected<std::optional<double>> CpuSeconds(const CgroupHierarchy& h,
                                            const std::string& slice) {
-  if (h.cpuacct_root.empty()) return std::optional<double>();
-  const std::string dir = In(h.cpuacct_root, slice);
-  const bool v2 = h.layout == CgroupLayout::kV2;
-  const std::string path = JoinPath(dir, v2 ? "cpu.stat" : "cpuacct.usage");
+  bool cpu_stat = h.layout == CgroupLayout::kV2;
+  std::string dir;
+  if (!h.cpuacct_root.empty() && IsDir(JoinPath(h.cpuacct_root, slice))) {
+    dir = JoinPath(h.cpuacct_root, slice);
+  } else if (!h.unified_root.empty() &&
+             IsDir(JoinPath(h.unified_root, slice))) {
+    dir = JoinPath(h.unified_root, slice);
+    cpu_stat = true;
+  } else {
+    return std::optional<double>();
+  }
+  const std::string path =
+      JoinPath(dir, cpu_stat ? "cpu.stat" : "cpuacct.usage");
   auto text = ReadFile(path);
   if (!text) {
-    // Not in the cpuacct hierarchy (v1), or a kernel that keeps no cpu.stat
-    // for a cgroup without the cpu controller (v2 before Linux 4.15).
+    // Removed meanwhile, or a kernel that keeps no cpu.stat for a cgroup
+    // without the cpu controller (cgroup2 before Linux 4.15).
     if (IsAbsence(text.failure())) return std::optional<double>();
     return text.failure();
   }
-  if (v2) {
+  if (cpu_stat) {
     auto usec = ParseCgroupCpuStatUsageUsec(*text);
     if (!usec) return usec.failure().WithContext(path);
     return std::optional<double>(static_cast<double>(*usec) / 1e6);
@@ -100,8 +109,11 @@ Expected<std::optional<double>> CpuSeconds(const CgroupHierarchy& h,
 }
 
 bool SliceExists(const CgroupHierarchy& h, const std::string& slice) {
-  return (!h.cpuset_root.empty() && IsDir(JoinPath(h.cpuset_root, slice))) ||
-         (!h.cpuacct_root.empty() && IsDir(JoinPath(h.cpuacct_root, slice)));
+  for (const std::string* root :
+       {&h.cpuset_root, &h.cpuacct_root, &h.unified_root}) {
+    if (!root->empty() && IsDir(JoinPath(*root, slice))) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -123,6 +135,8 @@ Expected<CgroupHierarchy> DetectCgroupHierarchy(const std::string& root) {
       break;
     }
   }
+  if (Exists(JoinPath(root, "unified/cgroup.controllers")))
+    h.unified_root = JoinPath(root, "unified");
   if (h.cpuset_root.empty() && h.cpuacct_root.empty())
     return Error(root +
                  ": no cgroup hierarchy (neither cgroup2's cgroup.controllers "

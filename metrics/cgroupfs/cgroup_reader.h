@@ -26,6 +26,12 @@ struct CgroupHierarchy {
   // when that controller is not mounted.
   std::string cpuset_root;
   std::string cpuacct_root;
+  // v1 hybrid: <root>/unified, the cgroup2 hierarchy systemd (and libvirt)
+  // place every process in without controllers. Its cpu.stat usage_usec is
+  // the CPU time of a cgroup missing from the cpuacct hierarchy: libvirt
+  // leaves guests out of a cpuacct hierarchy not co-mounted with cpu (seen on
+  // Debian 12 here: cpuacct:/ but 0::/machine/qemu-...). Empty otherwise.
+  std::string unified_root;
 };
 
 // Looks at `root` (a few stat calls): v2 when `cgroup.controllers` is there,
@@ -43,8 +49,9 @@ struct SliceReading {
   // to the root (no cpuset controller at all) on every online CPU.
   CpuSet cpuset;
   // CPU time of its tasks and descendants: v2 `cpu.stat` usage_usec, v1
-  // `cpuacct.usage`. nullopt when the kernel keeps none for it (v1: not in a
-  // cpuacct hierarchy).
+  // `cpuacct.usage`, or on a v1 hybrid host the unified hierarchy's
+  // `cpu.stat` for a cgroup missing from cpuacct. nullopt when the kernel
+  // keeps none for it.
   std::optional<double> cpu_seconds;
 };
 

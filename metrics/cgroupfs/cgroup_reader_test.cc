@@ -65,6 +65,28 @@ TEST_F(CgroupV1Test, SliceOnlyInCpusetHasNoCpuTime) {
   EXPECT_FALSE((*r)->cpu_seconds);
 }
 
+TEST_F(CgroupV1Test, HybridUnifiedHierarchyWhenNotInCpuacct) {
+  // As on this Debian 12 machine: libvirt leaves the guests out of a cpuacct
+  // hierarchy not co-mounted with cpu, but they are in the unified one.
+  t_.Remove("cpuacct/machine/cpuacct.usage");
+  t_.Remove("cpuacct/machine");
+  t_.Write("unified/machine/cpu.stat", "usage_usec 722062315\nuser_usec 1\n");
+  auto h = DetectCgroupHierarchy(t_.Root());
+  ASSERT_TRUE(h) << h.error();
+  EXPECT_EQ(h->unified_root, t_.Path("unified"));
+  auto r = ReadSlice(*h, "machine", L("0-7"));
+  ASSERT_TRUE(r) << r.error();
+  EXPECT_EQ((*r)->cpuset.ToString(), "2-7");
+  EXPECT_DOUBLE_EQ((*r)->cpu_seconds.value(), 722.062315);
+  // A slice only the unified hierarchy has still exists (root cpuset).
+  t_.Write("unified/init.scope/cpu.stat", "usage_usec 5000000\n");
+  r = ReadSlice(*h, "init.scope", L("0-7"));
+  ASSERT_TRUE(r) << r.error();
+  ASSERT_TRUE(*r);
+  EXPECT_EQ((*r)->cpuset.ToString(), "0-7");
+  EXPECT_DOUBLE_EQ((*r)->cpu_seconds.value(), 5.0);
+}
+
 TEST_F(CgroupV1Test, OldKernelWithoutEffectiveCpus) {
   t_.Write("cpuset/old.slice/cpuset.cpus", "3\n");
   auto h = DetectCgroupHierarchy(t_.Root());

@@ -19,6 +19,7 @@ import argparse
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import exporter_harness as h  # noqa: E402
@@ -126,6 +127,49 @@ def check_machine_slice(c, ex, skipped, guest_cpus):
                                               subject="slice " + name)]
     c.check(got == ([host] if host else []),
             "machine_slice_on_host_cpu for %s: %s (want host CPUs %r)" % (name, got, host))
+    check_machine_cpu_time(c, ex, name)
+
+
+def kernel_cpu_seconds(name):
+    """The slice's CPU time straight from the kernel: v1 cpuacct.usage, or (a cgroup
+    libvirt left out of a cpuacct hierarchy not co-mounted with cpu) the hybrid
+    unified hierarchy's cpu.stat usage_usec. None when neither has it."""
+    for d in ("cpuacct", "cpu,cpuacct"):
+        path = os.path.join("/sys/fs/cgroup", d, name)
+        if os.path.isdir(path):
+            return int(read(os.path.join(path, "cpuacct.usage"))) / 1e9
+    stat = os.path.join("/sys/fs/cgroup/unified", name, "cpu.stat")
+    if os.path.exists(stat):
+        for line in read(stat).splitlines():
+            if line.startswith("usage_usec "):
+                return int(line.split()[1]) / 1e6
+    return None
+
+
+def check_machine_cpu_time(c, ex, name):
+    """The machine slice's CPU time lies between two reads of the kernel's counter."""
+    before = kernel_cpu_seconds(name)
+    if before is None:
+        c.check(False, "machine slice %s: no cpuacct.usage nor unified cpu.stat" % name)
+        return
+    got = h.select(h.parse(ex.metrics()), "hostiso_cgroup_cpu_seconds_total", slice=name)
+    after = kernel_cpu_seconds(name)
+    c.check(len(got) == 1 and before - 1e-6 <= got[0][2] <= after + 1e-6,
+            "machine slice CPU time %s within the kernel's %.6f..%.6f s" % (got, before, after))
+    time.sleep(2)
+    later = h.select(h.parse(ex.metrics()), "hostiso_cgroup_cpu_seconds_total", slice=name)
+    if got and later:
+        print("machine slice %s: %.3f s of CPU time; %.3f s/s over 2 s (guests running in it: "
+              "%s)" % (name, got[0][2], (later[0][2] - got[0][2]) / 2, guest_tasks(name)))
+
+
+def guest_tasks(name):
+    """Processes in the machine slice's cpuset cgroups (QEMU of running guests)."""
+    pids = set()
+    for d, _, files in os.walk(os.path.join(CPUSET, name)):
+        if "cgroup.procs" in files:
+            pids.update(read(os.path.join(d, "cgroup.procs")).split())
+    return len(pids)
 
 
 def main():
