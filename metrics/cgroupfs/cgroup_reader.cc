@@ -60,17 +60,19 @@ Expected<std::optional<CpuSet>> ReadOwnCpuset(const CgroupHierarchy& h,
 
 // Walks from the slice up to the root for the nearest cpuset file.
 Expected<CpuSet> EffectiveCpuset(const CgroupHierarchy& h,
-                                 const std::string& slice,
-                                 const CpuSet& online) {
+                                 const std::string& slice, const CpuSet& online,
+                                 CpusetCache& cache) {
   if (h.cpuset_root.empty()) return online;
   std::string rel = slice;
   while (true) {
     const std::string dir = In(h.cpuset_root, rel);
-    if (IsDir(dir)) {
+    auto known = cache.find(dir);
+    if (known == cache.end() && IsDir(dir)) {
       HOSTISO_ASSIGN_OR_RETURN(std::optional<CpuSet> own,
                                ReadOwnCpuset(h, dir));
-      if (own) return *own;
+      known = cache.emplace(dir, std::move(own)).first;
     }
+    if (known != cache.end() && known->second) return *known->second;
     if (rel.empty()) return online;
     rel = Parent(rel);
   }
@@ -146,11 +148,14 @@ Expected<CgroupHierarchy> DetectCgroupHierarchy(const std::string& root) {
 
 Expected<std::optional<SliceReading>> ReadSlice(const CgroupHierarchy& h,
                                                 const std::string& slice,
-                                                const CpuSet& online) {
+                                                const CpuSet& online,
+                                                CpusetCache* cache) {
   using Result = std::optional<SliceReading>;
   if (!SliceExists(h, slice)) return Result();
+  CpusetCache own_cache;
   SliceReading r;
-  HOSTISO_ASSIGN_OR_RETURN(r.cpuset, EffectiveCpuset(h, slice, online));
+  HOSTISO_ASSIGN_OR_RETURN(
+      r.cpuset, EffectiveCpuset(h, slice, online, cache ? *cache : own_cache));
   HOSTISO_ASSIGN_OR_RETURN(r.cpu_seconds, CpuSeconds(h, slice));
   // Removed while we read it: its files may have come from its parent.
   if (!SliceExists(h, slice)) return Result();

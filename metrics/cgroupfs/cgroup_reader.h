@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 
@@ -55,12 +56,19 @@ struct SliceReading {
   std::optional<double> cpu_seconds;
 };
 
+// The cpuset files read during one scrape, by cgroup directory (nullopt: the
+// directory has none), so slices inheriting from one ancestor (the root, for
+// systemd's slices on v1) read its file once.
+using CpusetCache = std::map<std::string, std::optional<CpuSet>>;
+
 // Reads the cgroup at `slice` (a relative path such as "system.slice" or
 // "machine"). nullopt when it exists in no hierarchy (or vanished while being
 // read): not an error. An unreadable or malformed file is an error naming it.
+// `cache`, when given, is shared by the slices of one scrape.
 Expected<std::optional<SliceReading>> ReadSlice(const CgroupHierarchy& h,
                                                 const std::string& slice,
-                                                const CpuSet& online);
+                                                const CpuSet& online,
+                                                CpusetCache* cache = nullptr);
 
 // libvirt's machine slice: `machine.slice` under systemd, `machine` when
 // libvirtd runs without systemd (it then creates it itself). nullopt when

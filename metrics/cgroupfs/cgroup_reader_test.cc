@@ -55,6 +55,25 @@ TEST_F(CgroupV1Test, SliceOnlyInCpuacctRunsOnTheRootCpuset) {
   EXPECT_DOUBLE_EQ((*r)->cpu_seconds.value(), 1.5);
 }
 
+TEST_F(CgroupV1Test, OneScrapeReadsAnAncestorsCpusetOnce) {
+  t_.Write("cpuacct/user.slice/cpuacct.usage", "1\n");
+  auto h = DetectCgroupHierarchy(t_.Root());
+  CpusetCache cache;
+  auto a = ReadSlice(*h, "system.slice", L("0-7"), &cache);
+  ASSERT_TRUE(a) << a.error();
+  // The root's file changes: the same scrape still sees what it read.
+  t_.Write("cpuset/cpuset.effective_cpus", "0-3\n");
+  auto b = ReadSlice(*h, "user.slice", L("0-7"), &cache);
+  ASSERT_TRUE(b) << b.error();
+  EXPECT_EQ((*a)->cpuset.ToString(), "0-7");
+  EXPECT_EQ((*b)->cpuset.ToString(), "0-7");
+  // The next scrape (a new cache) reads it again.
+  CpusetCache next;
+  auto c = ReadSlice(*h, "user.slice", L("0-7"), &next);
+  ASSERT_TRUE(c) << c.error();
+  EXPECT_EQ((*c)->cpuset.ToString(), "0-3");
+}
+
 TEST_F(CgroupV1Test, SliceOnlyInCpusetHasNoCpuTime) {
   t_.Write("cpuset/test.slice/cpuset.effective_cpus", "1\n");
   auto h = DetectCgroupHierarchy(t_.Root());

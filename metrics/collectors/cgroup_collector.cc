@@ -68,9 +68,10 @@ Expected<void> CgroupCollector::Collect(
   bool host_failed = false;
   bool machine_failed = false;
   counters_.BeginRound();
+  CpusetCache cpusets;  // one read per cpuset file in this scrape
   for (const Watched& w : watched) {
     auto reading =
-        ReadSlice(*hierarchy, w.slice, ctx.isolation.topology.online);
+        ReadSlice(*hierarchy, w.slice, ctx.isolation.topology.online, &cpusets);
     if (!reading) {
       AddError(error, reading.failure());
       (w.machine ? machine_failed : host_failed) = true;
