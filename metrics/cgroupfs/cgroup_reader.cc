@@ -58,45 +58,39 @@ Expected<std::optional<CpuSet>> ReadOwnCpuset(const CgroupHierarchy& h,
   return std::optional<CpuSet>();
 }
 
-// Walks from the slice up to the root for the nearest cpuset file.
-Expected<CpuSet> EffectiveCpuset(const CgroupHierarchy& h,
-                                 const std::string& slice, const CpuSet& online,
-                                 CpusetCache& cache) {
-  if (h.cpuset_root.empty()) return online;
+// The nearest cpuset file from the slice up to the root; `own`: the slice's
+// own. Reads without stat-ing first: a missing directory is an ENOENT.
+struct FoundCpuset {
+  CpuSet cpus;
+  bool own = false;
+};
+Expected<FoundCpuset> EffectiveCpuset(const CgroupHierarchy& h,
+                                      const std::string& slice,
+                                      const CpuSet& online,
+                                      CpusetCache& cache) {
+  if (h.cpuset_root.empty()) return FoundCpuset{online, false};
   std::string rel = slice;
   while (true) {
     const std::string dir = In(h.cpuset_root, rel);
     auto known = cache.find(dir);
-    if (known == cache.end() && IsDir(dir)) {
+    if (known == cache.end()) {
       HOSTISO_ASSIGN_OR_RETURN(std::optional<CpuSet> own,
                                ReadOwnCpuset(h, dir));
       known = cache.emplace(dir, std::move(own)).first;
     }
-    if (known != cache.end() && known->second) return *known->second;
-    if (rel.empty()) return online;
+    if (known->second) return FoundCpuset{*known->second, rel == slice};
+    if (rel.empty()) return FoundCpuset{online, false};
     rel = Parent(rel);
   }
 }
 
-Expected<std::optional<double>> CpuSeconds(const CgroupHierarchy& h,
-                                           const std::string& slice) {
-  bool cpu_stat = h.layout == CgroupLayout::kV2;
-  std::string dir;
-  if (!h.cpuacct_root.empty() && IsDir(JoinPath(h.cpuacct_root, slice))) {
-    dir = JoinPath(h.cpuacct_root, slice);
-  } else if (!h.unified_root.empty() &&
-             IsDir(JoinPath(h.unified_root, slice))) {
-    dir = JoinPath(h.unified_root, slice);
-    cpu_stat = true;
-  } else {
-    return std::optional<double>();
-  }
+// Reads `rel` (cpuacct.usage or cpu.stat) under `dir`; nullopt when absent.
+Expected<std::optional<double>> ReadCpuSeconds(const std::string& dir,
+                                               bool cpu_stat) {
   const std::string path =
       JoinPath(dir, cpu_stat ? "cpu.stat" : "cpuacct.usage");
   auto text = ReadFile(path);
   if (!text) {
-    // Removed meanwhile, or a kernel that keeps no cpu.stat for a cgroup
-    // without the cpu controller (cgroup2 before Linux 4.15).
     if (IsAbsence(text.failure())) return std::optional<double>();
     return text.failure();
   }
@@ -108,6 +102,21 @@ Expected<std::optional<double>> CpuSeconds(const CgroupHierarchy& h,
   auto ns = ParseCpuacctUsageNs(*text);
   if (!ns) return ns.failure().WithContext(path);
   return std::optional<double>(static_cast<double>(*ns) / 1e9);
+}
+
+// The cpuacct hierarchy's counter (cgroup2: cpu.stat), else on a v1 hybrid
+// host the unified hierarchy's cpu.stat. nullopt when neither has one (or
+// a cgroup2 kernel before 4.15 keeps none without the cpu controller).
+Expected<std::optional<double>> CpuSeconds(const CgroupHierarchy& h,
+                                           const std::string& slice) {
+  if (!h.cpuacct_root.empty()) {
+    HOSTISO_ASSIGN_OR_RETURN(std::optional<double> seconds,
+                             ReadCpuSeconds(JoinPath(h.cpuacct_root, slice),
+                                            h.layout == CgroupLayout::kV2));
+    if (seconds) return seconds;
+  }
+  if (h.unified_root.empty()) return std::optional<double>();
+  return ReadCpuSeconds(JoinPath(h.unified_root, slice), true);
 }
 
 bool SliceExists(const CgroupHierarchy& h, const std::string& slice) {
@@ -153,12 +162,15 @@ Expected<std::optional<SliceReading>> ReadSlice(const CgroupHierarchy& h,
   using Result = std::optional<SliceReading>;
   if (!SliceExists(h, slice)) return Result();
   CpusetCache own_cache;
-  SliceReading r;
   HOSTISO_ASSIGN_OR_RETURN(
-      r.cpuset, EffectiveCpuset(h, slice, online, cache ? *cache : own_cache));
+      FoundCpuset found,
+      EffectiveCpuset(h, slice, online, cache ? *cache : own_cache));
+  SliceReading r;
+  r.cpuset = std::move(found.cpus);
   HOSTISO_ASSIGN_OR_RETURN(r.cpu_seconds, CpuSeconds(h, slice));
-  // Removed while we read it: its files may have come from its parent.
-  if (!SliceExists(h, slice)) return Result();
+  // A file missing may mean the slice was removed while we read it (its
+  // cpuset then came from its parent): look again.
+  if ((!found.own || !r.cpu_seconds) && !SliceExists(h, slice)) return Result();
   return Result(std::move(r));
 }
 
