@@ -5,6 +5,7 @@
 
 #include "metrics/census/census_worker.h"
 #include "metrics/collectors/census_collector.h"
+#include "metrics/collectors/cgroup_collector.h"
 #include "metrics/collectors/cpu_collector.h"
 #include "metrics/collectors/disk_collector.h"
 #include "metrics/collectors/interrupts_collector.h"
@@ -12,6 +13,7 @@
 #include "metrics/collectors/libvirt_collector.h"
 #include "metrics/collectors/memory_collector.h"
 #include "metrics/libvirt/libvirt_source.h"
+#include "metrics/procfs/read_file.h"
 
 namespace hostiso {
 namespace {
@@ -76,6 +78,18 @@ std::unique_ptr<Collector> MakeDisk(const CollectorDeps& d) {
       std::move(options), [isolation]() { return isolation->Current()->nova; });
 }
 
+// The host slices systemd makes on every host, then the operator's own.
+std::unique_ptr<Collector> MakeCgroup(const CollectorDeps& d) {
+  CgroupCollectorOptions options;
+  options.root = d.flags.cgroupfs.empty() ? JoinPath(d.paths.sysfs, "fs/cgroup")
+                                          : d.flags.cgroupfs;
+  options.host_slices = {"system.slice", "user.slice", "init.scope"};
+  options.host_slices.insert(options.host_slices.end(),
+                             d.flags.cgroup_host_slices.begin(),
+                             d.flags.cgroup_host_slices.end());
+  return std::make_unique<CgroupCollector>(std::move(options));
+}
+
 }  // namespace
 
 const std::vector<CollectorSpec>& CollectorTable() {
@@ -108,6 +122,10 @@ const std::vector<CollectorSpec>& CollectorTable() {
        }},
       {"disk", true, "disk reservation headroom and layout per images_type",
        MakeDisk},
+      {"cgroup", true,
+       "cpusets and CPU time of libvirt's machine slice and the host slices "
+       "(cgroup v2 or v1)",
+       MakeCgroup},
   };
   return kTable;
 }

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 #include "exporter/collector_table.h"
 #include "exporter/http_server.h"
@@ -30,6 +31,20 @@ Expected<void> ParseSeconds(const char* flag, const std::string& v, double min,
   }
   *out = *d;
   return Ok();
+}
+
+// A cgroup named by flag: relative to the cgroup root, and never above it.
+Expected<std::string> ValidateCgroupPath(std::string_view item) {
+  const std::string quoted = "'" + std::string(item) + "'";
+  if (item.empty()) return Error("expected a cgroup path, got an empty one");
+  if (item.front() == '/')
+    return Error("expected a path relative to the cgroup root, got " + quoted);
+  for (std::string_view part : Split(item, '/')) {
+    if (part.empty() || part == "." || part == "..")
+      return Error("expected path components without '', '.' or '..', got " +
+                   quoted);
+  }
+  return std::string(item);
 }
 
 const std::vector<FlagDef>& Defs() {
@@ -105,6 +120,14 @@ const std::vector<FlagDef>& Defs() {
        [](Flags& f, const std::string& v) -> Expected<void> {
          if (v.empty()) return Error("--path.sysfs: expected a directory");
          f.sysfs = v;
+         return Ok();
+       }},
+      {"path.cgroupfs", false,
+       "cgroup filesystem root (cgroup2, or the v1 per-controller "
+       "hierarchies). Default <path.sysfs>/fs/cgroup.",
+       [](Flags& f, const std::string& v) -> Expected<void> {
+         if (v.empty()) return Error("--path.cgroupfs: expected a directory");
+         f.cgroupfs = v;
          return Ok();
        }},
       {"path.rootfs", false,
@@ -214,6 +237,20 @@ const std::vector<FlagDef>& Defs() {
          if (!n || *n > 1000)
            return Error("--census.top-comms: expected 0-1000, got '" + v + "'");
          f.census_top_comms = *n;
+         return Ok();
+       }},
+      {"cgroup.host-slice", false,
+       "A host cgroup (slice, scope or service) whose cpuset must exclude "
+       "guest-role CPUs, besides system.slice, user.slice and init.scope: a "
+       "path relative to the cgroup root (e.g. ovs.slice or "
+       "system.slice/ovs-vswitchd.service). Repeat the flag or give a comma "
+       "list.",
+       [](Flags& f, const std::string& v) -> Expected<void> {
+         for (std::string_view item : Split(v, ',')) {
+           auto slice = ValidateCgroupPath(item);
+           if (!slice) return Error("--cgroup.host-slice: " + slice.error());
+           f.cgroup_host_slices.push_back(*slice);
+         }
          return Ok();
        }},
       {"runtime.confine-to-host-cpus", true,

@@ -25,6 +25,8 @@ struct Flags {
   // The host's root filesystem as the exporter sees it (a container mounts
   // it elsewhere): nova.conf paths such as instances_path resolve under it.
   std::string rootfs = "/";
+  // The cgroup root (--path.cgroupfs); empty: <sysfs>/fs/cgroup.
+  std::string cgroupfs;
   std::string nova_config = "/etc/nova/nova.conf";
   bool nova_config_explicit = false;
   std::optional<CpuSet> guest_cpus;
@@ -47,6 +49,9 @@ struct Flags {
   // Thread census (metrics/census).
   double census_interval_seconds = 15;
   std::size_t census_top_comms = 10;
+  // cgroup collector: host slices watched besides system.slice, user.slice
+  // and init.scope (--cgroup.host-slice), relative to the cgroup root.
+  std::vector<std::string> cgroup_host_slices;
   bool show_version = false;
   bool show_help = false;
 };

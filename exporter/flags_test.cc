@@ -96,6 +96,34 @@ TEST(FlagsTest, ListenAddressesAreValidated) {
   }
 }
 
+TEST(FlagsTest, CgroupFlags) {
+  auto f = ParseFlags({});
+  ASSERT_TRUE(f.ok()) << f.error();
+  EXPECT_TRUE(f->cgroupfs.empty());
+  EXPECT_TRUE(f->cgroup_host_slices.empty());
+  EXPECT_EQ(f->collectors.count("cgroup"), 1U);
+  f = ParseFlags({"--path.cgroupfs=/host/cgroup", "--cgroup.host-slice",
+                  "ovs.slice,system.slice/ovs-vswitchd.service",
+                  "--cgroup.host-slice=hostiso-test-1.slice"});
+  ASSERT_TRUE(f.ok()) << f.error();
+  EXPECT_EQ(f->cgroupfs, "/host/cgroup");
+  EXPECT_EQ(f->cgroup_host_slices,
+            (std::vector<std::string>{"ovs.slice",
+                                      "system.slice/ovs-vswitchd.service",
+                                      "hostiso-test-1.slice"}));
+}
+
+TEST(FlagsTest, CgroupHostSlicesStayUnderTheRoot) {
+  for (const char* bad : {"", "/system.slice", "..", "a/../..", "a//b", "./a",
+                          "a/", "ok.slice,,b"}) {
+    auto f = ParseFlags({std::string("--cgroup.host-slice=") + bad});
+    ASSERT_FALSE(f.ok()) << bad;
+    EXPECT_EQ(f.error().rfind("--cgroup.host-slice: ", 0), 0U) << f.error();
+    EXPECT_EQ(f.error().find('\n'), std::string::npos);
+  }
+  EXPECT_FALSE(ParseFlags({"--path.cgroupfs="}).ok());
+}
+
 TEST(FlagsTest, HelpListsFlagsAndCollectors) {
   std::string help = HelpText();
   for (const char* s :

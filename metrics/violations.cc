@@ -7,13 +7,21 @@ namespace hostiso {
 
 std::string_view ViolationKindName(ViolationKind kind) {
   static constexpr std::array<std::string_view, kViolationKindCount> kNames = {
-      "vcpu_on_host_cpu",      "emulator_on_host_cpu",
-      "dedicated_cpu_shared",  "host_task_on_guest_cpu",
-      "irq_on_guest_cpu",      "isolcpus_mismatch",
-      "cpu_overcommit",        "ram_overcommit",
-      "memory_reserve_breach", "disk_reserve_breach",
-      "disk_layout",           "smt_sibling_shared",
-      "numa_misplacement",     "host_slice_on_guest_cpu"};
+      "vcpu_on_host_cpu",
+      "emulator_on_host_cpu",
+      "dedicated_cpu_shared",
+      "host_task_on_guest_cpu",
+      "irq_on_guest_cpu",
+      "isolcpus_mismatch",
+      "cpu_overcommit",
+      "ram_overcommit",
+      "memory_reserve_breach",
+      "disk_reserve_breach",
+      "disk_layout",
+      "smt_sibling_shared",
+      "numa_misplacement",
+      "host_slice_on_guest_cpu",
+      "machine_slice_on_host_cpu"};
   return kNames[static_cast<std::size_t>(kind)];
 }
 

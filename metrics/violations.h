@@ -31,8 +31,10 @@ enum class ViolationKind {
   kSmtSiblingShared,
   kNumaMisplacement,
   kHostSliceOnGuestCpu,
+  // A project addition (docs/metrics.md), proposed for the contract.
+  kMachineSliceOnHostCpu,
 };
-inline constexpr std::size_t kViolationKindCount = 14;
+inline constexpr std::size_t kViolationKindCount = 15;
 std::string_view ViolationKindName(ViolationKind kind);
 
 // One subject violating now: "instance-00000001 vcpu 3", "comm ovs-vswitchd".

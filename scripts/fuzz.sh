@@ -40,6 +40,9 @@ fixture_seeds() {
     qemu_cmdline) ls $f/*/proc/*/cmdline ;;
     vcpu_comm | census_names) ls $f/*/proc/*/task/*/comm ;;
     mountinfo) ls $f/*/proc/self/mountinfo ;;
+    cgroup_cpuset) find $f/*/sys/fs/cgroup -name 'cpuset.*cpus*' ;;
+    cgroup_cpu_stat) find $f/*/sys/fs/cgroup -name cpu.stat ;;
+    cpuacct_usage) find $f/*/sys/fs/cgroup -name cpuacct.usage ;;
   esac 2>/dev/null || true
 }
 

@@ -1,5 +1,6 @@
 // Google Benchmark: one full scrape (collect + text exposition) of the cpu
-// and isolation collectors on a generated N-CPU fixture host. The fixture is
+// and isolation collectors on a generated N-CPU fixture host, and the same
+// with the cgroup collector added (its cost per scrape). The fixture is
 // written by tests/fixtures/generate.py into a temp dir (path from the
 // HOSTISO_BENCH_FIXTURE environment variable, set by the CMake target).
 #include <benchmark/benchmark.h>
@@ -8,6 +9,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "metrics/collectors/cgroup_collector.h"
 #include "metrics/collectors/cpu_collector.h"
 #include "metrics/collectors/isolation_collector.h"
 #include "metrics/exporter_collectable.h"
@@ -21,7 +23,7 @@ std::string FixtureRoot() {
   return root != nullptr ? root : "/tmp/hostiso-bench-256";
 }
 
-std::shared_ptr<ExporterCollectable> MakeExporter() {
+std::shared_ptr<ExporterCollectable> MakeExporter(bool with_cgroup = false) {
   IsolationOptions o;
   o.paths.procfs = FixtureRoot() + "/proc";
   o.paths.sysfs = FixtureRoot() + "/sys";
@@ -31,6 +33,14 @@ std::shared_ptr<ExporterCollectable> MakeExporter() {
   std::vector<NamedCollector> cs;
   cs.push_back({"cpu", std::make_unique<CpuCollector>(o.paths)});
   cs.push_back({"isolation", std::make_unique<IsolationCollector>()});
+  if (with_cgroup) {
+    // The generated tree's cgroup2 root: machine.slice and the three host
+    // slices (tests/fixtures/generate.py write_bench_tree).
+    cs.push_back(
+        {"cgroup", std::make_unique<CgroupCollector>(CgroupCollectorOptions{
+                       FixtureRoot() + "/sys/fs/cgroup",
+                       {"system.slice", "user.slice", "init.scope"}})});
+  }
   ExporterOptions options;
   options.build = {"bench", "bench"};
   // The fixture's collectors only, as node_exporter's cpu collector: the
@@ -59,6 +69,42 @@ void BM_FullScrape(benchmark::State& state) {
   state.counters["exposition_bytes"] = static_cast<double>(bytes);
 }
 BENCHMARK(BM_FullScrape)->Unit(benchmark::kMicrosecond);
+
+// BM_FullScrape plus the cgroup collector: what issue 13's cgroup reads add.
+void BM_FullScrapeWithCgroup(benchmark::State& state) {
+  auto exporter = MakeExporter(/*with_cgroup=*/true);
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    bytes = TextExposition::ToString(exporter->Collect()).size();
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.counters["exposition_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_FullScrapeWithCgroup)->Unit(benchmark::kMicrosecond);
+
+// The cgroup collector's Collect() alone (its reads, parsing, detectors and
+// families) with the isolation snapshot of the 256-CPU tree: the absolute
+// cost BM_FullScrapeWithCgroup adds, without the noise of a whole scrape.
+void BM_CgroupCollectorOnly(benchmark::State& state) {
+  IsolationOptions o;
+  o.paths.procfs = FixtureRoot() + "/proc";
+  o.paths.sysfs = FixtureRoot() + "/sys";
+  o.nova_config = FixtureRoot() + "/nova.conf";
+  auto snapshot = IsolationSource(o).Reload();
+  ViolationRegistry violations;
+  GuestSampler sampler(o.paths.procfs);
+  CgroupCollector collector(
+      CgroupCollectorOptions{FixtureRoot() + "/sys/fs/cgroup",
+                             {"system.slice", "user.slice", "init.scope"}});
+  for (auto _ : state) {
+    std::vector<prometheus::MetricFamily> out;
+    ScrapeContext ctx{*snapshot, violations, sampler};
+    auto ok = collector.Collect(ctx, out);
+    benchmark::DoNotOptimize(ok);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_CgroupCollectorOnly)->Unit(benchmark::kMicrosecond);
 
 // The same scrape serialized by prometheus-cpp's own TextSerializer, kept to
 // show why TextExposition exists.

@@ -34,6 +34,7 @@ def main():
 
     for bad in (["--no-such-flag"], ["--web.listen-address=:70000"], ["--isolation.guest-cpus=3-1"],
                 ["--log.level=chatty"], ["--collector.nosuch"], ["--path.procfs"], ["stray"],
+                ["--cgroup.host-slice=../escape.slice"], ["--cgroup.host-slice=/abs.slice"],
                 # CPUs the host does not have (the two_cpu fixture has CPUs 0-1).
                 ["--isolation.guest-cpus=100", "--path.sysfs=%s" % TWO_CPU_SYSFS]):
         r = run(b, bad)

@@ -30,6 +30,9 @@ CASES = {
     "two_cpu": ("two_cpu", FIXTURE_ONLY + ["--isolation.guest-cpus=1",
                                            "--nova.config=%(root)s/missing-nova.conf"]),
     "smt_large": ("smt_large", FIXTURE_ONLY + ["--nova.config=%(root)s/nova.conf"]),
+    "cgroup_v2": ("cgroup_v2", FIXTURE_ONLY + [
+        "--collector.cgroup", "--nova.config=%(root)s/nova.conf",
+        "--cgroup.host-slice=system.slice/ovs-vswitchd.service"]),
     "guest_host": ("guest_host", ["--nova.config=%(root)s/nova.conf",
                                   "--libvirt.uri=test://%(root)s/libvirt.xml",
                                   "--path.rootfs=%(root)s/root", "--census.interval=1",

@@ -26,9 +26,10 @@ import exporter_harness as h  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 FIXTURE = os.path.join(REPO, "tests", "fixtures", "guest_host")
-COLLECTORS = ["cpu", "isolation", "libvirt", "census", "interrupts", "memory", "disk"]
+COLLECTORS = ["cpu", "isolation", "libvirt", "census", "interrupts", "memory", "disk", "cgroup"]
 
-# (name, file relative to the tree, how to break it, collector, series that must be absent)
+# (name, file relative to the tree, how to break it, collector, series that must be absent:
+# a name, or (name, {labels}) when only some series of the family depend on the file)
 KERNEL_CASES = [
     ("stat as a FIFO", "proc/stat", "fifo", "cpu", "hostiso_cpu_seconds_total"),
     ("stat linked to /dev/zero", "proc/stat", "zero", "cpu", "hostiso_cpu_seconds_total"),
@@ -42,6 +43,10 @@ KERNEL_CASES = [
     ("empty cpu/online", "sys/devices/system/cpu/online", "", "isolation", "hostiso_cpu_role"),
     ("hugepage pool unreadable", "sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
      "x\n", "memory", "hostiso_memory_host_used_bytes"),
+    ("machine cpuacct.usage as a FIFO", "sys/fs/cgroup/cpuacct/machine/cpuacct.usage", "fifo",
+     "cgroup", ("hostiso_cgroup_cpu_seconds_total", {"slice": "machine"})),
+    ("system.slice cpuset is '0-zz'", "sys/fs/cgroup/cpuset/system.slice/cpuset.effective_cpus",
+     "0-zz\n", "cgroup", ("hostiso_cgroup_cpuset_info", {"slice": "system.slice"})),
 ]
 
 
@@ -84,7 +89,8 @@ def check_kernel_case(c, ex, tree, case):
         c.check(ok.get(collector) == 0, "%s: %s success 0" % (name, collector))
         others = {k: v for k, v in ok.items() if k != collector and v != 1}
         c.check(not others, "%s: the other collectors still succeed (%s)" % (name, others))
-        c.check(not h.select(samples, series), "%s: %s absent" % (name, series))
+        family, labels = series if isinstance(series, tuple) else (series, {})
+        c.check(not h.select(samples, family, **labels), "%s: %s absent" % (name, series))
     finally:
         restore_file(path)
     recovered = ex.wait_for(lambda s: success(s).get(collector) == 1, timeout=5)

@@ -70,7 +70,7 @@ def check_first_scrape(c, s1, cpus, before, after):
             "isolation collector ok")
     c.check(h.value(s1, "hostiso_config_load_success", source="nova") == 1,
             "nova.conf loaded")
-    c.check(len(h.select(s1, "hostiso_violating_subjects")) == 14,
+    c.check(len(h.select(s1, "hostiso_violating_subjects")) == 15,
             "every violation kind present")
 
 

@@ -279,6 +279,49 @@ check "spinning vCPU time grows (> 0.05 s in 4 s)" gt "$t2" "$t1" 0.05
 check "spinning vCPU delay grows (> 0.05 s in 4 s, busy loop on its CPU)" gt "$d2" "$d1" 0.05
 check "delay attributed to CPU 1 grows" gt "$c2" "$c1" 0.05
 
+# ---- cgroups: libvirt's real machine slice (collector cgroup) ---------------
+# v1 here: `machine` (libvirtd started without systemd) in the cpuset
+# hierarchy; its CPU time from cpuacct, or from the hybrid unified hierarchy
+# when libvirt left the guests out of cpuacct. The spinning guest makes it grow.
+CG=/sys/fs/cgroup
+MS=""
+for n in machine.slice machine; do
+  if [ -d "$CG/cpuset/$n" ] || [ -d "$CG/$n" ]; then MS=$n; break; fi
+done
+[ -n "$MS" ] || fail "guests run but there is no machine slice under $CG"
+if [ -f "$CG/cgroup.controllers" ]; then MS_CPUS=$(cat "$CG/$MS/cpuset.cpus.effective")
+else MS_CPUS=$(cat "$CG/cpuset/$MS/cpuset.effective_cpus"); fi
+M=$(scrape)
+check "cgroup collector succeeded" grep -qx 'hostiso_collector_success{collector="cgroup"} 1' <<<"$M"
+check "machine slice cpuset as the kernel has it ($MS: $MS_CPUS)" grep -qxF \
+  "hostiso_cgroup_cpuset_info{slice=\"$MS\",cpus=\"$MS_CPUS\"} 1" <<<"$M"
+# Guest CPU 1 (--isolation.guest-cpus=1): every other CPU of the slice is a host CPU.
+MS_HOST=$(python3 -c "import sys; sys.path.insert(0, '$(dirname "$0")/../cgroup')
+import test_cgroup_live as t
+print(t.canonical([c for c in t.cpu_list_members('$MS_CPUS') if c != 1]))")
+if [ -n "$MS_HOST" ]; then
+  check "machine_slice_on_host_cpu: $MS covers host CPUs $MS_HOST" grep -qxF \
+    "hostiso_violation_info{kind=\"machine_slice_on_host_cpu\",subject=\"slice $MS\",cpus=\"$MS_HOST\"} 1" <<<"$M"
+else
+  check "no machine_slice_on_host_cpu: $MS on guest CPU 1 only" not_grep -qF \
+    'kind="machine_slice_on_host_cpu",subject=' <<<"$M"
+fi
+kernel_ms_seconds() {
+  python3 -c "import sys; sys.path.insert(0, '$(dirname "$0")/../cgroup')
+import test_cgroup_live as t
+print(t.kernel_cpu_seconds('$MS'))"
+}
+k1=$(kernel_ms_seconds)
+g1=$(value hostiso_cgroup_cpu_seconds_total "slice=\"$MS\"")
+k2=$(kernel_ms_seconds)
+[ -n "$g1" ] && [ "$k1" != None ] || fail "machine slice CPU time missing (exporter '$g1', kernel '$k1')"
+check "machine slice CPU time $g1 within the kernel's $k1..$k2" python3 -c \
+  "import sys; sys.exit(0 if $k1 - 1e-6 <= $g1 <= $k2 + 1e-6 else 1)"
+sleep 3
+g2=$(value hostiso_cgroup_cpu_seconds_total "slice=\"$MS\"")
+echo "machine slice $MS: CPU time $g1 -> $g2 s over 3 s"
+check "machine slice CPU time grows with the spinning guest (> 0.05 s in 3 s)" gt "$g2" "$g1" 0.05
+
 # ---- dashboards and recording rules with real guests -----------------------
 # The dashboards' guest panels (vCPU delay, pinning, allocation) need running
 # guests, which only this test has: a real Prometheus with the shipped rules

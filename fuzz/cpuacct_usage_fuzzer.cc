@@ -1,0 +1,15 @@
+// libFuzzer harness: cgroup v1 cpuacct.usage (ParseCpuacctUsageNs).
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "metrics/cgroupfs/cgroup_files.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
+                                      std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto ns = hostiso::ParseCpuacctUsageNs(text);
+  if (!ns && ns.error().find('\n') != std::string::npos) __builtin_trap();
+  return 0;
+}
