@@ -242,7 +242,7 @@ Expected<void> HttpServer::Impl::LoadWebConfig() {
     }
     if (!config.tls_enabled) return std::shared_ptr<const void>();
     auto material = LoadTlsMaterial(config.tls);
-    if (!material) return R::Error("web config: " + material.error());
+    if (!material) return material.failure().WithContext("web config");
     return std::shared_ptr<const void>(*material);
   };
   auto store = WebConfigStore::Open(options_.web_config_file, build);

@@ -45,11 +45,13 @@ void AppendReport(const DiskReport& report,
 
 void DiskCollector::State::Measure() {
   const DiskPlan plan = PlanDisk(nova ? nova() : std::nullopt);
-  std::vector<std::string> resolver_errors;
-  const BlockDeviceResolver resolver =
-      MakeResolver(options.env, &resolver_errors);
+  // Without mountinfo, devices that sysfs does not know stay unresolved; the
+  // filesystems are still measured and the error is reported.
+  Expected<std::vector<MountInfoEntry>> mounts = ReadMountInfo(options.env);
+  const BlockDeviceResolver resolver(
+      options.env.sysfs, mounts ? *mounts : std::vector<MountInfoEntry>());
   DiskMeasurements m = MeasureFilesystems(plan, options.env, resolver);
-  m.errors = resolver_errors;
+  if (!mounts) m.errors.push_back(mounts.error());
   const std::string wanted_vg =
       plan.backend == StorageBackend::kLvm ? plan.volume_group : "";
   if (wanted_vg != vg_name) {
