@@ -329,8 +329,14 @@ Expected<std::unique_ptr<WebConfigStore>> WebConfigStore::Open(std::string path,
                                                                Builder build) {
   std::unique_ptr<WebConfigStore> store(
       new WebConfigStore(std::move(path), std::move(build)));
-  HOSTISO_ASSIGN_OR_RETURN(store->current_, store->Load());
-  store->stamps_ = store->Stamps(store->current_->config);
+  HOSTISO_ASSIGN_OR_RETURN(auto loaded, store->Load());
+  {
+    // Not shared yet; locked all the same so that every access to the
+    // guarded members holds mu_.
+    MutexLock lock(store->mu_);
+    store->current_ = std::move(loaded);
+    store->stamps_ = store->Stamps(store->current_->config);
+  }
   return store;
 }
 
@@ -366,7 +372,7 @@ std::vector<FileStamp> WebConfigStore::Stamps(const WebConfig& config) const {
 }
 
 std::shared_ptr<const WebConfigStore::Loaded> WebConfigStore::Current() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<FileStamp> now = Stamps(current_->config);
   if (now == stamps_) return current_;
   // Something changed: reload once per change, not at every request.
@@ -387,7 +393,7 @@ std::shared_ptr<const WebConfigStore::Loaded> WebConfigStore::Current() {
 }
 
 bool WebConfigStore::LoadOk() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return load_ok_;
 }
 
