@@ -25,19 +25,16 @@ void AppendReport(const DiskReport& report,
   std::move(size).AppendTo(out);
   std::move(free).AppendTo(out);
   if (report.reserved_bytes) {
-    auto f =
-        FamilyBuilder::Gauge("hostiso_disk_reserved_bytes",
-                             "reserved_host_disk_mb of nova.conf, in bytes.");
-    f.Add({}, *report.reserved_bytes);
-    std::move(f).AppendTo(out);
+    FamilyBuilder::AppendGauge(out, "hostiso_disk_reserved_bytes",
+                               "reserved_host_disk_mb of nova.conf, in bytes.",
+                               *report.reserved_bytes);
   }
   if (report.headroom_bytes) {
-    auto f = FamilyBuilder::Gauge(
-        "hostiso_disk_reserve_headroom_bytes",
+    FamilyBuilder::AppendGauge(
+        out, "hostiso_disk_reserve_headroom_bytes",
         "Free instance storage (instances_path filesystem, or the LVM volume "
-        "group) - reserved_host_disk_mb.");
-    f.Add({}, *report.headroom_bytes);
-    std::move(f).AppendTo(out);
+        "group) - reserved_host_disk_mb.",
+        *report.headroom_bytes);
   }
 }
 
