@@ -90,14 +90,25 @@ DiskPlan PlanDisk(const std::optional<NovaConfig>& nova) {
   return plan;
 }
 
-DiskReport EvaluateDisk(const DiskPlan& plan, const DiskMeasurements& m) {
-  DiskReport r;
-  r.backend = plan.backend;
-  r.errors = m.errors;
-  if (plan.reserved_bytes)
-    r.reserved_bytes = static_cast<double>(*plan.reserved_bytes);
-  const double reserved = r.reserved_bytes.value_or(0);
+namespace {
 
+// Free space `free_bytes` against the reservation: the headroom, and a breach
+// of `subject` when it is short.
+void JudgeReserve(const DiskPlan& plan, std::uint64_t free_bytes,
+                  const std::string& subject, DiskReport& r) {
+  if (!plan.reserved_bytes) return;
+  const double reserved = static_cast<double>(*plan.reserved_bytes);
+  r.headroom_bytes = static_cast<double>(free_bytes) - reserved;
+  if (static_cast<double>(free_bytes) < reserved) {
+    r.reserve_breaches.push_back(Violation{subject, CpuSet{}});
+  }
+}
+
+// The planned filesystems' series, errors and reservation; the root
+// filesystem's usage (null when it was not measured).
+const FilesystemUsage* EvaluateFilesystems(const DiskPlan& plan,
+                                           const DiskMeasurements& m,
+                                           DiskReport& r) {
   const FilesystemUsage* root = nullptr;
   for (std::size_t i = 0;
        i < plan.filesystems.size() && i < m.filesystems.size(); ++i) {
@@ -115,56 +126,67 @@ DiskReport EvaluateDisk(const DiskPlan& plan, const DiskMeasurements& m) {
     if (t.role == DiskRole::kRoot && root == nullptr) root = &usage;
     r.series.push_back(
         DiskSeries{t.role, t.path, usage.size_bytes, usage.free_bytes});
-    if (t.reserve_target && plan.reserved_bytes) {
-      r.headroom_bytes = static_cast<double>(usage.free_bytes) - reserved;
-      if (static_cast<double>(usage.free_bytes) < reserved) {
-        r.reserve_breaches.push_back(Violation{t.subject, CpuSet{}});
-      }
+    if (t.reserve_target) JudgeReserve(plan, usage.free_bytes, t.subject, r);
+  }
+  return root;
+}
+
+// Layout: by device numbers, against the root filesystem.
+void EvaluateLayout(const DiskPlan& plan, const DiskMeasurements& m,
+                    const FilesystemUsage& root, DiskReport& r) {
+  for (std::size_t i = 0;
+       i < plan.filesystems.size() && i < m.filesystems.size(); ++i) {
+    const DiskTarget& t = plan.filesystems[i];
+    const FsMeasurement& fm = m.filesystems[i];
+    if (!t.check_layout || !fm || !fm->has_value()) continue;
+    if (SharesBlockDevice(root.identity, (*fm)->identity)) {
+      r.layout_violations.push_back(Violation{t.subject, CpuSet{}});
     }
   }
-  // Layout: by device numbers, once the root filesystem is known.
-  if (root != nullptr) {
-    for (std::size_t i = 0;
-         i < plan.filesystems.size() && i < m.filesystems.size(); ++i) {
-      const DiskTarget& t = plan.filesystems[i];
-      const FsMeasurement& fm = m.filesystems[i];
-      if (!t.check_layout || !fm || !fm->has_value()) continue;
-      if (SharesBlockDevice(root->identity, (*fm)->identity)) {
-        r.layout_violations.push_back(Violation{t.subject, CpuSet{}});
-      }
+}
+
+// The LVM backend's volume group: its series, reservation and whether a
+// physical volume shares the root filesystem's disks.
+void EvaluateVolumeGroup(const DiskPlan& plan, const DiskMeasurements& m,
+                         const FilesystemUsage* root, DiskReport& r) {
+  if (plan.volume_group.empty()) {
+    r.errors.emplace_back(
+        "images_type is lvm but [libvirt] images_volume_group is not set");
+    return;
+  }
+  if (!m.vg) return;  // vgs has not answered yet
+  if (!*m.vg) {
+    r.errors.push_back(m.vg->failure()
+                           .WithContext("volume_group " + plan.volume_group)
+                           .message());
+    return;
+  }
+  const std::string subject = "images_volume_group " + plan.volume_group;
+  const VolumeGroupUsage& vg = **m.vg;
+  r.series.push_back(DiskSeries{DiskRole::kVolumeGroup, plan.volume_group,
+                                vg.info.size_bytes, vg.info.free_bytes});
+  JudgeReserve(plan, vg.info.free_bytes, subject, r);
+  if (root == nullptr) return;
+  for (const StorageIdentity& pv : vg.pv_identities) {
+    if (SharesBlockDevice(root->identity, pv)) {
+      r.layout_violations.push_back(Violation{subject, CpuSet{}});
+      return;
     }
   }
-  if (plan.backend == StorageBackend::kLvm) {
-    const std::string subject = "images_volume_group " + plan.volume_group;
-    if (plan.volume_group.empty()) {
-      r.errors.emplace_back(
-          "images_type is lvm but [libvirt] images_volume_group is not set");
-    } else if (m.vg) {
-      if (!*m.vg) {
-        r.errors.push_back(m.vg->failure()
-                               .WithContext("volume_group " + plan.volume_group)
-                               .message());
-      } else {
-        const VolumeGroupUsage& vg = **m.vg;
-        r.series.push_back(DiskSeries{DiskRole::kVolumeGroup, plan.volume_group,
-                                      vg.info.size_bytes, vg.info.free_bytes});
-        if (plan.reserved_bytes) {
-          r.headroom_bytes = static_cast<double>(vg.info.free_bytes) - reserved;
-          if (static_cast<double>(vg.info.free_bytes) < reserved) {
-            r.reserve_breaches.push_back(Violation{subject, CpuSet{}});
-          }
-        }
-        if (root != nullptr) {
-          for (const StorageIdentity& pv : vg.pv_identities) {
-            if (SharesBlockDevice(root->identity, pv)) {
-              r.layout_violations.push_back(Violation{subject, CpuSet{}});
-              break;
-            }
-          }
-        }
-      }
-    }
-  }
+}
+
+}  // namespace
+
+DiskReport EvaluateDisk(const DiskPlan& plan, const DiskMeasurements& m) {
+  DiskReport r;
+  r.backend = plan.backend;
+  r.errors = m.errors;
+  if (plan.reserved_bytes)
+    r.reserved_bytes = static_cast<double>(*plan.reserved_bytes);
+  const FilesystemUsage* root = EvaluateFilesystems(plan, m, r);
+  if (root != nullptr) EvaluateLayout(plan, m, *root, r);
+  if (plan.backend == StorageBackend::kLvm)
+    EvaluateVolumeGroup(plan, m, root, r);
   return r;
 }
 
