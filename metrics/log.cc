@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "metrics/mutex.h"
+#include "metrics/text.h"
 
 namespace hostiso::log {
 namespace {
@@ -47,35 +48,6 @@ std::string_view LevelName(Level l) {
       return "error";
   }
   return "info";
-}
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 void AppendLogfmtValue(std::string& out, std::string_view s) {
