@@ -82,12 +82,12 @@ std::optional<std::string> DecodeBase64(const std::string& text) {
 }  // namespace detail
 
 bool BasicAuthenticator::Cached(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return verified_.count(key) > 0;
 }
 
 void BasicAuthenticator::Remember(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   // Bounded: a config with many users, or many password changes, restarts
   // the cache rather than growing it.
   if (verified_.size() >= 256) verified_.clear();

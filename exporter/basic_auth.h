@@ -1,10 +1,11 @@
 #pragma once
 
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+
+#include "metrics/mutex.h"
 
 namespace hostiso {
 
@@ -28,10 +29,10 @@ class BasicAuthenticator {
  private:
   // bcrypt costs tens of milliseconds by design; as exporter-toolkit does,
   // a verified (user, password, hash) is remembered, as a SHA-256 digest.
-  bool Cached(const std::string& key);
-  void Remember(const std::string& key);
-  std::mutex mu_;
-  std::set<std::string> verified_;
+  bool Cached(const std::string& key) EXCLUDES(mu_);
+  void Remember(const std::string& key) EXCLUDES(mu_);
+  Mutex mu_;
+  std::set<std::string> verified_ GUARDED_BY(mu_);
 };
 
 namespace detail {

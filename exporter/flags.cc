@@ -294,7 +294,6 @@ bool IsCollector(const std::string& name) {
 }  // namespace
 
 Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
-  using Result = Expected<Flags>;
   Flags flags;
   for (const CollectorSpec& c : CollectorTable())
     if (c.enabled_by_default) flags.collectors.emplace(c.name);
@@ -312,8 +311,8 @@ Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
       continue;
     }
     if (arg.size() < 3 || arg.compare(0, 2, "--") != 0) {
-      return Result::Error("unexpected argument '" + arg +
-                           "' (flags start with --; see --help)");
+      return Error("unexpected argument '" + arg +
+                   "' (flags start with --; see --help)");
     }
     std::string body = arg.substr(2);
     std::optional<std::string> value;
@@ -331,14 +330,13 @@ Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
         name != "collector.disable-defaults") {
       std::string collector = name.substr(10);
       if (!IsCollector(collector)) {
-        return Result::Error("unknown collector in --" + body +
-                             " (see --help for the list)");
+        return Error("unknown collector in --" + body +
+                     " (see --help for the list)");
       }
       bool on = !negated;
       if (value) {
         if (negated || (*value != "true" && *value != "false"))
-          return Result::Error("--" + body +
-                               ": expected no value, =true or =false");
+          return Error("--" + body + ": expected no value, =true or =false");
         on = *value == "true";
       }
       if (on) {
@@ -350,23 +348,21 @@ Expected<Flags> ParseFlags(const std::vector<std::string>& args) {
     }
     const FlagDef* def = FindDef(name);
     if (def == nullptr)
-      return Result::Error("unknown flag --" + body + " (see --help)");
+      return Error("unknown flag --" + body + " (see --help)");
     if (def->is_bool) {
       std::string v = negated ? "false" : "true";
       if (value) {
         if (negated || (*value != "true" && *value != "false"))
-          return Result::Error("--" + body +
-                               ": expected no value, =true or =false");
+          return Error("--" + body + ": expected no value, =true or =false");
         v = *value;
       }
       if (auto set = def->set(flags, v); !set) return set.failure();
       continue;
     }
-    if (negated)
-      return Result::Error("unknown flag --" + body + " (see --help)");
+    if (negated) return Error("unknown flag --" + body + " (see --help)");
     if (!value) {
       if (i + 1 >= args.size())
-        return Result::Error("--" + name + ": expected a value");
+        return Error("--" + name + ": expected a value");
       value = args[++i];
     }
     if (auto set = def->set(flags, *value); !set) return set.failure();

@@ -166,13 +166,13 @@ bool AcceptsGzip(const char* accept_encoding) {
   return false;
 }
 
-std::optional<std::string> Gzip(const std::string& in) {
+Expected<std::string> Gzip(const std::string& in) {
   z_stream z{};
   // 15 + 16: a gzip wrapper, not raw zlib. Level 1: a scrape is compressed
   // once and read once; speed matters more than the last few percent.
   if (deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
                    Z_DEFAULT_STRATEGY) != Z_OK) {
-    return std::nullopt;
+    return Error("gzip: deflateInit2 failed");
   }
   std::string out(deflateBound(&z, in.size()), '\0');
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
@@ -182,7 +182,8 @@ std::optional<std::string> Gzip(const std::string& in) {
   const int rc = deflate(&z, Z_FINISH);
   out.resize(z.total_out);
   deflateEnd(&z);
-  if (rc != Z_STREAM_END) return std::nullopt;
+  if (rc != Z_STREAM_END)
+    return Error("gzip: deflate returned " + std::to_string(rc));
   return out;
 }
 
@@ -242,7 +243,7 @@ Expected<void> HttpServer::Impl::LoadWebConfig() {
     }
     if (!config.tls_enabled) return std::shared_ptr<const void>();
     auto material = LoadTlsMaterial(config.tls);
-    if (!material) return R::Error("web config: " + material.error());
+    if (!material) return material.failure().WithContext("web config");
     return std::shared_ptr<const void>(*material);
   };
   auto store = WebConfigStore::Open(options_.web_config_file, build);

@@ -77,8 +77,9 @@ Expected<std::string> ToCivetListeningPort(const std::string& address);
 Expected<std::vector<std::string>> SystemdListenPorts();
 // Whether the client accepts gzip (Accept-Encoding, q-values honoured).
 bool AcceptsGzip(const char* accept_encoding);
-// gzip of `in` (zlib, fastest level); nullopt on a zlib error.
-std::optional<std::string> Gzip(const std::string& in);
+// gzip of `in` (zlib, fastest level), or the zlib call that failed (the
+// body is then sent uncompressed).
+Expected<std::string> Gzip(const std::string& in);
 }  // namespace detail
 
 }  // namespace hostiso

@@ -2,13 +2,11 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,6 +23,7 @@
 #include "metrics/exporter_collectable.h"
 #include "metrics/isolation_source.h"
 #include "metrics/log.h"
+#include "metrics/mutex.h"
 #include "metrics/periodic_worker.h"
 #include "metrics/sysfs/cpu_topology.h"
 
@@ -84,22 +83,34 @@ void ServeSignals(PeriodicWorker& isolation_worker) {
 // Runs `stop` on its own thread and waits at most kShutdownBound for it;
 // past that the process exits without it.
 void StopWithin(std::function<void()> stop) {
-  auto state = std::make_shared<std::pair<std::mutex, bool>>();
-  auto cv = std::make_shared<std::condition_variable>();
-  std::thread t([stop = std::move(stop), state, cv] {
+  struct Done {
+    Mutex mu;
+    bool done GUARDED_BY(mu) = false;
+    CondVar cv;
+  };
+  // Shared: a stuck `stop` outlives this function when the process exits.
+  auto state = std::make_shared<Done>();
+  std::thread t([stop = std::move(stop), state] {
     stop();
-    std::lock_guard<std::mutex> lock(state->first);
-    state->second = true;
-    cv->notify_all();
+    MutexLock lock(state->mu);
+    state->done = true;
+    state->cv.notify_all();
   });
-  std::unique_lock<std::mutex> lock(state->first);
-  if (!cv->wait_for(lock, kShutdownBound, [&] { return state->second; })) {
+  const auto deadline = std::chrono::steady_clock::now() + kShutdownBound;
+  bool done = false;
+  {
+    MutexLock lock(state->mu);
+    while (!state->done && state->cv.wait_until(state->mu, deadline) !=
+                               std::cv_status::timeout) {
+    }
+    done = state->done;
+  }
+  if (!done) {
     log::Error("shutdown did not finish in time; exiting anyway",
                {{"bound", std::to_string(kShutdownBound.count()) + "s"}});
     std::fflush(nullptr);
     std::_Exit(0);
   }
-  lock.unlock();
   t.join();
 }
 

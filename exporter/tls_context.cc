@@ -250,10 +250,9 @@ TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
 
 Expected<std::unique_ptr<TlsContext>> TlsContext::Create(
     WebConfigStore* store) {
-  using R = Expected<std::unique_ptr<TlsContext>>;
   std::unique_ptr<TlsContext> tls(new TlsContext());
   tls->ctx_ = SSL_CTX_new(TLS_server_method());
-  if (tls->ctx_ == nullptr) return R::Error("SSL_CTX_new: " + OpenSslReason());
+  if (tls->ctx_ == nullptr) return Error("SSL_CTX_new: " + OpenSslReason());
   SSL_CTX* ctx = tls->ctx_;
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET);

@@ -22,8 +22,6 @@ namespace hostiso {
 
 namespace {
 
-using Result = Expected<WebConfig>;
-
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char c) { return std::tolower(c); });
@@ -73,10 +71,8 @@ std::optional<ClientAuth> ClientAuthOf(const std::string& name) {
   return it->second;
 }
 
-std::optional<std::string> ParseTlsKey(const std::string& key,
-                                       const std::string& value,
-                                       const std::string& base_dir,
-                                       TlsServerConfig* tls) {
+Expected<void> ParseTlsKey(const std::string& key, const std::string& value,
+                           const std::string& base_dir, TlsServerConfig* tls) {
   const std::string where = "web config: tls_server_config." + key;
   if (key == "cert_file") {
     tls->cert_file = Resolve(base_dir, value);
@@ -86,107 +82,111 @@ std::optional<std::string> ParseTlsKey(const std::string& key,
     tls->client_ca_file = Resolve(base_dir, value);
   } else if (key == "client_auth_type") {
     auto type = ClientAuthOf(value.empty() ? "NoClientCert" : value);
-    if (!type) return where + ": unknown type '" + value + "'";
+    if (!type) return Error(where + ": unknown type '" + value + "'");
     tls->client_auth = *type;
   } else if (key == "min_version" || key == "max_version") {
     auto v = TlsVersion(value);
-    if (!v) return where + ": expected TLS10, TLS11, TLS12 or TLS13";
+    if (!v) return Error(where + ": expected TLS10, TLS11, TLS12 or TLS13");
     (key == "min_version" ? tls->min_version : tls->max_version) = *v;
   } else if (key == "prefer_server_cipher_suites") {
     if (value != "true" && value != "false") {
-      return where + ": expected true or false";
+      return Error(where + ": expected true or false");
     }
     tls->prefer_server_cipher_suites = value == "true";
   } else if (key == "cert" || key == "key" || key == "client_ca" ||
              key == "client_allowed_sans" || key == "cipher_suites" ||
              key == "curve_preferences") {
-    return Unsupported("tls_server_config", key);
+    return Error(Unsupported("tls_server_config", key));
   } else {
-    return "web config: unknown key tls_server_config." + key;
+    return Error("web config: unknown key tls_server_config." + key);
   }
-  return std::nullopt;
+  return Ok();
 }
 
-std::optional<std::string> CheckTls(WebConfig* config) {
+Expected<void> CheckTls(WebConfig* config) {
   TlsServerConfig& tls = config->tls;
   if (tls.cert_file.empty() && tls.key_file.empty()) {
     // exporter-toolkit serves plain HTTP then; a client CA or policy without
     // a certificate is a mistake worth stopping for.
     if (!tls.client_ca_file.empty() ||
         tls.client_auth != ClientAuth::kNoClientCert) {
-      return "web config: tls_server_config: client authentication needs "
-             "cert_file and key_file";
+      return Error(
+          "web config: tls_server_config: client authentication needs "
+          "cert_file and key_file");
     }
-    return std::nullopt;
+    return Ok();
   }
-  if (tls.cert_file.empty()) return "web config: missing cert_file";
-  if (tls.key_file.empty()) return "web config: missing key_file";
+  if (tls.cert_file.empty()) return Error("web config: missing cert_file");
+  if (tls.key_file.empty()) return Error("web config: missing key_file");
   const bool verifies =
       tls.client_auth == ClientAuth::kVerifyClientCertIfGiven ||
       tls.client_auth == ClientAuth::kRequireAndVerifyClientCert;
   if (verifies && tls.client_ca_file.empty()) {
-    return "web config: client_auth_type needs client_ca_file";
+    return Error("web config: client_auth_type needs client_ca_file");
   }
   if (!tls.client_ca_file.empty() &&
       tls.client_auth == ClientAuth::kNoClientCert) {
-    return "web config: client_ca_file is set but client_auth_type is "
-           "NoClientCert";
+    return Error(
+        "web config: client_ca_file is set but client_auth_type is "
+        "NoClientCert");
   }
   if (tls.min_version > tls.max_version) {
-    return "web config: min_version is above max_version";
+    return Error("web config: min_version is above max_version");
   }
   config->tls_enabled = true;
-  return std::nullopt;
+  return Ok();
 }
 
-std::optional<std::string> ParseTls(const YAML::Node& node,
-                                    const std::string& base_dir,
-                                    WebConfig* config) {
-  if (node.IsNull()) return std::nullopt;
-  if (!node.IsMap()) return "web config: tls_server_config: expected a map";
+Expected<void> ParseTls(const YAML::Node& node, const std::string& base_dir,
+                        WebConfig* config) {
+  if (node.IsNull()) return Ok();
+  if (!node.IsMap())
+    return Error("web config: tls_server_config: expected a map");
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
     auto value = ScalarOf(kv.second);
     if (!value) {
       if (key == "client_allowed_sans" || key == "cipher_suites" ||
           key == "curve_preferences") {
-        return Unsupported("tls_server_config", key);
+        return Error(Unsupported("tls_server_config", key));
       }
-      return "web config: tls_server_config." + key + ": expected a string";
+      return Error("web config: tls_server_config." + key +
+                   ": expected a string");
     }
-    if (auto err = ParseTlsKey(key, *value, base_dir, &config->tls)) return err;
+    HOSTISO_RETURN_IF_ERROR(ParseTlsKey(key, *value, base_dir, &config->tls));
   }
   return CheckTls(config);
 }
 
 // exporter-toolkit accepts exactly these headers, with these values.
-std::optional<std::string> CheckHeader(const std::string& name,
-                                       const std::string& value) {
+Expected<void> CheckHeader(const std::string& name, const std::string& value) {
   static const std::set<std::string> kAllowed = {
       "Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options",
       "X-XSS-Protection", "Strict-Transport-Security"};
   if (kAllowed.count(name) == 0) {
-    return "web config: HTTP header '" + name + "' can not be configured";
+    return Error("web config: HTTP header '" + name +
+                 "' can not be configured");
   }
   for (char c : value) {
     if (c == '\r' || c == '\n' || c == '\0') {
-      return "web config: HTTP header " + name + ": control character in value";
+      return Error("web config: HTTP header " + name +
+                   ": control character in value");
     }
   }
   const std::string v = Lower(value);
   if (name == "X-Frame-Options" && v != "deny" && v != "sameorigin") {
-    return "web config: X-Frame-Options: expected deny or sameorigin";
+    return Error("web config: X-Frame-Options: expected deny or sameorigin");
   }
   if (name == "X-Content-Type-Options" && v != "nosniff") {
-    return "web config: X-Content-Type-Options: expected nosniff";
+    return Error("web config: X-Content-Type-Options: expected nosniff");
   }
-  return std::nullopt;
+  return Ok();
 }
 
-std::optional<std::string> ParseHttpServer(const YAML::Node& node,
-                                           WebConfig* config) {
-  if (node.IsNull()) return std::nullopt;
-  if (!node.IsMap()) return "web config: http_server_config: expected a map";
+Expected<void> ParseHttpServer(const YAML::Node& node, WebConfig* config) {
+  if (node.IsNull()) return Ok();
+  if (!node.IsMap())
+    return Error("web config: http_server_config: expected a map");
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
     if (key == "http2") {
@@ -194,53 +194,54 @@ std::optional<std::string> ParseHttpServer(const YAML::Node& node,
       // without TLS too. Accepted so that shared files keep working.
       auto v = ScalarOf(kv.second);
       if (!v || (*v != "true" && *v != "false")) {
-        return std::string(
-            "web config: http_server_config.http2: expected "
-            "true or false");
+        return Error(
+            std::string("web config: http_server_config.http2: expected "
+                        "true or false"));
       }
     } else if (key == "headers") {
       if (kv.second.IsNull()) continue;
       if (!kv.second.IsMap()) {
-        return std::string(
-            "web config: http_server_config.headers: "
-            "expected a map");
+        return Error(
+            std::string("web config: http_server_config.headers: "
+                        "expected a map"));
       }
       for (const auto& h : kv.second) {
         const std::string name = h.first.as<std::string>();
         auto value = ScalarOf(h.second);
         if (!value)
-          return "web config: HTTP header " + name + ": expected a string";
+          return Error("web config: HTTP header " + name +
+                       ": expected a string");
         if (value->empty()) continue;  // "Unset if blank"
-        if (auto err = CheckHeader(name, *value)) return err;
+        HOSTISO_RETURN_IF_ERROR(CheckHeader(name, *value));
         config->headers.emplace_back(name, *value);
       }
     } else {
-      return "web config: unknown key http_server_config." + key;
+      return Error("web config: unknown key http_server_config." + key);
     }
   }
-  return std::nullopt;
+  return Ok();
 }
 
-std::optional<std::string> ParseUsers(const YAML::Node& node,
-                                      WebConfig* config) {
-  if (node.IsNull()) return std::nullopt;
-  if (!node.IsMap()) return "web config: basic_auth_users: expected a map";
+Expected<void> ParseUsers(const YAML::Node& node, WebConfig* config) {
+  if (node.IsNull()) return Ok();
+  if (!node.IsMap())
+    return Error("web config: basic_auth_users: expected a map");
   for (const auto& kv : node) {
     auto user = ScalarOf(kv.first);
     if (!user || user->empty() || user->find(':') != std::string::npos) {
-      return std::string(
+      return Error(std::string(
           "web config: basic_auth_users: a user name must be a non-empty "
-          "string without ':'");
+          "string without ':'"));
     }
     auto hash = ScalarOf(kv.second);
     // The hash itself is never quoted: it is a secret.
     if (!hash || !IsBcryptHash(*hash)) {
-      return "web config: basic_auth_users: the password of user '" + *user +
-             "' is not a bcrypt hash ($2y$/$2b$/$2a$)";
+      return Error("web config: basic_auth_users: the password of user '" +
+                   *user + "' is not a bcrypt hash ($2y$/$2b$/$2a$)");
     }
     config->basic_auth_users[*user] = *hash;
   }
-  return std::nullopt;
+  return Ok();
 }
 
 std::string DirOf(const std::string& path) {
@@ -285,32 +286,31 @@ Expected<WebConfig> ParseWebConfig(const std::string& yaml_text,
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
     // e.msg and the position only: never the text of the file.
-    return Result::Error("web config: invalid YAML at line " +
-                         std::to_string(e.mark.line + 1) + ": " + e.msg);
+    return Error("web config: invalid YAML at line " +
+                 std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   WebConfig config;
   if (root.IsNull()) return config;
-  if (!root.IsMap()) return Result::Error("web config: expected a YAML map");
+  if (!root.IsMap()) return Error("web config: expected a YAML map");
   try {
     for (const auto& kv : root) {
       const std::string key = kv.first.as<std::string>();
-      std::optional<std::string> err;
       if (key == "tls_server_config") {
-        err = ParseTls(kv.second, base_dir, &config);
+        HOSTISO_RETURN_IF_ERROR(ParseTls(kv.second, base_dir, &config));
       } else if (key == "http_server_config") {
-        err = ParseHttpServer(kv.second, &config);
+        HOSTISO_RETURN_IF_ERROR(ParseHttpServer(kv.second, &config));
       } else if (key == "basic_auth_users") {
-        err = ParseUsers(kv.second, &config);
+        HOSTISO_RETURN_IF_ERROR(ParseUsers(kv.second, &config));
       } else if (key == "rate_limit") {
-        err = "web config: rate_limit is not supported by hostiso_exporter";
+        return Error(
+            "web config: rate_limit is not supported by hostiso_exporter");
       } else {
-        err = "web config: unknown key " + key;
+        return Error("web config: unknown key " + key);
       }
-      if (err) return Result::Error(*err);
     }
   } catch (const YAML::Exception& e) {
-    return Result::Error("web config: unexpected structure at line " +
-                         std::to_string(e.mark.line + 1) + ": " + e.msg);
+    return Error("web config: unexpected structure at line " +
+                 std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   return config;
 }
@@ -321,7 +321,7 @@ Expected<WebConfig> LoadWebConfigFile(const std::string& path) {
   auto text = ReadFile(path, kMaxWebConfigBytes);
   if (!text) return text.failure().WithContext("web config");
   auto parsed = ParseWebConfig(*text, DirOf(path));
-  if (!parsed) return Result::Error(parsed.error() + " (" + path + ")");
+  if (!parsed) return Error(parsed.error() + " (" + path + ")");
   return parsed;
 }
 
@@ -329,26 +329,23 @@ Expected<std::unique_ptr<WebConfigStore>> WebConfigStore::Open(std::string path,
                                                                Builder build) {
   std::unique_ptr<WebConfigStore> store(
       new WebConfigStore(std::move(path), std::move(build)));
-  auto loaded = store->Load();
-  if (!loaded) {
-    return Expected<std::unique_ptr<WebConfigStore>>::Error(loaded.error());
+  HOSTISO_ASSIGN_OR_RETURN(auto loaded, store->Load());
+  {
+    // Not shared yet; locked all the same so that every access to the
+    // guarded members holds mu_.
+    MutexLock lock(store->mu_);
+    store->current_ = std::move(loaded);
+    store->stamps_ = store->Stamps(store->current_->config);
   }
-  store->current_ = *loaded;
-  store->stamps_ = store->Stamps((*loaded)->config);
   return store;
 }
 
 Expected<std::shared_ptr<const WebConfigStore::Loaded>> WebConfigStore::Load()
     const {
-  using R = Expected<std::shared_ptr<const Loaded>>;
-  auto config = LoadWebConfigFile(path_);
-  if (!config) return R::Error(config.error());
   auto loaded = std::make_shared<Loaded>();
-  loaded->config = *config;
+  HOSTISO_ASSIGN_OR_RETURN(loaded->config, LoadWebConfigFile(path_));
   if (build_) {
-    auto extra = build_(loaded->config);
-    if (!extra) return R::Error(extra.error());
-    loaded->extra = *extra;
+    HOSTISO_ASSIGN_OR_RETURN(loaded->extra, build_(loaded->config));
   }
   return std::shared_ptr<const Loaded>(std::move(loaded));
 }
@@ -375,7 +372,7 @@ std::vector<FileStamp> WebConfigStore::Stamps(const WebConfig& config) const {
 }
 
 std::shared_ptr<const WebConfigStore::Loaded> WebConfigStore::Current() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   std::vector<FileStamp> now = Stamps(current_->config);
   if (now == stamps_) return current_;
   // Something changed: reload once per change, not at every request.
@@ -396,7 +393,7 @@ std::shared_ptr<const WebConfigStore::Loaded> WebConfigStore::Current() {
 }
 
 bool WebConfigStore::LoadOk() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return load_ok_;
 }
 

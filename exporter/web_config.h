@@ -6,12 +6,12 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "metrics/expected.h"
+#include "metrics/mutex.h"
 #include "metrics/procfs/read_file.h"
 
 namespace hostiso {
@@ -90,8 +90,8 @@ class WebConfigStore {
                                                         Builder build);
 
   // The config in force, reloaded first if a watched file changed.
-  std::shared_ptr<const Loaded> Current();
-  bool LoadOk() const;
+  std::shared_ptr<const Loaded> Current() EXCLUDES(mu_);
+  bool LoadOk() const EXCLUDES(mu_);
 
  private:
   WebConfigStore(std::string path, Builder build)
@@ -102,10 +102,10 @@ class WebConfigStore {
 
   const std::string path_;
   const Builder build_;
-  mutable std::mutex mu_;
-  std::shared_ptr<const Loaded> current_;
-  std::vector<FileStamp> stamps_;
-  bool load_ok_ = true;
+  mutable Mutex mu_;
+  std::shared_ptr<const Loaded> current_ GUARDED_BY(mu_);
+  std::vector<FileStamp> stamps_ GUARDED_BY(mu_);
+  bool load_ok_ GUARDED_BY(mu_) = true;
 };
 
 // Whether the last (re)load of --web.config.file succeeded; true when no

@@ -58,33 +58,4 @@ std::string HtmlEscape(std::string_view text) {
   return out;
 }
 
-void AppendJsonString(std::string& out, std::string_view text) {
-  const std::string valid = detail::ToValidUtf8(text);
-  out += '"';
-  for (char ch : valid) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          AppendHex(out, "\\u%04x", c);
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
-
 }  // namespace hostiso

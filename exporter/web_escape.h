@@ -3,6 +3,8 @@
 #include <string>
 #include <string_view>
 
+#include "metrics/text.h"
+
 namespace hostiso {
 
 // Host-controlled text (domain, process and IRQ names, paths, error
@@ -17,8 +19,7 @@ namespace hostiso {
 void AppendHtmlEscaped(std::string& out, std::string_view text);
 std::string HtmlEscape(std::string_view text);
 
-// A JSON string literal, quotes included (RFC 8259: '"', '\\' and control
-// characters escaped; the rest as UTF-8).
-void AppendJsonString(std::string& out, std::string_view text);
+// A JSON string literal: AppendJsonString of metrics/text.h (one escaper for
+// the status page's JSON and the JSON log).
 
 }  // namespace hostiso

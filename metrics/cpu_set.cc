@@ -123,15 +123,13 @@ Expected<int> ParseCpuNumber(std::string_view item, std::string_view whole) {
   auto [end, ec] =
       std::from_chars(item.data(), item.data() + item.size(), value);
   if (item.empty() || ec != std::errc() || end != item.data() + item.size()) {
-    return Expected<int>::Error("invalid CPU list '" + std::string(whole) +
-                                "': expected a CPU number, got '" +
-                                std::string(item) + "'");
+    return Error("invalid CPU list '" + std::string(whole) +
+                 "': expected a CPU number, got '" + std::string(item) + "'");
   }
   if (value < 0 || value >= CpuSet::kMaxCpus) {
-    return Expected<int>::Error("invalid CPU list '" + std::string(whole) +
-                                "': CPU " + std::string(item) +
-                                " is out of range (0-" +
-                                std::to_string(CpuSet::kMaxCpus - 1) + ")");
+    return Error("invalid CPU list '" + std::string(whole) + "': CPU " +
+                 std::string(item) + " is out of range (0-" +
+                 std::to_string(CpuSet::kMaxCpus - 1) + ")");
   }
   return value;
 }
@@ -139,7 +137,6 @@ Expected<int> ParseCpuNumber(std::string_view item, std::string_view whole) {
 }  // namespace
 
 Expected<CpuSet> ParseCpuList(std::string_view text, CpuListSyntax syntax) {
-  using Result = Expected<CpuSet>;
   std::string_view whole = TrimSpace(text);
   CpuSet included;
   CpuSet excluded;
@@ -150,14 +147,14 @@ Expected<CpuSet> ParseCpuList(std::string_view text, CpuListSyntax syntax) {
   for (std::string_view raw : Split(whole, ',')) {
     std::string_view item = TrimSpace(raw);
     if (item.empty()) {
-      return Result::Error("invalid CPU list '" + std::string(whole) +
-                           "': empty item between commas");
+      return Error("invalid CPU list '" + std::string(whole) +
+                   "': empty item between commas");
     }
     bool exclude = false;
     if (item.front() == '^') {
       if (syntax != CpuListSyntax::kNova) {
-        return Result::Error("invalid CPU list '" + std::string(whole) +
-                             "': '^' exclusions are only valid in nova.conf");
+        return Error("invalid CPU list '" + std::string(whole) +
+                     "': '^' exclusions are only valid in nova.conf");
       }
       exclude = true;
       item = TrimSpace(item.substr(1));
@@ -168,46 +165,39 @@ Expected<CpuSet> ParseCpuList(std::string_view text, CpuListSyntax syntax) {
     int group = 1;
     if (auto colon = item.find(':'); colon != std::string_view::npos) {
       if (syntax != CpuListSyntax::kKernel || exclude) {
-        return Result::Error("invalid CPU list '" + std::string(whole) +
-                             "': unexpected ':' in '" + std::string(item) +
-                             "'");
+        return Error("invalid CPU list '" + std::string(whole) +
+                     "': unexpected ':' in '" + std::string(item) + "'");
       }
       std::string_view stride = item.substr(colon + 1);
       item = item.substr(0, colon);
       auto slash = stride.find('/');
       if (slash == std::string_view::npos) {
-        return Result::Error("invalid CPU list '" + std::string(whole) +
-                             "': expected 'used/group' after ':'");
+        return Error("invalid CPU list '" + std::string(whole) +
+                     "': expected 'used/group' after ':'");
       }
-      auto u = ParseCpuNumber(stride.substr(0, slash), whole);
-      auto g = ParseCpuNumber(stride.substr(slash + 1), whole);
-      if (!u) return Result::Error(u.error());
-      if (!g) return Result::Error(g.error());
-      used = *u;
-      group = *g;
+      HOSTISO_ASSIGN_OR_RETURN(used,
+                               ParseCpuNumber(stride.substr(0, slash), whole));
+      HOSTISO_ASSIGN_OR_RETURN(group,
+                               ParseCpuNumber(stride.substr(slash + 1), whole));
       if (group == 0 || used == 0 || used > group) {
-        return Result::Error("invalid CPU list '" + std::string(whole) +
-                             "': bad stride " + std::string(stride));
+        return Error("invalid CPU list '" + std::string(whole) +
+                     "': bad stride " + std::string(stride));
       }
     }
     int first = 0;
     int last = 0;
     if (auto dash = item.find('-'); dash != std::string_view::npos) {
-      auto a = ParseCpuNumber(TrimSpace(item.substr(0, dash)), whole);
-      if (!a) return Result::Error(a.error());
-      auto b = ParseCpuNumber(TrimSpace(item.substr(dash + 1)), whole);
-      if (!b) return Result::Error(b.error());
-      first = *a;
-      last = *b;
+      HOSTISO_ASSIGN_OR_RETURN(
+          first, ParseCpuNumber(TrimSpace(item.substr(0, dash)), whole));
+      HOSTISO_ASSIGN_OR_RETURN(
+          last, ParseCpuNumber(TrimSpace(item.substr(dash + 1)), whole));
       if (last < first) {
-        return Result::Error("invalid CPU list '" + std::string(whole) +
-                             "': range '" + std::string(item) +
-                             "' ends before it starts");
+        return Error("invalid CPU list '" + std::string(whole) + "': range '" +
+                     std::string(item) + "' ends before it starts");
       }
     } else {
-      auto a = ParseCpuNumber(item, whole);
-      if (!a) return Result::Error(a.error());
-      first = last = *a;
+      HOSTISO_ASSIGN_OR_RETURN(first, ParseCpuNumber(item, whole));
+      last = first;
     }
     CpuSet& target = exclude ? excluded : included;
     for (int cpu = first; cpu <= last; ++cpu) {

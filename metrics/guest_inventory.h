@@ -5,11 +5,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "metrics/cpu_set.h"
+#include "metrics/mutex.h"
 
 namespace hostiso {
 
@@ -50,19 +50,19 @@ struct GuestInventory {
 // its readers (collectors, the thread census). Thread-safe.
 class GuestInventoryHolder {
  public:
-  void Publish(std::shared_ptr<const GuestInventory> inv) {
-    std::lock_guard<std::mutex> lock(mu_);
+  void Publish(std::shared_ptr<const GuestInventory> inv) EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     current_ = std::move(inv);
   }
   // Never null: an empty inventory before the first refresh.
-  std::shared_ptr<const GuestInventory> Current() const {
-    std::lock_guard<std::mutex> lock(mu_);
+  std::shared_ptr<const GuestInventory> Current() const EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     return current_;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::shared_ptr<const GuestInventory> current_ =
+  mutable Mutex mu_;
+  std::shared_ptr<const GuestInventory> current_ GUARDED_BY(mu_) =
       std::make_shared<GuestInventory>();
 };
 

@@ -24,7 +24,6 @@ std::optional<IniValue> IniFile::Last(std::string_view section,
 // a malformed line may be part of a password (nova.conf holds the database
 // and message-queue credentials) and errors reach the status page and logs.
 Expected<IniFile> ParseIni(std::string_view text, std::string_view source) {
-  using Result = Expected<IniFile>;
   IniFile ini;
   std::string section;
   IniValue* last_value = nullptr;
@@ -49,8 +48,7 @@ Expected<IniFile> ParseIni(std::string_view text, std::string_view source) {
     }
     if (line.front() == '[') {
       if (line.back() != ']' || line.size() < 3) {
-        return Result::Error(where() +
-                             "expected a section header like [DEFAULT]");
+        return Error(where() + "expected a section header like [DEFAULT]");
       }
       section = std::string(TrimSpace(line.substr(1, line.size() - 2)));
       ini.sections[section];
@@ -59,17 +57,16 @@ Expected<IniFile> ParseIni(std::string_view text, std::string_view source) {
     }
     std::size_t sep = line.find_first_of("=:");
     if (sep == std::string_view::npos) {
-      return Result::Error(where() + "expected 'key = value'" +
-                           (section.empty() ? "" : " in [" + section + "]"));
+      return Error(where() + "expected 'key = value'" +
+                   (section.empty() ? "" : " in [" + section + "]"));
     }
     if (section.empty()) {
-      return Result::Error(where() +
-                           "'key = value' before any [section] header");
+      return Error(where() + "'key = value' before any [section] header");
     }
     std::string_view key = TrimSpace(line.substr(0, sep));
     if (key.empty()) {
-      return Result::Error(where() + "expected a key before '" +
-                           std::string(1, line[sep]) + "'");
+      return Error(where() + "expected a key before '" +
+                   std::string(1, line[sep]) + "'");
     }
     auto& values = ini.sections[section][std::string(key)];
     values.push_back(

@@ -8,8 +8,8 @@ namespace {
 
 // The online CPUs /proc/stat lists: the fallback CPU list on a sysfs without
 // cpu/present and cpu/online.
-std::optional<CpuSet> CpusFromProcStat(const HostPaths& paths) {
-  auto ticks = ReadAndParse(paths.Proc("stat"), ParseProcStat);
+std::optional<CpuSet> CpusFromProcStat(
+    const Expected<std::vector<CpuTicks>>& ticks) {
   if (!ticks) return std::nullopt;
   CpuSet cpus;
   for (const CpuTicks& t : *ticks) cpus.Insert(t.cpu);
@@ -107,8 +107,10 @@ std::shared_ptr<const IsolationSnapshot> IsolationSource::Publish(
     HOSTISO_ASSIGN_OR_RETURN(SysfsCpuLists lists,
                              ReadSysfsCpuLists(paths.sysfs));
     std::optional<CpuSet> proc_stat_cpus;
-    if (!lists.present && !lists.online)
-      proc_stat_cpus = CpusFromProcStat(paths);
+    if (!lists.present && !lists.online) {
+      snap->proc_stat = ReadAndParse(paths.Proc("stat"), ParseProcStat);
+      proc_stat_cpus = CpusFromProcStat(*snap->proc_stat);
+    }
     return ResolveCpuTopology(
         lists, snap->cmdline_ok ? &snap->cmdline : nullptr, proc_stat_cpus);
   }();

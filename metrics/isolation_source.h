@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "metrics/cpu_roles.h"
 #include "metrics/log.h"
@@ -13,6 +14,7 @@
 #include "metrics/nova_config.h"
 #include "metrics/procfs/host_paths.h"
 #include "metrics/procfs/kernel_cmdline.h"
+#include "metrics/procfs/proc_stat.h"
 #include "metrics/procfs/read_file.h"
 #include "metrics/sysfs/cpu_topology.h"
 
@@ -50,6 +52,11 @@ struct IsolationSnapshot {
   CpuTopology topology;
   bool topology_ok = false;
   std::string topology_error;
+  // /proc/stat as this refresh read it, set only in the fallback where sysfs
+  // has neither cpu/present nor cpu/online (the CPU list then comes from
+  // /proc/stat). The CPU collector serves these ticks instead of reading the
+  // file a second time in the same scrape.
+  std::optional<Expected<std::vector<CpuTicks>>> proc_stat;
 
   GuestCpuSets guest_sets;
   CpuRoles roles;  // over present CPUs

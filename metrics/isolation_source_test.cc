@@ -120,11 +120,17 @@ TEST_F(IsolationSourceTest, CpusFromProcStatWithoutPresentAndOnline) {
   ASSERT_TRUE(snap->topology_ok) << snap->topology_error;
   EXPECT_EQ(snap->topology.present.ToString(), "0,2");
   EXPECT_EQ(snap->topology.cpus_source, kSourceProcStat);
+  // The ticks it read travel with the snapshot: the CPU collector of the same
+  // scrape serves them rather than reading /proc/stat again.
+  ASSERT_TRUE(snap->proc_stat);
+  ASSERT_TRUE(*snap->proc_stat) << snap->proc_stat->error();
+  EXPECT_EQ((*snap->proc_stat)->size(), 2U);
   // One of the two alone stands for both.
   tree_.Write("sys/devices/system/cpu/present", "0-3\n");
   snap = src.RefreshKernelState();
   EXPECT_EQ(snap->topology.online.ToString(), "0-3");
   EXPECT_EQ(snap->topology.cpus_source, kSourceSysfs);
+  EXPECT_FALSE(snap->proc_stat);  // not read at all then
 }
 
 TEST_F(IsolationSourceTest, ScrapesNeverReadNovaConf) {

@@ -7,27 +7,32 @@
 #include <cstdio>
 #include <ctime>
 #include <memory>
-#include <mutex>
+
+#include "metrics/mutex.h"
+#include "metrics/text.h"
 
 namespace hostiso::log {
 namespace {
 
+// The process-wide logger. Every thread logs (workers, HTTP threads): the
+// configuration is read and each line written under `mu`, so lines never
+// interleave (the sink itself is unlocked).
 struct State {
-  Level level = Level::kInfo;
-  Format format = Format::kLogfmt;
-  std::shared_ptr<spdlog::logger> logger;
+  State()
+      : logger(std::make_shared<spdlog::logger>(
+            "hostiso", std::make_shared<spdlog::sinks::stderr_sink_st>())) {
+    logger->set_pattern("%v");
+    logger->set_level(spdlog::level::trace);
+    logger->flush_on(spdlog::level::trace);
+  }
+  Mutex mu;
+  Level level GUARDED_BY(mu) = Level::kInfo;
+  Format format GUARDED_BY(mu) = Format::kLogfmt;
+  std::shared_ptr<spdlog::logger> logger GUARDED_BY(mu);
 };
 
 State& GetState() {
-  static State state = [] {
-    State s;
-    s.logger = std::make_shared<spdlog::logger>(
-        "hostiso", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    s.logger->set_pattern("%v");
-    s.logger->set_level(spdlog::level::trace);
-    s.logger->flush_on(spdlog::level::trace);
-    return s;
-  }();
+  static State state;
   return state;
 }
 
@@ -43,35 +48,6 @@ std::string_view LevelName(Level l) {
       return "error";
   }
   return "info";
-}
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 void AppendLogfmtValue(std::string& out, std::string_view s) {
@@ -110,6 +86,7 @@ std::string Timestamp() {
 
 void Configure(Level level, Format format) {
   State& s = GetState();
+  MutexLock lock(s.mu);
   s.level = level;
   s.format = format;
 }
@@ -132,10 +109,17 @@ Expected<Format> ParseFormat(std::string_view text) {
 void Write(Level level, std::string_view msg,
            std::initializer_list<Field> fields) {
   State& s = GetState();
-  if (level < s.level) return;
+  Level min_level;
+  Format format;
+  {
+    MutexLock lock(s.mu);
+    min_level = s.level;
+    format = s.format;
+  }
+  if (level < min_level) return;
   std::string line;
   line.reserve(128);
-  if (s.format == Format::kJson) {
+  if (format == Format::kJson) {
     line += "{\"ts\":";
     AppendJsonString(line, Timestamp());
     line += ",\"level\":";
@@ -161,6 +145,7 @@ void Write(Level level, std::string_view msg,
       AppendLogfmtValue(line, v);
     }
   }
+  MutexLock lock(s.mu);
   s.logger->info(line);
 }
 

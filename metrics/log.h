@@ -38,7 +38,9 @@ inline void Error(std::string_view m, std::initializer_list<Field> f = {}) {
 }
 
 // Logs a failure once per distinct error and the recovery once, so a source
-// that stays broken does not flood the log at every scrape.
+// that stays broken does not flood the log at every scrape. Not thread-safe:
+// its owner serializes the calls (a worker's own thread, or a member
+// GUARDED_BY the owner's mutex).
 class ErrorLatch {
  public:
   explicit ErrorLatch(std::string what) : what_(std::move(what)) {}

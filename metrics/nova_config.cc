@@ -84,7 +84,7 @@ class Interpolation {
                           std::string(origin.key) + ": " + what;
     if (IsQuotableKey(origin.key) && !value.empty())
       message += " in '" + std::string(value) + "'";
-    return Expected<std::string>::Error(std::move(message));
+    return Error(std::move(message));
   }
 
   const IniFile& ini_;
@@ -193,9 +193,9 @@ Expected<std::int64_t> GetInt(const IniFile& ini, std::string_view section,
   if (IsUnset(v)) return fallback;
   auto parsed = ParseInt(TrimSpace(v->value));
   if (!parsed || *parsed < 0) {
-    return Expected<std::int64_t>::Error(
-        Where(source, v->line) + "expected a non-negative integer for " +
-        std::string(key) + ", got '" + v->value + "'");
+    return Error(Where(source, v->line) +
+                 "expected a non-negative integer for " + std::string(key) +
+                 ", got '" + v->value + "'");
   }
   return *parsed;
 }
@@ -203,15 +203,13 @@ Expected<std::int64_t> GetInt(const IniFile& ini, std::string_view section,
 Expected<std::optional<double>> GetRatio(const IniFile& ini,
                                          std::string_view key,
                                          std::string_view source) {
-  using Result = Expected<std::optional<double>>;
   auto v = ini.Last("DEFAULT", key);
   if (IsUnset(v) || ToLower(TrimSpace(v->value)) == "none")
     return std::optional<double>{};
   auto parsed = ParseDouble(TrimSpace(v->value));
   if (!parsed || !std::isfinite(*parsed) || *parsed <= 0) {
-    return Result::Error(Where(source, v->line) +
-                         "expected a positive number for " + std::string(key) +
-                         ", got '" + v->value + "'");
+    return Error(Where(source, v->line) + "expected a positive number for " +
+                 std::string(key) + ", got '" + v->value + "'");
   }
   return std::optional<double>(*parsed);
 }
@@ -220,13 +218,13 @@ Expected<std::optional<CpuSet>> GetCpuSet(const IniFile& ini,
                                           std::string_view section,
                                           std::string_view key,
                                           std::string_view source) {
-  using Result = Expected<std::optional<CpuSet>>;
   auto v = ini.Last(section, key);
   if (IsUnset(v)) return std::optional<CpuSet>{};
   auto parsed = ParseCpuList(v->value, CpuListSyntax::kNova);
   if (!parsed) {
-    return Result::Error(Where(source, v->line) + "[" + std::string(section) +
-                         "] " + std::string(key) + ": " + parsed.error());
+    return parsed.failure().WithContext(Where(source, v->line) + "[" +
+                                        std::string(section) + "] " +
+                                        std::string(key));
   }
   return std::optional<CpuSet>(*parsed);
 }
@@ -239,16 +237,15 @@ constexpr std::uint64_t kMaxHugePageKib =
 
 Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
                                                 std::string_view source) {
-  using Result = Expected<ReservedHugePages>;
   ReservedHugePages out;
   bool has_node = false, has_size = false, has_count = false;
   for (std::string_view part : Split(v.value, ',')) {
     auto colon = part.find(':');
     auto fail = [&] {
-      return Result::Error(Where(source, v.line) +
-                           "expected reserved_huge_pages like "
-                           "'node:0,size:2048,count:64', got '" +
-                           v.value + "'");
+      return Error(Where(source, v.line) +
+                   "expected reserved_huge_pages like "
+                   "'node:0,size:2048,count:64', got '" +
+                   v.value + "'");
     };
     if (colon == std::string_view::npos) return fail();
     std::string key = ToLower(TrimSpace(part.substr(0, colon)));
@@ -274,9 +271,9 @@ Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
       auto n = ParseUint(val);
       if (!n) return fail();
       if (*n > kMaxHugePageKib / mult) {
-        return Result::Error(Where(source, v.line) +
-                             "reserved_huge_pages size out of range in '" +
-                             v.value + "'");
+        return Error(Where(source, v.line) +
+                     "reserved_huge_pages size out of range in '" + v.value +
+                     "'");
       }
       out.size_kib = *n * mult;
       has_size = true;
@@ -285,9 +282,9 @@ Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
       if (!n) return fail();
       if (key == "node") {
         if (*n >= kMaxNumaNodes) {
-          return Result::Error(Where(source, v.line) +
-                               "reserved_huge_pages node out of range in '" +
-                               v.value + "'");
+          return Error(Where(source, v.line) +
+                       "reserved_huge_pages node out of range in '" + v.value +
+                       "'");
         }
         out.node = static_cast<int>(*n);
         has_node = true;
@@ -304,15 +301,14 @@ Expected<ReservedHugePages> ParseHugePagesEntry(const IniValue& v,
   if (has_size && has_count && out.size_kib != 0 &&
       out.count >
           std::numeric_limits<std::uint64_t>::max() / 1024 / out.size_kib) {
-    return Result::Error(Where(source, v.line) +
-                         "reserved_huge_pages count * size overflows in '" +
-                         v.value + "'");
+    return Error(Where(source, v.line) +
+                 "reserved_huge_pages count * size overflows in '" + v.value +
+                 "'");
   }
   if (!has_node || !has_size || !has_count) {
-    return Result::Error(
-        Where(source, v.line) +
-        "reserved_huge_pages needs node, size and count, got '" + v.value +
-        "'");
+    return Error(Where(source, v.line) +
+                 "reserved_huge_pages needs node, size and count, got '" +
+                 v.value + "'");
   }
   return out;
 }
@@ -329,57 +325,69 @@ Expected<std::string> Interpolate(std::string_view value, const IniFile& ini,
 }
 }  // namespace detail
 
-Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini,
-                                       std::string_view source) {
-  using Result = Expected<NovaConfig>;
-  NovaConfig cfg;
-#define HOSTISO_TRY(var, expr) \
-  auto var = (expr);           \
-  if (!var) return Result::Error(var.error());
+namespace {
 
-  HOSTISO_TRY(dedicated,
-              GetCpuSet(ini, "compute", "cpu_dedicated_set", source));
-  HOSTISO_TRY(shared, GetCpuSet(ini, "compute", "cpu_shared_set", source));
-  HOSTISO_TRY(pin, GetCpuSet(ini, "DEFAULT", "vcpu_pin_set", source));
-  cfg.cpu_dedicated_set = *dedicated;
-  cfg.cpu_shared_set = *shared;
-  cfg.vcpu_pin_set = *pin;
+// [compute] cpu_dedicated_set / cpu_shared_set, [DEFAULT] vcpu_pin_set, and
+// the combinations Nova refuses to start with.
+Expected<void> ReadCpuSets(const IniFile& ini, std::string_view source,
+                           NovaConfig& cfg) {
+  HOSTISO_ASSIGN_OR_RETURN(
+      cfg.cpu_dedicated_set,
+      GetCpuSet(ini, "compute", "cpu_dedicated_set", source));
+  HOSTISO_ASSIGN_OR_RETURN(cfg.cpu_shared_set,
+                           GetCpuSet(ini, "compute", "cpu_shared_set", source));
+  HOSTISO_ASSIGN_OR_RETURN(cfg.vcpu_pin_set,
+                           GetCpuSet(ini, "DEFAULT", "vcpu_pin_set", source));
   if (cfg.cpu_dedicated_set && cfg.cpu_shared_set &&
       cfg.cpu_dedicated_set->Intersects(*cfg.cpu_shared_set)) {
-    return Result::Error(
+    return Error(
         std::string(source) +
         ": [compute] cpu_dedicated_set and cpu_shared_set overlap on CPUs " +
         cfg.cpu_dedicated_set->Intersect(*cfg.cpu_shared_set).ToString() +
         " (Nova refuses to start with this)");
   }
   if (cfg.cpu_dedicated_set && cfg.vcpu_pin_set) {
-    return Result::Error(
+    return Error(
         std::string(source) +
         ": [DEFAULT] vcpu_pin_set and [compute] cpu_dedicated_set are both "
         "set (Nova refuses to start with this)");
   }
+  return Ok();
+}
 
-  HOSTISO_TRY(mem,
-              GetInt(ini, "DEFAULT", "reserved_host_memory_mb", 512, source));
-  HOSTISO_TRY(disk, GetInt(ini, "DEFAULT", "reserved_host_disk_mb", 0, source));
-  HOSTISO_TRY(cpus, GetInt(ini, "DEFAULT", "reserved_host_cpus", 0, source));
-  cfg.reserved_host_memory_mb = *mem;
-  cfg.reserved_host_disk_mb = *disk;
-  cfg.reserved_host_cpus = *cpus;
-
-  if (const auto* all = ini.All("DEFAULT", "reserved_huge_pages")) {
-    for (const IniValue& v : *all) {
-      // A value may hold several entries on continuation lines.
-      for (std::string_view entry : Split(v.value, '\n')) {
-        if (TrimSpace(entry).empty()) continue;
-        HOSTISO_TRY(
-            hp, ParseHugePagesEntry(
-                    IniValue{std::string(TrimSpace(entry)), v.line}, source));
-        cfg.reserved_huge_pages.push_back(*hp);
-      }
+// [DEFAULT] reserved_host_memory_mb, reserved_host_disk_mb,
+// reserved_host_cpus and every reserved_huge_pages entry.
+Expected<void> ReadReservations(const IniFile& ini, std::string_view source,
+                                NovaConfig& cfg) {
+  HOSTISO_ASSIGN_OR_RETURN(
+      cfg.reserved_host_memory_mb,
+      GetInt(ini, "DEFAULT", "reserved_host_memory_mb", 512, source));
+  HOSTISO_ASSIGN_OR_RETURN(
+      cfg.reserved_host_disk_mb,
+      GetInt(ini, "DEFAULT", "reserved_host_disk_mb", 0, source));
+  HOSTISO_ASSIGN_OR_RETURN(
+      cfg.reserved_host_cpus,
+      GetInt(ini, "DEFAULT", "reserved_host_cpus", 0, source));
+  const auto* all = ini.All("DEFAULT", "reserved_huge_pages");
+  if (all == nullptr) return Ok();
+  for (const IniValue& v : *all) {
+    // A value may hold several entries on continuation lines.
+    for (std::string_view entry : Split(v.value, '\n')) {
+      if (TrimSpace(entry).empty()) continue;
+      HOSTISO_ASSIGN_OR_RETURN(
+          ReservedHugePages hp,
+          ParseHugePagesEntry(IniValue{std::string(TrimSpace(entry)), v.line},
+                              source));
+      cfg.reserved_huge_pages.push_back(hp);
     }
   }
+  return Ok();
+}
 
+// Each *_allocation_ratio: its own value, else initial_*, else Nova's
+// default.
+Expected<void> ReadAllocationRatios(const IniFile& ini, std::string_view source,
+                                    NovaConfig& cfg) {
   struct RatioKeys {
     const char* key;
     const char* initial_key;
@@ -393,32 +401,50 @@ Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini,
                   &cfg.ram_allocation_ratio},
         RatioKeys{"disk_allocation_ratio", "initial_disk_allocation_ratio", 1.0,
                   &cfg.disk_allocation_ratio}}) {
-    HOSTISO_TRY(ratio, GetRatio(ini, r.key, source));
-    HOSTISO_TRY(initial, GetRatio(ini, r.initial_key, source));
-    *r.out = ratio->value_or(initial->value_or(r.nova_default));
+    HOSTISO_ASSIGN_OR_RETURN(std::optional<double> ratio,
+                             GetRatio(ini, r.key, source));
+    HOSTISO_ASSIGN_OR_RETURN(std::optional<double> initial,
+                             GetRatio(ini, r.initial_key, source));
+    *r.out = ratio.value_or(initial.value_or(r.nova_default));
   }
+  return Ok();
+}
 
-  HOSTISO_TRY(state, InterpolatedOption(ini, "DEFAULT", "state_path", source));
-  HOSTISO_TRY(inst,
-              InterpolatedOption(ini, "DEFAULT", "instances_path", source));
-  HOSTISO_TRY(
-      snap, InterpolatedOption(ini, "libvirt", "snapshots_directory", source));
-  cfg.state_path = *state;
-  cfg.instances_path = *inst;
-  cfg.snapshots_directory = *snap;
+// Where instance disks live: the interpolated paths and [libvirt]
+// images_type / images_volume_group.
+Expected<void> ReadStorage(const IniFile& ini, std::string_view source,
+                           NovaConfig& cfg) {
+  HOSTISO_ASSIGN_OR_RETURN(
+      cfg.state_path, InterpolatedOption(ini, "DEFAULT", "state_path", source));
+  HOSTISO_ASSIGN_OR_RETURN(
+      cfg.instances_path,
+      InterpolatedOption(ini, "DEFAULT", "instances_path", source));
+  HOSTISO_ASSIGN_OR_RETURN(
+      cfg.snapshots_directory,
+      InterpolatedOption(ini, "libvirt", "snapshots_directory", source));
   if (auto v = ini.Last("libvirt", "images_type"); !IsUnset(v))
     cfg.images_type = ToLower(TrimSpace(v->value));
   if (auto v = ini.Last("libvirt", "images_volume_group"); !IsUnset(v))
     cfg.images_volume_group = std::string(TrimSpace(v->value));
-#undef HOSTISO_TRY
+  return Ok();
+}
+
+}  // namespace
+
+Expected<NovaConfig> NovaConfigFromIni(const IniFile& ini,
+                                       std::string_view source) {
+  NovaConfig cfg;
+  HOSTISO_RETURN_IF_ERROR(ReadCpuSets(ini, source, cfg));
+  HOSTISO_RETURN_IF_ERROR(ReadReservations(ini, source, cfg));
+  HOSTISO_RETURN_IF_ERROR(ReadAllocationRatios(ini, source, cfg));
+  HOSTISO_RETURN_IF_ERROR(ReadStorage(ini, source, cfg));
   return cfg;
 }
 
 Expected<NovaConfig> ParseNovaConfig(std::string_view text,
                                      std::string_view source) {
-  auto ini = ParseIni(text, source);
-  if (!ini) return Expected<NovaConfig>::Error(ini.error());
-  return NovaConfigFromIni(*ini, source);
+  HOSTISO_ASSIGN_OR_RETURN(const IniFile ini, ParseIni(text, source));
+  return NovaConfigFromIni(ini, source);
 }
 
 }  // namespace hostiso

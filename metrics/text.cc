@@ -2,7 +2,10 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
+
+#include "metrics/text_exposition.h"
 
 namespace hostiso {
 
@@ -70,6 +73,37 @@ std::string ToLower(std::string_view s) {
   for (char& c : out)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
+}
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  const std::string valid = detail::ToValidUtf8(text);
+  out += '"';
+  for (char ch : valid) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out += buf;
+        } else {
+          out += ch;
+        }
+    }
+  }
+  out += '"';
 }
 
 }  // namespace hostiso

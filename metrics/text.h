@@ -17,5 +17,9 @@ std::optional<std::uint64_t> ParseUint(std::string_view s);
 std::optional<std::int64_t> ParseInt(std::string_view s);
 std::optional<double> ParseDouble(std::string_view s);
 std::string ToLower(std::string_view s);
+// Appends `text` as a JSON string: quoted, with '"', '\\', control characters
+// escaped and invalid UTF-8 repaired (U+FFFD), as host strings (process and
+// domain names) can hold any bytes. For the JSON log and the status page.
+void AppendJsonString(std::string& out, std::string_view text);
 
 }  // namespace hostiso

@@ -70,16 +70,20 @@ namespace {
 constexpr std::size_t kBitsPerWord = sizeof(unsigned long) * 8;  // NOLINT
 
 // Numeric entries (PIDs or TIDs) of a directory, via getdents64 with a large
-// buffer: the listing is the floor of the census, keep it tight.
-bool ListNumeric(int dirfd, std::vector<char>& buf, std::vector<pid_t>& out) {
+// buffer: the listing is the floor of the census, keep it tight. `out` is
+// the caller's, reused from one listing to the next (no allocation per
+// process).
+Expected<void> ListNumeric(int dirfd, std::vector<char>& buf,
+                           std::vector<pid_t>& out) {
   out.clear();
   while (true) {
     ssize_t n = ::getdents64(dirfd, buf.data(), buf.size());
     if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
+      const int err = errno;
+      if (err == EINTR) continue;
+      return Error(std::strerror(err), err);
     }
-    if (n == 0) return true;
+    if (n == 0) return Ok();
     for (ssize_t off = 0; off < n;) {
       auto* d = reinterpret_cast<struct dirent64*>(buf.data() + off);
       off += d->d_reclen;
@@ -213,7 +217,7 @@ void ThreadCensus::BeginRound(const CpuSet& guest_cpus, CensusResult& result) {
 // CPU, into cands_. false when the process is gone.
 bool ThreadCensus::ListCandidates(int taskfd, bool any_guest,
                                   CensusResult& result) {
-  if (!ListNumeric(taskfd, dirbuf_, tids_)) return false;
+  if (!ListNumeric(taskfd, dirbuf_, tids_)) return false;  // exited
   cands_.clear();
   for (pid_t tid : tids_) {
     if (!ReadAffinity(taskfd, tid)) {
@@ -272,13 +276,15 @@ Expected<CensusResult> ThreadCensus::Run(const CpuRoles& roles) {
   std::optional<std::uint64_t> uptime = UptimeTicks(options_.paths.procfs);
 
   const UniqueFd procfd = OpenDirAt(AT_FDCWD, options_.paths.procfs.c_str());
-  if (!procfd.valid())
-    return Error("open " + options_.paths.procfs + ": " + std::strerror(errno));
+  if (!procfd.valid()) {
+    const int err = errno;
+    return Error("open " + options_.paths.procfs + ": " + std::strerror(err),
+                 err);
+  }
   std::vector<pid_t> pids;
   pids.reserve(4096);
-  if (!ListNumeric(procfd.get(), dirbuf_, pids))
-    return Error("listing " + options_.paths.procfs + ": " +
-                 std::strerror(errno));
+  if (auto listed = ListNumeric(procfd.get(), dirbuf_, pids); !listed)
+    return listed.failure().WithContext("listing " + options_.paths.procfs);
   for (pid_t pid : pids)
     WalkProcess(pid, procfd.get(), !guest_cpus.Empty(), result);
 

@@ -29,6 +29,9 @@ namespace hostiso::detail {
 // label set holds at most top_n + 2 names per CPU. Ranking on all-time totals
 // gives the set a natural hysteresis: it only changes when a name overtakes
 // another over the exporter's lifetime.
+// Not thread-safe, and holds no lock on purpose: it belongs to one
+// ThreadCensus, which runs on the census worker's thread only; scrapes see
+// the Exposition() copied into the published CensusResult (Latest<T>).
 class IntrusionLedger {
  public:
   static constexpr std::string_view kKernel = "kernel";

@@ -28,15 +28,20 @@ void CpuCollector::PublishShares(CpuConsumerSeconds now) {
 }
 
 Expected<void> CpuCollector::Collect(
-    const ScrapeContext& /*ctx*/, std::vector<prometheus::MetricFamily>& out) {
-  HOSTISO_RETURN_IF_ERROR(CollectSeconds(out));
+    const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
+  HOSTISO_RETURN_IF_ERROR(CollectSeconds(ctx.isolation, out));
   return CollectRunqueueWait(out);
 }
 
 Expected<void> CpuCollector::CollectSeconds(
+    const IsolationSnapshot& isolation,
     std::vector<prometheus::MetricFamily>& out) {
+  // In the sysfs fallback this scrape's isolation refresh already read
+  // /proc/stat: one read per scrape.
   HOSTISO_ASSIGN_OR_RETURN(std::vector<CpuTicks> ticks,
-                           ReadAndParse(stat_path_, ParseProcStat));
+                           isolation.proc_stat
+                               ? *isolation.proc_stat
+                               : ReadAndParse(stat_path_, ParseProcStat));
   auto seconds = FamilyBuilder::Counter(
       "hostiso_cpu_seconds_total",
       "CPU time by consumer: host "

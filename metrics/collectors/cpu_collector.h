@@ -61,7 +61,8 @@ class CpuCollector : public Collector {
                          std::vector<prometheus::MetricFamily>& out) override;
 
  private:
-  Expected<void> CollectSeconds(std::vector<prometheus::MetricFamily>& out);
+  Expected<void> CollectSeconds(const IsolationSnapshot& isolation,
+                                std::vector<prometheus::MetricFamily>& out);
   Expected<void> CollectRunqueueWait(
       std::vector<prometheus::MetricFamily>& out);
 

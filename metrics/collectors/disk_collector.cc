@@ -25,19 +25,16 @@ void AppendReport(const DiskReport& report,
   std::move(size).AppendTo(out);
   std::move(free).AppendTo(out);
   if (report.reserved_bytes) {
-    auto f =
-        FamilyBuilder::Gauge("hostiso_disk_reserved_bytes",
-                             "reserved_host_disk_mb of nova.conf, in bytes.");
-    f.Add({}, *report.reserved_bytes);
-    std::move(f).AppendTo(out);
+    FamilyBuilder::AppendGauge(out, "hostiso_disk_reserved_bytes",
+                               "reserved_host_disk_mb of nova.conf, in bytes.",
+                               *report.reserved_bytes);
   }
   if (report.headroom_bytes) {
-    auto f = FamilyBuilder::Gauge(
-        "hostiso_disk_reserve_headroom_bytes",
+    FamilyBuilder::AppendGauge(
+        out, "hostiso_disk_reserve_headroom_bytes",
         "Free instance storage (instances_path filesystem, or the LVM volume "
-        "group) - reserved_host_disk_mb.");
-    f.Add({}, *report.headroom_bytes);
-    std::move(f).AppendTo(out);
+        "group) - reserved_host_disk_mb.",
+        *report.headroom_bytes);
   }
 }
 
@@ -45,11 +42,13 @@ void AppendReport(const DiskReport& report,
 
 void DiskCollector::State::Measure() {
   const DiskPlan plan = PlanDisk(nova ? nova() : std::nullopt);
-  std::vector<std::string> resolver_errors;
-  const BlockDeviceResolver resolver =
-      MakeResolver(options.env, &resolver_errors);
+  // Without mountinfo, devices that sysfs does not know stay unresolved; the
+  // filesystems are still measured and the error is reported.
+  Expected<std::vector<MountInfoEntry>> mounts = ReadMountInfo(options.env);
+  const BlockDeviceResolver resolver(
+      options.env.sysfs, mounts ? *mounts : std::vector<MountInfoEntry>());
   DiskMeasurements m = MeasureFilesystems(plan, options.env, resolver);
-  m.errors = resolver_errors;
+  if (!mounts) m.errors.push_back(mounts.error());
   const std::string wanted_vg =
       plan.backend == StorageBackend::kLvm ? plan.volume_group : "";
   if (wanted_vg != vg_name) {

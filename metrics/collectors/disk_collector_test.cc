@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "metrics/testing/families.h"
+#include "metrics/testing/scrape.h"
 #include "metrics/testing/temp_tree.h"
 
 namespace hostiso {
@@ -27,12 +28,11 @@ class DiskCollectorTest : public ::testing::Test {
     return o;
   }
   // Scrapes until `pred` holds (the VG arrives a moment after the filesystems).
-  bool ScrapeUntil(DiskCollector& c, ScrapeContext& ctx,
-                   std::vector<prometheus::MetricFamily>& out,
+  bool ScrapeUntil(DiskCollector& c, std::vector<prometheus::MetricFamily>& out,
                    const std::function<bool(bool)>& pred) {
     for (int i = 0; i < 100; ++i) {
-      out.clear();
-      bool ok = c.Collect(ctx, out).ok();
+      bool ok = false;
+      out = scrape_.Scrape(c, &ok);
       if (pred(ok)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -40,6 +40,8 @@ class DiskCollectorTest : public ::testing::Test {
   }
 
   testing::TempTree t_;
+  testing::ScrapeFixture scrape_;
+  ViolationRegistry& reg_ = scrape_.violations;
   std::atomic<int> vgs_calls_{0};
   std::vector<std::string> last_argv_;
   std::string vgs_output_ =
@@ -54,12 +56,8 @@ TEST_F(DiskCollectorTest, FileBackendOnTheRootFilesystem) {
   DiskCollector c(Options(),
                   [nova] { return std::optional<NovaConfig>(nova); });
   c.Start();
-  IsolationSnapshot snap;
-  ViolationRegistry reg;
-  GuestSampler sampler("/nonexistent");
-  ScrapeContext ctx{snap, reg, sampler};
   std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(ScrapeUntil(c, ctx, out, [](bool ok) { return ok; }));
+  ASSERT_TRUE(ScrapeUntil(c, out, [](bool ok) { return ok; }));
   auto size = ByLabels(out, "hostiso_disk_size_bytes");
   auto free = ByLabels(out, "hostiso_disk_free_bytes");
   EXPECT_GT(size["role=root,path=/,"], 0);
@@ -71,10 +69,10 @@ TEST_F(DiskCollectorTest, FileBackendOnTheRootFilesystem) {
   // Free space moves with other processes' writes: compare loosely.
   EXPECT_NEAR(ByLabels(out, "hostiso_disk_reserve_headroom_bytes")[""],
               inst_free - 1048576.0, 64.0 * 1024 * 1024);
-  auto layout = reg.Current(ViolationKind::kDiskLayout);
+  auto layout = reg_.Current(ViolationKind::kDiskLayout);
   ASSERT_EQ(layout.size(), 1U);
   EXPECT_EQ(layout[0].subject, "instances_path /var/lib/nova/instances");
-  EXPECT_TRUE(reg.Current(ViolationKind::kDiskReserveBreach).empty());
+  EXPECT_TRUE(reg_.Current(ViolationKind::kDiskReserveBreach).empty());
   EXPECT_EQ(vgs_calls_.load(), 0);
   c.Stop(std::chrono::seconds(2));
 }
@@ -85,12 +83,8 @@ TEST_F(DiskCollectorTest, MissingInstancesPathFailsButServesRoot) {
   DiskCollector c(Options(),
                   [nova] { return std::optional<NovaConfig>(nova); });
   c.Start();
-  IsolationSnapshot snap;
-  ViolationRegistry reg;
-  GuestSampler sampler("/nonexistent");
-  ScrapeContext ctx{snap, reg, sampler};
   std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(ScrapeUntil(c, ctx, out, [&](bool ok) {
+  ASSERT_TRUE(ScrapeUntil(c, out, [&](bool ok) {
     return !ok && !ByLabels(out, "hostiso_disk_size_bytes").empty();
   }));
   auto size = ByLabels(out, "hostiso_disk_size_bytes");
@@ -107,12 +101,8 @@ TEST_F(DiskCollectorTest, LvmVolumeGroupThroughVgs) {
   DiskCollector c(Options(),
                   [nova] { return std::optional<NovaConfig>(nova); });
   c.Start();
-  IsolationSnapshot snap;
-  ViolationRegistry reg;
-  GuestSampler sampler("/nonexistent");
-  ScrapeContext ctx{snap, reg, sampler};
   std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(ScrapeUntil(c, ctx, out, [&](bool) {
+  ASSERT_TRUE(ScrapeUntil(c, out, [&](bool) {
     return ByLabels(out, "hostiso_disk_size_bytes")
                .count("role=volume_group,path=nova-vg,") > 0;
   }));
@@ -126,17 +116,14 @@ TEST_F(DiskCollectorTest, LvmVolumeGroupThroughVgs) {
       536870912.0);
   EXPECT_EQ(ByLabels(out, "hostiso_disk_reserve_headroom_bytes")[""],
             536870912.0 - 1073741824.0);
-  auto breach = reg.Current(ViolationKind::kDiskReserveBreach);
+  auto breach = reg_.Current(ViolationKind::kDiskReserveBreach);
   ASSERT_EQ(breach.size(), 1U);
   EXPECT_EQ(breach[0].subject, "images_volume_group nova-vg");
   ASSERT_FALSE(last_argv_.empty());
   EXPECT_EQ(last_argv_.back(), "nova-vg");
   // Scrapes in quick succession do not rerun vgs (30 s interval).
   const int calls = vgs_calls_.load();
-  for (int i = 0; i < 5; ++i) {
-    out.clear();
-    c.Collect(ctx, out);
-  }
+  for (int i = 0; i < 5; ++i) scrape_.Scrape(c);
   EXPECT_EQ(vgs_calls_.load(), calls);
 }
 
@@ -148,13 +135,9 @@ TEST_F(DiskCollectorTest, MissingVolumeGroupFailsTheCollector) {
   DiskCollector c(Options(),
                   [nova] { return std::optional<NovaConfig>(nova); });
   c.Start();
-  IsolationSnapshot snap;
-  ViolationRegistry reg;
-  GuestSampler sampler("/nonexistent");
-  ScrapeContext ctx{snap, reg, sampler};
   std::vector<prometheus::MetricFamily> out;
   ASSERT_TRUE(ScrapeUntil(
-      c, ctx, out, [&](bool ok) { return !ok && vgs_calls_.load() > 0; }));
+      c, out, [&](bool ok) { return !ok && vgs_calls_.load() > 0; }));
   EXPECT_EQ(ByLabels(out, "hostiso_disk_size_bytes").count("role=root,path=/,"),
             1U);
 }
@@ -162,15 +145,11 @@ TEST_F(DiskCollectorTest, MissingVolumeGroupFailsTheCollector) {
 TEST_F(DiskCollectorTest, NoNovaRootOnly) {
   DiskCollector c(Options(), [] { return std::optional<NovaConfig>(); });
   c.Start();
-  IsolationSnapshot snap;
-  ViolationRegistry reg;
-  GuestSampler sampler("/nonexistent");
-  ScrapeContext ctx{snap, reg, sampler};
   std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(ScrapeUntil(c, ctx, out, [](bool ok) { return ok; }));
+  ASSERT_TRUE(ScrapeUntil(c, out, [](bool ok) { return ok; }));
   EXPECT_EQ(ByLabels(out, "hostiso_disk_size_bytes").size(), 1U);
   EXPECT_TRUE(ByLabels(out, "hostiso_disk_reserved_bytes").empty());
-  EXPECT_TRUE(reg.Current(ViolationKind::kDiskLayout).empty());
+  EXPECT_TRUE(reg_.Current(ViolationKind::kDiskLayout).empty());
 }
 
 TEST_F(DiskCollectorTest, StopIsIdempotentAndBounded) {
@@ -181,20 +160,17 @@ TEST_F(DiskCollectorTest, StopIsIdempotentAndBounded) {
 }
 
 TEST_F(DiskCollectorTest, ScrapesNeverWaitForTheMeasurement) {
-  // Not started: nothing measured, and the scrape answers at once, failing.
+  // Not started: no worker will ever measure, so a scrape that waited for a
+  // measurement would never return. It answers, failing, with no series.
   DiskCollector c(Options(), [] { return std::optional<NovaConfig>(); });
-  IsolationSnapshot snap;
-  ViolationRegistry reg;
-  GuestSampler sampler("/nonexistent");
-  ScrapeContext ctx{snap, reg, sampler};
-  std::vector<prometheus::MetricFamily> out;
-  const auto start = std::chrono::steady_clock::now();
-  EXPECT_FALSE(c.Collect(ctx, out));
-  EXPECT_LT(std::chrono::steady_clock::now() - start,
-            std::chrono::milliseconds(100));
-  EXPECT_TRUE(out.empty());
+  bool ok = true;
+  EXPECT_TRUE(scrape_.Scrape(c, &ok).empty());
+  EXPECT_FALSE(ok);
+  EXPECT_NE(scrape_.last_error.find("no disk measurement yet"),
+            std::string::npos);
   c.MeasureOnce();
-  EXPECT_TRUE(c.Collect(ctx, out));
+  scrape_.Scrape(c, &ok);
+  EXPECT_TRUE(ok) << scrape_.last_error;
 }
 
 }  // namespace

@@ -3,12 +3,24 @@
 #include <gtest/gtest.h>
 
 #include "metrics/testing/families.h"
+#include "metrics/testing/scrape.h"
 #include "metrics/testing/temp_tree.h"
 
 namespace hostiso {
 namespace {
 
 using testing::ByLabels;
+
+// The isolation snapshot of the tree (proc/, sys/, nova.conf) as the
+// isolation worker loads it, in a scrape fixture.
+void LoadSnapshot(const testing::TempTree& t, testing::ScrapeFixture& scrape) {
+  IsolationOptions o;
+  o.paths.procfs = t.Path("proc");
+  o.paths.sysfs = t.Path("sys");
+  o.nova_config = t.Path("nova.conf");
+  IsolationSource src(o);
+  scrape.isolation = *src.Reload();
+}
 
 TEST(IsolationCollectorTest, RolesFlagsAndMismatch) {
   testing::TempTree t;
@@ -20,18 +32,12 @@ TEST(IsolationCollectorTest, RolesFlagsAndMismatch) {
   t.Write("nova.conf",
           "[compute]\ncpu_dedicated_set = 4-5\ncpu_shared_set = 2-3\n"
           "[libvirt]\nimages_type = rbd\n");
-  IsolationOptions o;
-  o.paths.procfs = t.Path("proc");
-  o.paths.sysfs = t.Path("sys");
-  o.nova_config = t.Path("nova.conf");
-  IsolationSource src(o);
-  auto snap = src.Reload();
-  ViolationRegistry reg;
-  GuestSampler sampler("/nonexistent");
-  ScrapeContext ctx{*snap, reg, sampler};
+  testing::ScrapeFixture scrape;
+  LoadSnapshot(t, scrape);
   IsolationCollector c;
-  std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(c.Collect(ctx, out));
+  bool ok = false;
+  const auto out = scrape.Scrape(c, &ok);
+  ASSERT_TRUE(ok) << scrape.last_error;
 
   auto roles = ByLabels(out, "hostiso_cpu_role");
   EXPECT_EQ(roles.size(), 6U);
@@ -53,25 +59,19 @@ TEST(IsolationCollectorTest, RolesFlagsAndMismatch) {
       std::string::npos)
       << info.begin()->first;
   EXPECT_NE(info.begin()->first.find("images_type=rbd"), std::string::npos);
-  auto v = reg.Current(ViolationKind::kIsolcpusMismatch);
+  auto v = scrape.violations.Current(ViolationKind::kIsolcpusMismatch);
   ASSERT_EQ(v.size(), 1U);
   EXPECT_EQ(v[0].subject, "cpu 1 (host)");
 }
 
 TEST(IsolationCollectorTest, FailsWithoutSysfsButStillReportsConfig) {
   testing::TempTree t;
-  IsolationOptions o;
-  o.paths.procfs = t.Path("proc");
-  o.paths.sysfs = t.Path("sys");
-  o.nova_config = t.Path("nova.conf");
-  IsolationSource src(o);
-  auto snap = src.Reload();
-  ViolationRegistry reg;
-  GuestSampler sampler("/nonexistent");
-  ScrapeContext ctx{*snap, reg, sampler};
+  testing::ScrapeFixture scrape;
+  LoadSnapshot(t, scrape);
   IsolationCollector c;
-  std::vector<prometheus::MetricFamily> out;
-  EXPECT_FALSE(c.Collect(ctx, out));
+  bool ok = true;
+  const auto out = scrape.Scrape(c, &ok);
+  EXPECT_FALSE(ok);
   EXPECT_EQ(ByLabels(out, "hostiso_isolation_configured")[""], 0);
   EXPECT_TRUE(ByLabels(out, "hostiso_cpu_role").empty());
 }

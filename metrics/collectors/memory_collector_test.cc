@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "metrics/testing/families.h"
+#include "metrics/testing/scrape.h"
 #include "metrics/testing/temp_tree.h"
 
 namespace hostiso {
@@ -67,25 +68,32 @@ class MemoryCollectorTest : public ::testing::Test {
   std::string Pages(double bytes) const {
     return std::to_string(static_cast<long long>(bytes / page_));
   }
+  // One scrape of `c` into `out`; whether it succeeded.
+  bool Collect(Collector& c, std::vector<prometheus::MetricFamily>& out) {
+    bool ok = false;
+    out = scrape_.Scrape(c, &ok);
+    return ok;
+  }
 
   testing::TempTree t_;
+  // Guests sampled from the tree's proc/; the test sets the isolation
+  // snapshot and reads the violations.
+  testing::ScrapeFixture scrape_{t_.Path("proc")};
+  IsolationSnapshot& snap_ = scrape_.isolation;
+  ViolationRegistry& reg_ = scrape_.violations;
   double page_ = 4096;
   std::shared_ptr<GuestInventoryHolder> guests_ =
       std::make_shared<GuestInventoryHolder>();
 };
 
 TEST_F(MemoryCollectorTest, HostUsedHeadroomAndBreach) {
-  IsolationSnapshot snap;
   NovaConfig nova;
   nova.reserved_host_memory_mb = 4096;
   nova.reserved_huge_pages = {{0, 2048, 512}, {1, 2048, 512}};
-  snap.nova = nova;
-  ViolationRegistry reg;
-  GuestSampler sampler(t_.Path("proc"));
-  ScrapeContext ctx{snap, reg, sampler};
+  snap_.nova = nova;
   MemoryCollector c(Paths("sys"), guests_);
   std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(c.Collect(ctx, out));
+  ASSERT_TRUE(Collect(c, out));
 
   // used 20 GiB - pool 8 GiB - private resident (1 GiB - 50 MiB + 100 MiB)
   // + host huge pages (5 GiB committed - 4 GiB hugepage guest = 1 GiB)
@@ -111,63 +119,49 @@ TEST_F(MemoryCollectorTest, HostUsedHeadroomAndBreach) {
       ByLabels(out, "hostiso_memory_reserve_headroom_bytes")[""];
   EXPECT_NEAR(headroom, 4 * kGiB - expected, 2 * page_);
   ASSERT_LT(headroom, 0);
-  auto v = reg.Current(ViolationKind::kMemoryReserveBreach);
+  auto v = reg_.Current(ViolationKind::kMemoryReserveBreach);
   ASSERT_EQ(v.size(), 1U);
   EXPECT_EQ(v[0].subject, "memory");
 
   // A larger reservation clears the breach.
   nova.reserved_host_memory_mb = 16384;
-  snap.nova = nova;
-  out.clear();
-  ASSERT_TRUE(c.Collect(ctx, out));
+  snap_.nova = nova;
+  ASSERT_TRUE(Collect(c, out));
   EXPECT_GT(ByLabels(out, "hostiso_memory_reserve_headroom_bytes")[""], 0);
-  EXPECT_TRUE(reg.Current(ViolationKind::kMemoryReserveBreach).empty());
-  EXPECT_EQ(reg.Onsets(ViolationKind::kMemoryReserveBreach), 1U);
+  EXPECT_TRUE(reg_.Current(ViolationKind::kMemoryReserveBreach).empty());
+  EXPECT_EQ(reg_.Onsets(ViolationKind::kMemoryReserveBreach), 1U);
 }
 
 TEST_F(MemoryCollectorTest, WithoutNovaNoReservationNoViolation) {
-  IsolationSnapshot snap;  // no nova.conf
-  ViolationRegistry reg;
-  GuestSampler sampler(t_.Path("proc"));
-  ScrapeContext ctx{snap, reg, sampler};
+  // No nova.conf.
   MemoryCollector c(Paths("sys"), guests_);
   std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(c.Collect(ctx, out));
+  ASSERT_TRUE(Collect(c, out));
   EXPECT_TRUE(Has(out, "hostiso_memory_host_used_bytes"));
   EXPECT_FALSE(Has(out, "hostiso_memory_reserved_bytes"));
   EXPECT_FALSE(Has(out, "hostiso_memory_reserve_headroom_bytes"));
-  EXPECT_TRUE(reg.Current(ViolationKind::kMemoryReserveBreach).empty());
+  EXPECT_TRUE(reg_.Current(ViolationKind::kMemoryReserveBreach).empty());
 }
 
 TEST_F(MemoryCollectorTest, MeminfoMissingFailsWithoutTouchingViolations) {
-  IsolationSnapshot snap;
   NovaConfig nova;
   nova.reserved_host_memory_mb = 0;
-  snap.nova = nova;
-  ViolationRegistry reg;
-  GuestSampler sampler(t_.Path("proc"));
-  ScrapeContext ctx{snap, reg, sampler};
+  snap_.nova = nova;
   MemoryCollector c(Paths("sys"), guests_);
   std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(c.Collect(ctx, out));
-  EXPECT_EQ(reg.Current(ViolationKind::kMemoryReserveBreach).size(),
+  ASSERT_TRUE(Collect(c, out));
+  EXPECT_EQ(reg_.Current(ViolationKind::kMemoryReserveBreach).size(),
             1U);  // 0 MiB reserved
   t_.Remove("proc/meminfo");
-  out.clear();
-  sampler.Reset();
-  EXPECT_FALSE(c.Collect(ctx, out));
+  EXPECT_FALSE(Collect(c, out));
   EXPECT_TRUE(out.empty());
-  EXPECT_EQ(reg.Current(ViolationKind::kMemoryReserveBreach).size(), 1U);
+  EXPECT_EQ(reg_.Current(ViolationKind::kMemoryReserveBreach).size(), 1U);
 }
 
 TEST_F(MemoryCollectorTest, FallsBackToMeminfoPoolsWithoutSysfs) {
-  IsolationSnapshot snap;
-  ViolationRegistry reg;
-  GuestSampler sampler(t_.Path("proc"));
-  ScrapeContext ctx{snap, reg, sampler};
   MemoryCollector c(Paths("nosys"), guests_);
   std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(c.Collect(ctx, out));
+  ASSERT_TRUE(Collect(c, out));
   EXPECT_EQ(
       ByLabels(out,
                "hostiso_memory_hugepages_pool_bytes")["page_size=2097152,"],
@@ -175,40 +169,30 @@ TEST_F(MemoryCollectorTest, FallsBackToMeminfoPoolsWithoutSysfs) {
 }
 
 TEST_F(MemoryCollectorTest, GuestMemoryAgainstTheRamAllocationRatio) {
-  IsolationSnapshot snap;
   NovaConfig nova;
   nova.reserved_host_memory_mb = 0;
   nova.ram_allocation_ratio = 0.25;  // 8 GiB of guest memory on 32 GiB
-  snap.nova = nova;
-  ViolationRegistry reg;
-  GuestSampler sampler(t_.Path("proc"));
-  ScrapeContext ctx{snap, reg, sampler};
+  snap_.nova = nova;
   MemoryCollector c(Paths("sys"), guests_);
   std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(c.Collect(ctx, out));
+  ASSERT_TRUE(Collect(c, out));
   EXPECT_EQ(ByLabels(out, "hostiso_memory_guest_capacity_bytes")[""], 8 * kGiB);
   // The stopped guest (no statm) does not count: 2 x 4 GiB.
   EXPECT_EQ(ByLabels(out, "hostiso_memory_guest_allocated_bytes")[""],
             8 * kGiB);
-  EXPECT_TRUE(reg.Current(ViolationKind::kRamOvercommit).empty());
+  EXPECT_TRUE(reg_.Current(ViolationKind::kRamOvercommit).empty());
   nova.ram_allocation_ratio = 0.2;
-  snap.nova = nova;
-  out.clear();
-  sampler.Reset();
-  ASSERT_TRUE(c.Collect(ctx, out));
-  EXPECT_EQ(reg.Current(ViolationKind::kRamOvercommit).size(), 1U);
+  snap_.nova = nova;
+  ASSERT_TRUE(Collect(c, out));
+  EXPECT_EQ(reg_.Current(ViolationKind::kRamOvercommit).size(), 1U);
 }
 
 TEST_F(MemoryCollectorTest, WithoutMemAvailableMemTotalFiguresStay) {
   t_.Write("proc/meminfo", "MemTotal:       33554432 kB\n");
-  IsolationSnapshot snap;
-  snap.nova = NovaConfig{};
-  ViolationRegistry reg;
-  GuestSampler sampler(t_.Path("proc"));
-  ScrapeContext ctx{snap, reg, sampler};
+  snap_.nova = NovaConfig{};
   MemoryCollector c(Paths("sys"), guests_);
   std::vector<prometheus::MetricFamily> out;
-  ASSERT_TRUE(c.Collect(ctx, out));
+  ASSERT_TRUE(Collect(c, out));
   EXPECT_EQ(ByLabels(out, "hostiso_memory_total_bytes")[""], 32 * kGiB);
   EXPECT_TRUE(Has(out, "hostiso_memory_guest_capacity_bytes"));
   EXPECT_TRUE(Has(out, "hostiso_memory_reserved_bytes"));
@@ -218,29 +202,23 @@ TEST_F(MemoryCollectorTest, WithoutMemAvailableMemTotalFiguresStay) {
 }
 
 TEST_F(MemoryCollectorTest, BrokenInputsLeaveDependentSeriesOut) {
-  IsolationSnapshot snap;
   NovaConfig nova;
   nova.reserved_host_memory_mb = 0;
-  snap.nova = nova;
-  ViolationRegistry reg;
-  GuestSampler sampler(t_.Path("proc"));
-  ScrapeContext ctx{snap, reg, sampler};
+  snap_.nova = nova;
   MemoryCollector c(Paths("sys"), guests_);
   std::vector<prometheus::MetricFamily> out;
   // An unreadable pool: no host-used figure, no headroom, no fresh breach
   // report (the registry expires the old one), and the collector fails.
   t_.Write("sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "x\n");
-  EXPECT_FALSE(c.Collect(ctx, out));
+  EXPECT_FALSE(Collect(c, out));
   EXPECT_TRUE(Has(out, "hostiso_memory_total_bytes"));
   EXPECT_FALSE(Has(out, "hostiso_memory_host_used_bytes"));
   EXPECT_FALSE(Has(out, "hostiso_memory_reserve_headroom_bytes"));
-  EXPECT_TRUE(reg.Current(ViolationKind::kMemoryReserveBreach).empty());
+  EXPECT_TRUE(reg_.Current(ViolationKind::kMemoryReserveBreach).empty());
   // MemAvailable above MemTotal is a broken file, not a clamp.
   t_.Write("proc/meminfo",
            "MemTotal:       1024 kB\nMemAvailable:   2048 kB\n");
-  out.clear();
-  sampler.Reset();
-  EXPECT_FALSE(c.Collect(ctx, out));
+  EXPECT_FALSE(Collect(c, out));
   EXPECT_TRUE(out.empty());
 }
 

@@ -48,7 +48,6 @@ std::string Unescape(std::string_view s) {
 }  // namespace
 
 Expected<std::vector<MountInfoEntry>> ParseMountInfo(std::string_view text) {
-  using Result = Expected<std::vector<MountInfoEntry>>;
   std::vector<MountInfoEntry> out;
   int line_no = 0;
   for (std::string_view line : Split(text, '\n')) {
@@ -60,8 +59,7 @@ Expected<std::vector<MountInfoEntry>> ParseMountInfo(std::string_view text) {
     std::size_t sep = 6;
     while (sep < f.size() && f[sep] != "-") ++sep;
     auto bad = [&](const char* what) {
-      return Result::Error("mountinfo line " + std::to_string(line_no) + ": " +
-                           what);
+      return Error("mountinfo line " + std::to_string(line_no) + ": " + what);
     };
     if (f.size() < 6 || sep + 2 >= f.size()) {
       return bad(
@@ -182,7 +180,8 @@ Expected<StorageIdentity> BlockDeviceResolver::IdentifyPath(
     const std::string& path) const {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    return Expected<StorageIdentity>::Error(path + ": " + std::strerror(errno));
+    const int err = errno;
+    return Error(path + ": " + std::strerror(err), err);
   }
   return IdentifyFilesystem(DevNum::FromDev(st.st_dev));
 }
@@ -191,10 +190,11 @@ Expected<StorageIdentity> BlockDeviceResolver::IdentifyBlockNode(
     const std::string& node) const {
   struct stat st;
   if (::stat(node.c_str(), &st) != 0) {
-    return Expected<StorageIdentity>::Error(node + ": " + std::strerror(errno));
+    const int err = errno;
+    return Error(node + ": " + std::strerror(err), err);
   }
   if (!S_ISBLK(st.st_mode)) {
-    return Expected<StorageIdentity>::Error(node + ": not a block device");
+    return Error(node + ": not a block device");
   }
   StorageIdentity id;
   // A block node is not a filesystem: give it a device number no filesystem

@@ -90,78 +90,103 @@ DiskPlan PlanDisk(const std::optional<NovaConfig>& nova) {
   return plan;
 }
 
+namespace {
+
+// Free space `free_bytes` against the reservation: the headroom, and a breach
+// of `subject` when it is short.
+void JudgeReserve(const DiskPlan& plan, std::uint64_t free_bytes,
+                  const std::string& subject, DiskReport& r) {
+  if (!plan.reserved_bytes) return;
+  const double reserved = static_cast<double>(*plan.reserved_bytes);
+  r.headroom_bytes = static_cast<double>(free_bytes) - reserved;
+  if (static_cast<double>(free_bytes) < reserved) {
+    r.reserve_breaches.push_back(Violation{subject, CpuSet{}});
+  }
+}
+
+// The planned filesystems' series, errors and reservation; the root
+// filesystem's usage (null when it was not measured).
+const FilesystemUsage* EvaluateFilesystems(const DiskPlan& plan,
+                                           const DiskMeasurements& m,
+                                           DiskReport& r) {
+  const FilesystemUsage* root = nullptr;
+  for (std::size_t i = 0;
+       i < plan.filesystems.size() && i < m.filesystems.size(); ++i) {
+    const DiskTarget& t = plan.filesystems[i];
+    const FsMeasurement& fm = m.filesystems[i];
+    if (!fm) {
+      r.errors.push_back(
+          fm.failure()
+              .WithContext(std::string(DiskRoleName(t.role)) + " " + t.path)
+              .message());
+      continue;
+    }
+    if (!fm->has_value()) continue;  // skipped
+    const FilesystemUsage& usage = **fm;
+    if (t.role == DiskRole::kRoot && root == nullptr) root = &usage;
+    r.series.push_back(
+        DiskSeries{t.role, t.path, usage.size_bytes, usage.free_bytes});
+    if (t.reserve_target) JudgeReserve(plan, usage.free_bytes, t.subject, r);
+  }
+  return root;
+}
+
+// Layout: by device numbers, against the root filesystem.
+void EvaluateLayout(const DiskPlan& plan, const DiskMeasurements& m,
+                    const FilesystemUsage& root, DiskReport& r) {
+  for (std::size_t i = 0;
+       i < plan.filesystems.size() && i < m.filesystems.size(); ++i) {
+    const DiskTarget& t = plan.filesystems[i];
+    const FsMeasurement& fm = m.filesystems[i];
+    if (!t.check_layout || !fm || !fm->has_value()) continue;
+    if (SharesBlockDevice(root.identity, (*fm)->identity)) {
+      r.layout_violations.push_back(Violation{t.subject, CpuSet{}});
+    }
+  }
+}
+
+// The LVM backend's volume group: its series, reservation and whether a
+// physical volume shares the root filesystem's disks.
+void EvaluateVolumeGroup(const DiskPlan& plan, const DiskMeasurements& m,
+                         const FilesystemUsage* root, DiskReport& r) {
+  if (plan.volume_group.empty()) {
+    r.errors.emplace_back(
+        "images_type is lvm but [libvirt] images_volume_group is not set");
+    return;
+  }
+  if (!m.vg) return;  // vgs has not answered yet
+  if (!*m.vg) {
+    r.errors.push_back(m.vg->failure()
+                           .WithContext("volume_group " + plan.volume_group)
+                           .message());
+    return;
+  }
+  const std::string subject = "images_volume_group " + plan.volume_group;
+  const VolumeGroupUsage& vg = **m.vg;
+  r.series.push_back(DiskSeries{DiskRole::kVolumeGroup, plan.volume_group,
+                                vg.info.size_bytes, vg.info.free_bytes});
+  JudgeReserve(plan, vg.info.free_bytes, subject, r);
+  if (root == nullptr) return;
+  for (const StorageIdentity& pv : vg.pv_identities) {
+    if (SharesBlockDevice(root->identity, pv)) {
+      r.layout_violations.push_back(Violation{subject, CpuSet{}});
+      return;
+    }
+  }
+}
+
+}  // namespace
+
 DiskReport EvaluateDisk(const DiskPlan& plan, const DiskMeasurements& m) {
   DiskReport r;
   r.backend = plan.backend;
   r.errors = m.errors;
   if (plan.reserved_bytes)
     r.reserved_bytes = static_cast<double>(*plan.reserved_bytes);
-  const double reserved = r.reserved_bytes.value_or(0);
-
-  const FsMeasurement* root = nullptr;
-  for (std::size_t i = 0;
-       i < plan.filesystems.size() && i < m.filesystems.size(); ++i) {
-    const DiskTarget& t = plan.filesystems[i];
-    const FsMeasurement& fm = m.filesystems[i];
-    if (fm.skipped) continue;
-    if (!fm.ok) {
-      r.errors.push_back(std::string(DiskRoleName(t.role)) + " " + t.path +
-                         ": " + fm.error);
-      continue;
-    }
-    if (t.role == DiskRole::kRoot && root == nullptr) root = &fm;
-    r.series.push_back(
-        DiskSeries{t.role, t.path, fm.size_bytes, fm.free_bytes});
-    if (t.reserve_target && plan.reserved_bytes) {
-      r.headroom_bytes = static_cast<double>(fm.free_bytes) - reserved;
-      if (static_cast<double>(fm.free_bytes) < reserved) {
-        r.reserve_breaches.push_back(Violation{t.subject, CpuSet{}});
-      }
-    }
-  }
-  // Layout: by device numbers, once the root filesystem is known.
-  if (root != nullptr && root->identity) {
-    for (std::size_t i = 0;
-         i < plan.filesystems.size() && i < m.filesystems.size(); ++i) {
-      const DiskTarget& t = plan.filesystems[i];
-      const FsMeasurement& fm = m.filesystems[i];
-      if (!t.check_layout || !fm.ok || !fm.identity) continue;
-      if (SharesBlockDevice(*root->identity, *fm.identity)) {
-        r.layout_violations.push_back(Violation{t.subject, CpuSet{}});
-      }
-    }
-  }
-  if (plan.backend == StorageBackend::kLvm) {
-    const std::string subject = "images_volume_group " + plan.volume_group;
-    if (plan.volume_group.empty()) {
-      r.errors.emplace_back(
-          "images_type is lvm but [libvirt] images_volume_group is not set");
-    } else if (m.vg) {
-      if (!m.vg->ok) {
-        r.errors.push_back("volume_group " + plan.volume_group + ": " +
-                           m.vg->error);
-      } else {
-        r.series.push_back(DiskSeries{DiskRole::kVolumeGroup, plan.volume_group,
-                                      m.vg->info.size_bytes,
-                                      m.vg->info.free_bytes});
-        if (plan.reserved_bytes) {
-          r.headroom_bytes =
-              static_cast<double>(m.vg->info.free_bytes) - reserved;
-          if (static_cast<double>(m.vg->info.free_bytes) < reserved) {
-            r.reserve_breaches.push_back(Violation{subject, CpuSet{}});
-          }
-        }
-        if (root != nullptr && root->identity) {
-          for (const StorageIdentity& pv : m.vg->pv_identities) {
-            if (SharesBlockDevice(*root->identity, pv)) {
-              r.layout_violations.push_back(Violation{subject, CpuSet{}});
-              break;
-            }
-          }
-        }
-      }
-    }
-  }
+  const FilesystemUsage* root = EvaluateFilesystems(plan, m, r);
+  if (root != nullptr) EvaluateLayout(plan, m, *root, r);
+  if (plan.backend == StorageBackend::kLvm)
+    EvaluateVolumeGroup(plan, m, root, r);
   return r;
 }
 
@@ -173,19 +198,9 @@ std::string HostPath(const std::string& rootfs, const std::string& path) {
   return base + (path.starts_with("/") ? "" : "/") + path;
 }
 
-BlockDeviceResolver MakeResolver(const DiskEnvironment& env,
-                                 std::vector<std::string>* errors) {
-  std::vector<MountInfoEntry> mounts;
-  auto text = ReadFile(JoinPath(env.procfs, "self/mountinfo"));
-  Expected<std::vector<MountInfoEntry>> parsed =
-      text ? ParseMountInfo(*text)
-           : Expected<std::vector<MountInfoEntry>>::Error(text.error());
-  if (parsed) {
-    mounts = std::move(parsed).value();
-  } else if (errors != nullptr) {
-    errors->push_back(parsed.error());
-  }
-  return BlockDeviceResolver(env.sysfs, std::move(mounts));
+Expected<std::vector<MountInfoEntry>> ReadMountInfo(
+    const DiskEnvironment& env) {
+  return ReadAndParse(JoinPath(env.procfs, "self/mountinfo"), ParseMountInfo);
 }
 
 namespace {
@@ -201,6 +216,37 @@ std::string ParentOf(const std::string& p) {
   return p.substr(0, slash);
 }
 
+// One target: statvfs() where it is (or, for kNearestExisting, where it
+// would be created), then the disks under it.
+FsMeasurement MeasureFilesystem(const DiskTarget& t, const DiskEnvironment& env,
+                                const BlockDeviceResolver& resolver) {
+  std::string host = HostPath(env.rootfs, t.path);
+  if (!Exists(host)) {
+    const int err = errno;
+    if (t.presence == Presence::kIfExists && err == ENOENT) {
+      return FsMeasurement(std::optional<FilesystemUsage>());
+    }
+    if (t.presence == Presence::kNearestExisting && err == ENOENT) {
+      std::string logical = t.path;
+      while (logical != "/" && !Exists(HostPath(env.rootfs, logical)))
+        logical = ParentOf(logical);
+      host = HostPath(env.rootfs, logical);
+    }
+  }
+  struct statvfs vfs;
+  if (::statvfs(host.c_str(), &vfs) != 0) {
+    const int err = errno;
+    return Error(host + ": " + std::strerror(err), err);
+  }
+  FilesystemUsage usage;
+  usage.measured_path = host;
+  const std::uint64_t frsize = vfs.f_frsize != 0 ? vfs.f_frsize : vfs.f_bsize;
+  usage.size_bytes = static_cast<std::uint64_t>(vfs.f_blocks) * frsize;
+  usage.free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * frsize;
+  HOSTISO_ASSIGN_OR_RETURN(usage.identity, resolver.IdentifyPath(host));
+  return FsMeasurement(std::optional<FilesystemUsage>(std::move(usage)));
+}
+
 }  // namespace
 
 DiskMeasurements MeasureFilesystems(const DiskPlan& plan,
@@ -208,42 +254,7 @@ DiskMeasurements MeasureFilesystems(const DiskPlan& plan,
                                     const BlockDeviceResolver& resolver) {
   DiskMeasurements m;
   for (const DiskTarget& t : plan.filesystems) {
-    FsMeasurement fm;
-    std::string host = HostPath(env.rootfs, t.path);
-    if (!Exists(host)) {
-      const int err = errno;
-      if (t.presence == Presence::kIfExists && err == ENOENT) {
-        fm.skipped = true;
-        m.filesystems.push_back(std::move(fm));
-        continue;
-      }
-      if (t.presence == Presence::kNearestExisting && err == ENOENT) {
-        std::string logical = t.path;
-        while (logical != "/" && !Exists(HostPath(env.rootfs, logical)))
-          logical = ParentOf(logical);
-        host = HostPath(env.rootfs, logical);
-      }
-    }
-    fm.measured_path = host;
-    struct statvfs vfs;
-    if (::statvfs(host.c_str(), &vfs) != 0) {
-      fm.error = host + ": " + std::strerror(errno);
-      m.filesystems.push_back(std::move(fm));
-      continue;
-    }
-    const std::uint64_t frsize = vfs.f_frsize != 0 ? vfs.f_frsize : vfs.f_bsize;
-    fm.size_bytes = static_cast<std::uint64_t>(vfs.f_blocks) * frsize;
-    fm.free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * frsize;
-    auto id = resolver.IdentifyPath(host);
-    if (id) {
-      fm.identity = *id;
-    } else {
-      fm.error = id.error();
-      m.filesystems.push_back(std::move(fm));
-      continue;
-    }
-    fm.ok = true;
-    m.filesystems.push_back(std::move(fm));
+    m.filesystems.push_back(MeasureFilesystem(t, env, resolver));
   }
   return m;
 }
@@ -253,26 +264,17 @@ VgMeasurement MeasureVolumeGroup(const std::string& vg_name,
                                  const CommandRunner& runner,
                                  std::chrono::milliseconds timeout,
                                  const BlockDeviceResolver& resolver) {
-  VgMeasurement vm;
-  auto out = runner(VgsCommand(vgs_binary, vg_name), timeout);
-  if (!out) {
-    vm.error = out.error();
-    return vm;
-  }
-  auto vg = ParseVgsReport(*out, vg_name);
-  if (!vg) {
-    vm.error = vg.error();
-    return vm;
-  }
-  vm.info = *vg;
-  for (const std::string& pv : vm.info.physical_volumes) {
+  HOSTISO_ASSIGN_OR_RETURN(const std::string report,
+                           runner(VgsCommand(vgs_binary, vg_name), timeout));
+  VolumeGroupUsage vg;
+  HOSTISO_ASSIGN_OR_RETURN(vg.info, ParseVgsReport(report, vg_name));
+  for (const std::string& pv : vg.info.physical_volumes) {
     // A PV that vanished shows as "[unknown]" (skipped by the parser); one
     // that cannot be stat'ed is left out of the layout check.
     if (auto id = resolver.IdentifyBlockNode(pv))
-      vm.pv_identities.push_back(*id);
+      vg.pv_identities.push_back(*id);
   }
-  vm.ok = true;
-  return vm;
+  return vg;
 }
 
 }  // namespace hostiso

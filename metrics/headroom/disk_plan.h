@@ -70,25 +70,27 @@ struct DiskPlan {
 };
 DiskPlan PlanDisk(const std::optional<NovaConfig>& nova);
 
-// Results of measuring one planned filesystem.
-struct FsMeasurement {
-  bool ok = false;
-  bool skipped = false;  // kIfExists and absent
-  std::string error;
+// What statvfs() and the device lookup say of one planned filesystem.
+struct FilesystemUsage {
   std::string measured_path;     // the path statvfs() saw (an ancestor for
                                  // kNearestExisting)
   std::uint64_t size_bytes = 0;  // f_blocks x f_frsize
   std::uint64_t free_bytes = 0;  // f_bavail x f_frsize: what an unprivileged
                                  // writer (nova) gets, df's "Avail"
-  std::optional<StorageIdentity> identity;
+  StorageIdentity identity;
 };
+// One planned filesystem: its usage, nullopt when it is a kIfExists target
+// that does not exist (skipped), or the error that kept it from being
+// measured.
+using FsMeasurement = Expected<std::optional<FilesystemUsage>>;
 
-struct VgMeasurement {
-  bool ok = false;
-  std::string error;
+// A volume group as vgs reports it, with the disks under its physical
+// volumes.
+struct VolumeGroupUsage {
   VolumeGroupInfo info;
   std::vector<StorageIdentity> pv_identities;
 };
+using VgMeasurement = Expected<VolumeGroupUsage>;
 
 struct DiskMeasurements {
   std::vector<FsMeasurement> filesystems;  // parallel to DiskPlan::filesystems
@@ -127,11 +129,11 @@ struct DiskEnvironment {
 };
 std::string HostPath(const std::string& rootfs, const std::string& path);
 
-// statvfs() and device identification of every planned filesystem
-// (mountinfo from <procfs>/self/mountinfo: this process's own view, the one
-// its stat() calls see).
-BlockDeviceResolver MakeResolver(const DiskEnvironment& env,
-                                 std::vector<std::string>* errors);
+// <procfs>/self/mountinfo: this process's own view of the mounts, the one its
+// stat() calls see (for BlockDeviceResolver).
+Expected<std::vector<MountInfoEntry>> ReadMountInfo(const DiskEnvironment& env);
+
+// statvfs() and device identification of every planned filesystem.
 DiskMeasurements MeasureFilesystems(const DiskPlan& plan,
                                     const DiskEnvironment& env,
                                     const BlockDeviceResolver& resolver);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
+
 #include "metrics/testing/temp_tree.h"
 
 namespace hostiso {
@@ -87,17 +89,14 @@ TEST(DiskPlanTest, Rbd) {
 
 FsMeasurement Fs(std::uint64_t size, std::uint64_t free, DevNum dev,
                  std::set<DevNum> disks) {
-  FsMeasurement m;
-  m.ok = true;
-  m.size_bytes = size;
-  m.free_bytes = free;
-  m.identity = StorageIdentity{dev, std::move(disks), ""};
-  return m;
+  FilesystemUsage usage;
+  usage.size_bytes = size;
+  usage.free_bytes = free;
+  usage.identity = StorageIdentity{dev, std::move(disks), ""};
+  return FsMeasurement(std::optional<FilesystemUsage>(std::move(usage)));
 }
 FsMeasurement Skipped() {
-  FsMeasurement m;
-  m.skipped = true;
-  return m;
+  return FsMeasurement(std::optional<FilesystemUsage>());
 }
 
 const DevNum kRootDev{8, 1}, kSda{8, 0}, kSdb{8, 16}, kInstDev{8, 17};
@@ -152,8 +151,8 @@ TEST(EvaluateDiskTest, NearlyFullIsABreach) {
 TEST(EvaluateDiskTest, MissingInstancesPathIsAnErrorButRootIsServed) {
   DiskPlan p = PlanDisk(Nova("qcow2"));
   DiskMeasurements m;
-  FsMeasurement missing;
-  missing.error = "/var/lib/nova/instances: No such file or directory";
+  FsMeasurement missing =
+      Error("/var/lib/nova/instances: No such file or directory");
   m.filesystems = {Fs(100 * kGiB, 50 * kGiB, kRootDev, {kSda}), missing,
                    Skipped()};
   DiskReport r = EvaluateDisk(p, m);
@@ -168,8 +167,7 @@ TEST(EvaluateDiskTest, MissingInstancesPathIsAnErrorButRootIsServed) {
 
 VgMeasurement Vg(std::uint64_t size, std::uint64_t free,
                  std::vector<StorageIdentity> pvs) {
-  VgMeasurement v;
-  v.ok = true;
+  VolumeGroupUsage v;
   v.info.name = "nova-vg";
   v.info.size_bytes = size;
   v.info.free_bytes = free;
@@ -218,9 +216,7 @@ TEST(EvaluateDiskTest, LvmPendingFailedAndUnset) {
   DiskReport pending = EvaluateDisk(p, m);  // vgs has not answered yet
   EXPECT_TRUE(pending.errors.empty());
   EXPECT_FALSE(pending.headroom_bytes);
-  VgMeasurement failed;
-  failed.error = "volume group nova-vg not found";
-  m.vg = failed;
+  m.vg = VgMeasurement(Error("volume group nova-vg not found"));
   DiskReport r = EvaluateDisk(p, m);
   ASSERT_EQ(r.errors.size(), 1U);
   EXPECT_NE(r.errors[0].find("not found"), std::string::npos);
@@ -258,14 +254,17 @@ TEST(MeasureFilesystemsTest, RealStatvfsAndPresenceRules) {
   DiskEnvironment env;
   env.rootfs = t.Root();
   DiskPlan p = PlanDisk(n);
-  std::vector<std::string> errors;
-  BlockDeviceResolver resolver = MakeResolver(env, &errors);
-  EXPECT_TRUE(errors.empty());
+  auto mounts = ReadMountInfo(env);
+  ASSERT_TRUE(mounts) << mounts.error();
+  const BlockDeviceResolver resolver(env.sysfs, *mounts);
   DiskMeasurements m = MeasureFilesystems(p, env, resolver);
   ASSERT_EQ(m.filesystems.size(), 3U);
-  for (const auto& fm : m.filesystems) EXPECT_TRUE(fm.ok) << fm.error;
-  EXPECT_GT(m.filesystems[0].size_bytes, 0U);
-  EXPECT_EQ(m.filesystems[1].measured_path, t.Path("var/lib/nova"));
+  for (const auto& fm : m.filesystems) {
+    ASSERT_TRUE(fm) << fm.error();
+    ASSERT_TRUE(fm->has_value());
+  }
+  EXPECT_GT((*m.filesystems[0])->size_bytes, 0U);
+  EXPECT_EQ((*m.filesystems[1])->measured_path, t.Path("var/lib/nova"));
   // All in one temp directory: the snapshot directory shares the "root".
   DiskReport r = EvaluateDisk(p, m);
   ASSERT_EQ(r.layout_violations.size(), 1U);
@@ -275,9 +274,11 @@ TEST(MeasureFilesystemsTest, RealStatvfsAndPresenceRules) {
   NovaConfig f = Nova("qcow2");
   f.instances_path = "/missing";
   DiskMeasurements mf = MeasureFilesystems(PlanDisk(f), env, resolver);
-  EXPECT_FALSE(mf.filesystems[1].ok);
-  EXPECT_NE(mf.filesystems[1].error.find("missing"), std::string::npos);
-  EXPECT_TRUE(mf.filesystems[2].skipped);
+  ASSERT_FALSE(mf.filesystems[1]);
+  EXPECT_NE(mf.filesystems[1].error().find("missing"), std::string::npos);
+  EXPECT_EQ(mf.filesystems[1].failure().code(), ENOENT);
+  ASSERT_TRUE(mf.filesystems[2]);
+  EXPECT_FALSE(mf.filesystems[2]->has_value());  // skipped
 }
 
 }  // namespace

@@ -42,13 +42,12 @@ bool ReadJsonString(std::string_view s, std::size_t& i, std::string& out) {
 // The flat {"key":"value", ...} objects inside the "vg" array of the report.
 Expected<std::vector<std::map<std::string, std::string>>> VgRows(
     std::string_view json) {
-  using Result = Expected<std::vector<std::map<std::string, std::string>>>;
   std::size_t pos = json.find("\"vg\"");
   if (pos == std::string_view::npos)
-    return Result::Error("vgs report has no \"vg\" section");
+    return Error("vgs report has no \"vg\" section");
   pos = json.find('[', pos);
   if (pos == std::string_view::npos)
-    return Result::Error("vgs report: \"vg\" is not an array");
+    return Error("vgs report: \"vg\" is not an array");
   std::vector<std::map<std::string, std::string>> rows;
   std::size_t i = pos + 1;
   while (i < json.size()) {
@@ -66,36 +65,33 @@ Expected<std::vector<std::map<std::string, std::string>>> VgRows(
               json[i] == '\r' || json[i] == ',')) {
         ++i;
       }
-      if (i >= json.size())
-        return Result::Error("vgs report: unterminated object");
+      if (i >= json.size()) return Error("vgs report: unterminated object");
       if (json[i] == '}') {
         ++i;
         break;
       }
       std::string key, value;
       if (!ReadJsonString(json, i, key))
-        return Result::Error("vgs report: expected a key");
+        return Error("vgs report: expected a key");
       while (i < json.size() && (json[i] == ' ' || json[i] == ':')) ++i;
       if (!ReadJsonString(json, i, value)) {
-        return Result::Error("vgs report: expected a string value for " + key);
+        return Error("vgs report: expected a string value for " + key);
       }
       row[key] = value;
     }
     rows.push_back(std::move(row));
   }
-  return Result::Error("vgs report: unterminated \"vg\" array");
+  return Error("vgs report: unterminated \"vg\" array");
 }
 
 }  // namespace
 
 Expected<VolumeGroupInfo> ParseVgsReport(std::string_view json,
                                          std::string_view vg_name) {
-  using Result = Expected<VolumeGroupInfo>;
-  auto rows = VgRows(json);
-  if (!rows) return Result::Error(rows.error());
+  HOSTISO_ASSIGN_OR_RETURN(const auto rows, VgRows(json));
   VolumeGroupInfo vg;
   bool found = false;
-  for (const auto& row : *rows) {
+  for (const auto& row : rows) {
     auto name = row.find("vg_name");
     if (name == row.end() || name->second != vg_name) continue;
     auto size = row.find("vg_size");
@@ -104,9 +100,8 @@ Expected<VolumeGroupInfo> ParseVgsReport(std::string_view json,
     if (size != row.end()) s = ParseUint(TrimSpace(size->second));
     if (free != row.end()) f = ParseUint(TrimSpace(free->second));
     if (!s || !f) {
-      return Result::Error("vgs report: vg_size/vg_free of " +
-                           std::string(vg_name) +
-                           " are not byte counts (need --units b --nosuffix)");
+      return Error("vgs report: vg_size/vg_free of " + std::string(vg_name) +
+                   " are not byte counts (need --units b --nosuffix)");
     }
     found = true;
     vg.name = name->second;
@@ -117,7 +112,7 @@ Expected<VolumeGroupInfo> ParseVgsReport(std::string_view json,
       vg.physical_volumes.push_back(pv->second);
   }
   if (!found)
-    return Result::Error("volume group " + std::string(vg_name) + " not found");
+    return Error("volume group " + std::string(vg_name) + " not found");
   return vg;
 }
 

@@ -182,7 +182,7 @@ Expected<std::uint64_t> ScaledToBytes(std::string_view value,
 
 Expected<DomainXml> ParseDomainXml(std::string_view xml) {
   auto doc = ReadDoc(xml, "domain XML");
-  if (!doc) return Expected<DomainXml>::Error(doc.error());
+  if (!doc) return doc.failure();
   xmlNode* root = xmlDocGetRootElement(doc->get());
   if (root == nullptr || xmlStrcmp(root->name, X("domain")) != 0)
     return Expected<DomainXml>::Error(
@@ -227,7 +227,7 @@ Expected<DomainXml> ParseDomainXml(std::string_view xml) {
 
 Expected<NovaMetadata> ParseNovaMetadata(std::string_view xml) {
   auto doc = ReadDoc(xml, "nova metadata");
-  if (!doc) return Expected<NovaMetadata>::Error(doc.error());
+  if (!doc) return doc.failure();
   CtxPtr ctx = MakeContext(doc->get());
   xmlNode* instance = First(ctx.get(), "/nova:instance");
   if (instance == nullptr)
@@ -248,7 +248,7 @@ std::string DeriveCpuPolicy(const DomainXml& dom) {
 
 Expected<DomStatus> ParseDomStatus(std::string_view xml) {
   auto doc = ReadDoc(xml, "domain status XML");
-  if (!doc) return Expected<DomStatus>::Error(doc.error());
+  if (!doc) return doc.failure();
   xmlNode* root = xmlDocGetRootElement(doc->get());
   if (root == nullptr || xmlStrcmp(root->name, X("domstatus")) != 0)
     return Expected<DomStatus>::Error(

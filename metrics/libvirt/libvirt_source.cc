@@ -44,48 +44,43 @@ namespace {
 // the first connection and run by exactly one thread. Sources share it.
 class EventLoop {
  public:
-  static void Acquire() {
-    std::lock_guard<std::mutex> lock(Mu());
+  static void Acquire() { Instance().AddRef(); }
+  static void Release() { Instance().DropRef(); }
+
+ private:
+  static EventLoop& Instance() {
+    static EventLoop loop;
+    return loop;
+  }
+  void AddRef() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     static std::once_flag registered;
     std::call_once(registered, [] { virEventRegisterDefaultImpl(); });
-    if (Refs()++ == 0) {
-      Stop().store(false);
-      Thread() = std::thread([] {
-        while (!Stop().load()) {
+    if (refs_++ == 0) {
+      stop_.store(false);
+      thread_ = std::thread([this] {
+        while (!stop_.load()) {
           if (virEventRunDefaultImpl() < 0)
             std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
       });
     }
   }
-  static void Release() {
-    std::lock_guard<std::mutex> lock(Mu());
-    if (--Refs() != 0) return;
-    Stop().store(true);
+  void DropRef() EXCLUDES(mu_) {
+    MutexLock lock(mu_);
+    if (--refs_ != 0) return;
+    stop_.store(true);
     // A zero timeout wakes virEventRunDefaultImpl's poll(); it removes itself.
     virEventAddTimeout(
         0, [](int timer, void*) { virEventRemoveTimeout(timer); }, nullptr,
         nullptr);
-    if (Thread().joinable()) Thread().join();
+    if (thread_.joinable()) thread_.join();
   }
 
- private:
-  static std::mutex& Mu() {
-    static std::mutex mu;
-    return mu;
-  }
-  static int& Refs() {
-    static int refs = 0;
-    return refs;
-  }
-  static std::atomic<bool>& Stop() {
-    static std::atomic<bool> stop{false};
-    return stop;
-  }
-  static std::thread& Thread() {
-    static std::thread t;
-    return t;
-  }
+  Mutex mu_;
+  int refs_ GUARDED_BY(mu_) = 0;
+  std::thread thread_ GUARDED_BY(mu_);
+  std::atomic<bool> stop_{false};  // read by the loop thread without mu_
 };
 
 struct DomainListFree {

@@ -22,29 +22,26 @@ Expected<InterruptTable> ParseInterrupts(std::string_view text) {
         auto n =
             f.substr(0, 3) == "CPU" ? ParseUint(f.substr(3)) : std::nullopt;
         if (!n || *n >= static_cast<std::uint64_t>(CpuSet::kMaxCpus)) {
-          return Expected<InterruptTable>::Error(
-              where + "header expected 'CPU<n>' columns, got '" +
-              std::string(f) + "'");
+          return Error(where + "header expected 'CPU<n>' columns, got '" +
+                       std::string(f) + "'");
         }
         table.cpus.push_back(static_cast<int>(*n));
       }
       if (table.cpus.empty()) {
-        return Expected<InterruptTable>::Error(where +
-                                               "header has no CPU columns");
+        return Error(where + "header has no CPU columns");
       }
       have_header = true;
       continue;
     }
     std::size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
-      return Expected<InterruptTable>::Error(
-          where + "expected 'IRQ:' at the start of '" + std::string(line) +
-          "'");
+      return Error(where + "expected 'IRQ:' at the start of '" +
+                   std::string(line) + "'");
     }
     InterruptRow row;
     row.irq = std::string(TrimSpace(line.substr(0, colon)));
     if (row.irq.empty()) {
-      return Expected<InterruptTable>::Error(where + "empty IRQ name");
+      return Error(where + "empty IRQ name");
     }
     row.device = ParseUint(row.irq).has_value();
     std::vector<std::string_view> fields = SplitFields(line.substr(colon + 1));
@@ -55,10 +52,10 @@ Expected<InterruptTable> ParseInterrupts(std::string_view text) {
       row.counts.push_back(*n);
     }
     if (row.device && row.counts.size() != table.cpus.size()) {
-      return Expected<InterruptTable>::Error(
-          where + "IRQ " + row.irq + " has " +
-          std::to_string(row.counts.size()) + " count columns, the header " +
-          std::to_string(table.cpus.size()));
+      return Error(where + "IRQ " + row.irq + " has " +
+                   std::to_string(row.counts.size()) +
+                   " count columns, the header " +
+                   std::to_string(table.cpus.size()));
     }
     for (std::size_t j = i; j < fields.size(); ++j) {
       if (!row.description.empty()) row.description += ' ';
@@ -76,9 +73,7 @@ Expected<InterruptTable> ParseInterrupts(std::string_view text) {
     }
     table.rows.push_back(std::move(row));
   }
-  if (!have_header)
-    return Expected<InterruptTable>::Error(
-        "empty /proc/interrupts: no header line");
+  if (!have_header) return Error("empty /proc/interrupts: no header line");
   return table;
 }
 

@@ -40,7 +40,6 @@ bool IsIsolcpusFlag(std::string_view s) {
 }  // namespace
 
 Expected<KernelCmdline> ParseKernelCmdline(std::string_view text) {
-  using Result = Expected<KernelCmdline>;
   KernelCmdline out;
   for (const std::string& token : Tokenize(text)) {
     if (token == "--") break;
@@ -62,15 +61,14 @@ Expected<KernelCmdline> ParseKernelCmdline(std::string_view text) {
       }
       if (!value.empty() &&
           std::isalpha(static_cast<unsigned char>(value.front()))) {
-        return Result::Error(
+        return Error(
             "/proc/cmdline: isolcpus=" + std::string(token.substr(eq + 1)) +
             ": unknown flag (expected nohz, domain or managed_irq before the "
             "CPU list)");
       }
-      auto cpus = ParseCpuList(value, CpuListSyntax::kKernel);
-      if (!cpus)
-        return Result::Error("/proc/cmdline: isolcpus: " + cpus.error());
-      out.isolcpus = *cpus;
+      HOSTISO_ASSIGN_OR_RETURN(out.isolcpus,
+                               ParseCpuList(value, CpuListSyntax::kKernel)
+                                   .WithContext("/proc/cmdline: isolcpus"));
       out.isolcpus_flags = std::move(flags);
     } else if (name == "nohz_full" || name == "rcu_nocbs") {
       // rcu_nocbs may be given without a list ("rcu_nocbs" alone is handled
@@ -82,12 +80,9 @@ Expected<KernelCmdline> ParseKernelCmdline(std::string_view text) {
         *target = CpuSet();
         continue;
       }
-      auto cpus = ParseCpuList(value, CpuListSyntax::kKernel);
-      if (!cpus) {
-        return Result::Error("/proc/cmdline: " + std::string(name) + ": " +
-                             cpus.error());
-      }
-      *target = *cpus;
+      HOSTISO_ASSIGN_OR_RETURN(
+          *target, ParseCpuList(value, CpuListSyntax::kKernel)
+                       .WithContext("/proc/cmdline: " + std::string(name)));
     }
   }
   return out;

@@ -15,9 +15,8 @@ Expected<Meminfo> ParseMeminfo(std::string_view text) {
     if (fields.empty()) continue;
     std::optional<std::uint64_t> v = ParseUint(fields[0]);
     if (!v) {
-      return Expected<Meminfo>::Error("meminfo: " + std::string(key) +
-                                      ": expected a number, got '" +
-                                      std::string(fields[0]) + "'");
+      return Error("meminfo: " + std::string(key) +
+                   ": expected a number, got '" + std::string(fields[0]) + "'");
     }
     // "kB" in /proc/meminfo means KiB.
     const bool kib = fields.size() > 1 && fields[1] == "kB";

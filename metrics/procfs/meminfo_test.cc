@@ -128,6 +128,25 @@ TEST(MeminfoTest, ReadsPerSizePoolsFromSysfs) {
   EXPECT_EQ((*pools)[1].CommittedBytes(), 3072 * kMiB);
 }
 
+TEST(MeminfoTest, PresentButUnreadableReservedCountIsAnError) {
+  // Only a missing resv_hugepages (older kernels) reads as 0: one that is
+  // there but cannot be read or parsed fails the pool, never a plausible 0.
+  testing::TempTree t;
+  t.Write("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "4\n");
+  t.Write("sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "4\n");
+  t.MakeDir("sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages");
+  auto pools = ReadHugePagePools(t.Path("sys"));
+  ASSERT_FALSE(pools);
+  EXPECT_NE(pools.error().find("resv_hugepages"), std::string::npos);
+  testing::TempTree m;
+  m.Write("sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", "4\n");
+  m.Write("sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages", "4\n");
+  m.Write("sys/kernel/mm/hugepages/hugepages-2048kB/resv_hugepages", "x\n");
+  auto malformed = ReadHugePagePools(m.Path("sys"));
+  ASSERT_FALSE(malformed);
+  EXPECT_NE(malformed.error().find("expected a number"), std::string::npos);
+}
+
 TEST(MeminfoTest, NoHugetlbDirectoryMeansNoPools) {
   testing::TempTree t;
   t.MakeDir("sys/kernel/mm");

@@ -9,7 +9,6 @@
 namespace hostiso {
 
 Expected<std::vector<CpuTicks>> ParseProcStat(std::string_view text) {
-  using Result = Expected<std::vector<CpuTicks>>;
   std::vector<CpuTicks> out;
   int line_no = 0;
   std::size_t pos = 0;
@@ -27,33 +26,31 @@ Expected<std::vector<CpuTicks>> ParseProcStat(std::string_view text) {
     std::size_t name_end = line.find_first_of(" \t");
     auto cpu = ParseUint(line.substr(3, name_end - 3));
     if (!cpu || *cpu >= 8192) {
-      return Result::Error(where() + "expected 'cpuN', got '" +
-                           std::string(line.substr(0, name_end)) + "'");
+      return Error(where() + "expected 'cpuN', got '" +
+                   std::string(line.substr(0, name_end)) + "'");
     }
     std::vector<std::string_view> fields =
         SplitFields(name_end == std::string_view::npos ? std::string_view()
                                                        : line.substr(name_end));
     // Linux 2.6 printed at least user, nice, system, idle.
     if (fields.size() < 4) {
-      return Result::Error(
-          where() + "expected at least 4 tick columns for cpu" +
-          std::to_string(*cpu) + ", got " + std::to_string(fields.size()));
+      return Error(where() + "expected at least 4 tick columns for cpu" +
+                   std::to_string(*cpu) + ", got " +
+                   std::to_string(fields.size()));
     }
     std::array<std::uint64_t, 10> v{};
     for (std::size_t i = 0; i < fields.size() && i < v.size(); ++i) {
       auto n = ParseUint(fields[i]);
       if (!n) {
-        return Result::Error(where() + "expected a tick count in column " +
-                             std::to_string(i + 1) + " of cpu" +
-                             std::to_string(*cpu) + ", got '" +
-                             std::string(fields[i]) + "'");
+        return Error(where() + "expected a tick count in column " +
+                     std::to_string(i + 1) + " of cpu" + std::to_string(*cpu) +
+                     ", got '" + std::string(fields[i]) + "'");
       }
       v[i] = *n;
     }
     for (const CpuTicks& seen : out) {
       if (seen.cpu == static_cast<int>(*cpu))
-        return Result::Error(where() + "cpu" + std::to_string(*cpu) +
-                             " appears twice");
+        return Error(where() + "cpu" + std::to_string(*cpu) + " appears twice");
     }
     CpuTicks t;
     t.cpu = static_cast<int>(*cpu);
@@ -71,7 +68,7 @@ Expected<std::vector<CpuTicks>> ParseProcStat(std::string_view text) {
   }
   // A running kernel always has an online CPU: no per-CPU line means the file
   // is truncated or not /proc/stat, not a host without CPUs.
-  if (out.empty()) return Result::Error("no per-CPU 'cpuN' line");
+  if (out.empty()) return Error("no per-CPU 'cpuN' line");
   return out;
 }
 

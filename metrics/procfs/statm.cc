@@ -8,12 +8,10 @@ namespace hostiso {
 
 Expected<Statm> ParseStatm(std::string_view text) {
   std::vector<std::string_view> f = SplitFields(TrimSpace(text));
-  if (f.size() < 3)
-    return Expected<Statm>::Error("statm: expected at least 3 fields");
+  if (f.size() < 3) return Error("statm: expected at least 3 fields");
   auto resident = ParseUint(f[1]);
   auto shared = ParseUint(f[2]);
-  if (!resident || !shared)
-    return Expected<Statm>::Error("statm: expected numbers");
+  if (!resident || !shared) return Error("statm: expected numbers");
   return Statm{*resident, *shared};
 }
 

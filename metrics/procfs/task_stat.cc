@@ -30,13 +30,13 @@ Expected<TaskStat> ParseTaskStat(std::string_view line) {
   std::size_t close = line.rfind(')');
   if (open == std::string_view::npos || close == std::string_view::npos ||
       close < open) {
-    return Expected<TaskStat>::Error("stat line has no '(comm)' field");
+    return Error("stat line has no '(comm)' field");
   }
   std::string_view pid_text = line.substr(0, open);
   while (!pid_text.empty() && pid_text.back() == ' ') pid_text.remove_suffix(1);
   if (!ParseNumber(pid_text, &st.pid)) {
-    return Expected<TaskStat>::Error("stat field 1 (pid) is not a number: '" +
-                                     std::string(pid_text) + "'");
+    return Error("stat field 1 (pid) is not a number: '" +
+                 std::string(pid_text) + "'");
   }
   st.comm.assign(line.substr(open + 1, close - open - 1));
   std::string_view rest = line.substr(close + 1);
@@ -44,9 +44,8 @@ Expected<TaskStat> ParseTaskStat(std::string_view line) {
   for (int field = 3; field <= 39; ++field) {
     std::string_view f = NextField(rest);
     if (f.empty()) {
-      return Expected<TaskStat>::Error("stat line ends before field " +
-                                       std::to_string(field) + " (pid " +
-                                       std::to_string(st.pid) + ")");
+      return Error("stat line ends before field " + std::to_string(field) +
+                   " (pid " + std::to_string(st.pid) + ")");
     }
     bool ok = true;
     switch (field) {
@@ -81,9 +80,9 @@ Expected<TaskStat> ParseTaskStat(std::string_view line) {
         break;
     }
     if (!ok) {
-      return Expected<TaskStat>::Error(
-          "stat field " + std::to_string(field) + " is not a number: '" +
-          std::string(f) + "' (pid " + std::to_string(st.pid) + ")");
+      return Error("stat field " + std::to_string(field) +
+                   " is not a number: '" + std::string(f) + "' (pid " +
+                   std::to_string(st.pid) + ")");
     }
   }
   return st;

@@ -28,22 +28,27 @@ std::optional<std::uint64_t> ParseHugePageDirName(std::string_view name) {
 
 namespace {
 
-Expected<std::uint64_t> ReadCounter(const std::string& path, bool optional) {
-  auto text = ReadFile(path);
-  if (!text) {
-    if (optional) return std::uint64_t{0};
-    return Expected<std::uint64_t>::Error(text.error());
-  }
-  auto v = ParseUint(TrimSpace(*text));
-  if (!v) return Expected<std::uint64_t>::Error(path + ": expected a number");
+Expected<std::uint64_t> ParseCounter(std::string_view text) {
+  auto v = ParseUint(TrimSpace(text));
+  if (!v) return Error("expected a number");
   return *v;
+}
+
+// <pool>/nr_hugepages and its siblings: one decimal count each.
+Expected<std::uint64_t> ReadCounter(const std::string& path, bool optional) {
+  auto count = ReadAndParse(path, ParseCounter);
+  // An optional counter the kernel does not have (ENOENT) reads as 0; one it
+  // has but that is unreadable or malformed is an error.
+  if (!count && optional && count.failure().code() == ENOENT) {
+    return std::uint64_t{0};
+  }
+  return count;
 }
 
 }  // namespace
 
 Expected<std::vector<HugePagePool>> ReadHugePagePools(
     const std::string& sysfs) {
-  using Result = Expected<std::vector<HugePagePool>>;
   std::vector<HugePagePool> pools;
   const std::filesystem::path dir = JoinPath(sysfs, "kernel/mm/hugepages");
   std::error_code ec;
@@ -51,7 +56,7 @@ Expected<std::vector<HugePagePool>> ReadHugePagePools(
   if (ec) {
     // No hugetlbfs support: no pools at all.
     if (ec == std::errc::no_such_file_or_directory) return pools;
-    return Result::Error(dir.string() + ": " + ec.message());
+    return Error(dir.string() + ": " + ec.message());
   }
   for (const auto& entry : it) {
     auto size = ParseHugePageDirName(entry.path().filename().string());
@@ -59,16 +64,13 @@ Expected<std::vector<HugePagePool>> ReadHugePagePools(
     const std::string base = entry.path().string() + "/";
     HugePagePool pool;
     pool.page_size_bytes = *size;
-    auto total = ReadCounter(base + "nr_hugepages", false);
-    if (!total) return Result::Error(total.error());
-    auto free = ReadCounter(base + "free_hugepages", false);
-    if (!free) return Result::Error(free.error());
-    auto resv =
-        ReadCounter(base + "resv_hugepages", true);  // older kernels lack it
-    if (!resv) return Result::Error(resv.error());
-    pool.total = *total;
-    pool.free = *free;
-    pool.reserved = *resv;
+    HOSTISO_ASSIGN_OR_RETURN(pool.total,
+                             ReadCounter(base + "nr_hugepages", false));
+    HOSTISO_ASSIGN_OR_RETURN(pool.free,
+                             ReadCounter(base + "free_hugepages", false));
+    // Older kernels lack resv_hugepages.
+    HOSTISO_ASSIGN_OR_RETURN(pool.reserved,
+                             ReadCounter(base + "resv_hugepages", true));
     pools.push_back(pool);
   }
   std::sort(pools.begin(), pools.end(),

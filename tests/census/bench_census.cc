@@ -35,6 +35,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -334,9 +335,10 @@ ExporterFigures RunExporter(const Options& o) {
   return f;
 }
 
-}  // namespace
+// --- main, in steps ----------------------------------------------------------
 
-int main(int argc, char** argv) {
+// nullopt on an unknown argument (usage printed).
+std::optional<Options> ParseOptions(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -361,9 +363,146 @@ int main(int argc, char** argv) {
           "usage: %s [--threads=N] [--procs=N] [--runs=N] [--exporter=PATH] "
           "[--exporter-seconds=N]\n",
           argv[0]);
-      return 2;
+      return std::nullopt;
     }
   }
+  return o;
+}
+
+// Spreads o.threads sleeping threads over o.procs children confined to the
+// host CPU; how many it made.
+int SpawnThreads(const Options& o) {
+  auto t_spawn = Clock::now();
+  int per = (o.threads + o.procs - 1) / o.procs;
+  int made = 0;
+  for (int p = 0; p < o.procs && made < o.threads; ++p) {
+    int n = std::min(per, o.threads - made);
+    int got = SpawnChild(n, o.host_cpu);
+    if (got < 0) break;
+    made += got;
+    if (got < n) {
+      std::fprintf(stderr, "child %d made only %d of %d threads\n", p, got, n);
+      break;
+    }
+  }
+  std::printf("spawned %d sleeping threads in %zu processes in %.1f s\n", made,
+              g_children.size(),
+              std::chrono::duration<double>(Clock::now() - t_spawn).count());
+  return made;
+}
+
+struct Row {
+  const char* what;
+  std::vector<double> t;
+  long tasks = 0, reads = 0;
+};
+
+// Rows (a), (b), (c) (confined) or (a), (b), (d), (e) (threads on all CPUs),
+// o.runs repetitions each, in the same run.
+std::vector<Row> MeasurePlacement(const Options& o,
+                                  const hostiso::CpuRoles& roles,
+                                  bool confined) {
+  Row a{"(a) bare loop: list + sched_getaffinity", {}};
+  Row b{"(b) bare loop: list + sched_getaffinity + read stat", {}};
+  Row c{confined ? "(c) census, spawned threads confined to host CPU 0"
+                 : "(d) census, spawned threads allowed on all CPUs",
+        {}};
+  Row e{"(e) = (d) without the idle-process shortcut (every process ran)", {}};
+  hostiso::CensusOptions co;
+  co.paths = hostiso::HostPaths::Detect("/proc", "/sys", "/");
+  co.top_comms = 10;
+  hostiso::ThreadCensus census(co, nullptr);
+  census.Run(roles);  // baseline round (the exporter's steady state has one)
+  co.skip_idle_processes = false;
+  hostiso::ThreadCensus full(co, nullptr);
+  if (!confined) full.Run(roles);
+  for (int r = 0; r < o.runs; ++r) {
+    LoopCount la, lb;
+    a.t.push_back(Seconds([&] { la = BareLoop(false); }));
+    b.t.push_back(Seconds([&] { lb = BareLoop(true); }));
+    hostiso::CensusResult cr, er;
+    c.t.push_back(Seconds([&] { cr = census.Run(roles).value(); }));
+    if (!confined)
+      e.t.push_back(Seconds([&] { er = full.Run(roles).value(); }));
+    a.tasks = la.tasks;
+    b.tasks = lb.tasks;
+    b.reads = lb.stats;
+    c.tasks = static_cast<long>(cr.tasks);
+    c.reads = static_cast<long>(cr.stat_reads);
+    e.tasks = static_cast<long>(er.tasks);
+    e.reads = static_cast<long>(er.stat_reads);
+  }
+  std::vector<Row> rows{a, b, c};
+  if (!confined) rows.push_back(e);
+  return rows;
+}
+
+const char* const kPlacement[] = {"confined to CPU 0", "all CPUs"};
+
+void PrintTables(const std::vector<std::vector<Row>>& tables) {
+  std::printf(
+      "| placement | measurement | median s | min s | max s | tasks | stat "
+      "reads |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    for (const Row& r : tables[i]) {
+      auto [mn, mx] = std::minmax_element(r.t.begin(), r.t.end());
+      std::printf("| %s | %s | %.3f | %.3f | %.3f | %ld | %ld |\n",
+                  kPlacement[i], r.what, Median(r.t), *mn, *mx, r.tasks,
+                  r.reads);
+    }
+  }
+}
+
+// The census goals against the bare loops; true when all are met.
+bool PrintCensusGoals(const std::vector<std::vector<Row>>& tables) {
+  double ratio_c = Median(tables[0][2].t) / Median(tables[0][0].t);
+  double ratio_d = Median(tables[1][2].t) / Median(tables[1][1].t);
+  double ratio_e = Median(tables[1][3].t) / Median(tables[1][1].t);
+  std::printf("\n(c)/(a) = %.2f (goal <= 1.5): %s\n", ratio_c,
+              ratio_c <= 1.5 ? "met" : "MISSED");
+  std::printf("(d)/(b) = %.2f (goal <= 1.2): %s\n", ratio_d,
+              ratio_d <= 1.2 ? "met" : "MISSED");
+  std::printf(
+      "(e)/(b) = %.2f (worst case, every process ran; goal <= 1.2): %s\n",
+      ratio_e, ratio_e <= 1.2 ? "met" : "MISSED");
+  return ratio_c <= 1.5 && ratio_d <= 1.2 && ratio_e <= 1.2;
+}
+
+// The exporter's own CPU use in one placement; true when under 1 % of a
+// core in the steady state.
+bool PrintExporterGoal(const char* placement, const ExporterFigures& f) {
+  double pct = 100.0 * f.cpu_seconds / f.wall_seconds;
+  double steady = 100.0 * f.steady_cpu_seconds / f.steady_wall_seconds;
+  std::printf(
+      "exporter, threads %s, default interval, scraped every 15 s: first "
+      "%.0f s (start-up "
+      "included) %.2f s CPU = %.2f%% of one core; next %.0f s %.2f s CPU = "
+      "%.2f%% (goal < "
+      "1%%): %s; last census in exporter (SCHED_IDLE): %s s, tasks %s, "
+      "stat reads %s\n",
+      placement, f.wall_seconds, f.cpu_seconds, pct, f.steady_wall_seconds,
+      f.steady_cpu_seconds, steady, steady < 1.0 ? "met" : "MISSED",
+      f.census_duration.c_str(), f.census_tasks.c_str(), f.stat_reads.c_str());
+  return steady < 1.0;
+}
+
+// Guest CPUs = {o.guest_cpu} (the flag's way), every online CPU present.
+hostiso::CpuRoles BenchRoles(const Options& o, const std::vector<int>& cpus) {
+  hostiso::GuestCpuSets sets;
+  sets.source = hostiso::GuestSetSource::kFlag;
+  sets.legacy.Insert(o.guest_cpu);
+  hostiso::CpuSet online;
+  for (int c : cpus) online.Insert(c);
+  return hostiso::CpuRoles(sets, online);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::optional<Options> parsed = ParseOptions(argc, argv);
+  if (!parsed) return 2;
+  const Options& o = *parsed;
   long ncpu = ::sysconf(_SC_NPROCESSORS_ONLN);
   if (ncpu < 2) {
     std::printf(
@@ -388,130 +527,30 @@ int main(int argc, char** argv) {
 
   // The bench itself stays on the host CPU, like the exporter would.
   SetAffinity(0, {o.host_cpu});
-  auto t_spawn = Clock::now();
-  int per = (o.threads + o.procs - 1) / o.procs;
-  int made = 0;
-  for (int p = 0; p < o.procs && made < o.threads; ++p) {
-    int n = std::min(per, o.threads - made);
-    int got = SpawnChild(n, o.host_cpu);
-    if (got < 0) break;
-    made += got;
-    if (got < n) {
-      std::fprintf(stderr, "child %d made only %d of %d threads\n", p, got, n);
-      break;
-    }
-  }
-  std::printf("spawned %d sleeping threads in %zu processes in %.1f s\n", made,
-              g_children.size(),
-              std::chrono::duration<double>(Clock::now() - t_spawn).count());
+  const int made = SpawnThreads(o);
   if (made < o.threads) {
     std::printf("FAIL: could spawn only %d of %d threads\n", made, o.threads);
     return 1;
   }
-
-  hostiso::GuestCpuSets sets;
-  sets.source = hostiso::GuestSetSource::kFlag;
-  sets.legacy.Insert(o.guest_cpu);
-  hostiso::CpuSet online;
-  for (int c : all_cpus) online.Insert(c);
-  hostiso::CpuRoles roles(sets, online);
-
-  struct Row {
-    const char* what;
-    std::vector<double> t;
-    long tasks = 0, reads = 0;
-  };
-  auto measure = [&](bool confined) {
-    Row a{"(a) bare loop: list + sched_getaffinity", {}};
-    Row b{"(b) bare loop: list + sched_getaffinity + read stat", {}};
-    Row c{confined ? "(c) census, spawned threads confined to host CPU 0"
-                   : "(d) census, spawned threads allowed on all CPUs",
-          {}};
-    Row e{"(e) = (d) without the idle-process shortcut (every process ran)",
-          {}};
-    hostiso::CensusOptions co;
-    co.paths = hostiso::HostPaths::Detect("/proc", "/sys", "/");
-    co.top_comms = 10;
-    hostiso::ThreadCensus census(co, nullptr);
-    census.Run(roles);  // baseline round (the exporter's steady state has one)
-    co.skip_idle_processes = false;
-    hostiso::ThreadCensus full(co, nullptr);
-    if (!confined) full.Run(roles);
-    for (int r = 0; r < o.runs; ++r) {
-      LoopCount la, lb;
-      a.t.push_back(Seconds([&] { la = BareLoop(false); }));
-      b.t.push_back(Seconds([&] { lb = BareLoop(true); }));
-      hostiso::CensusResult cr, er;
-      c.t.push_back(Seconds([&] { cr = census.Run(roles).value(); }));
-      if (!confined)
-        e.t.push_back(Seconds([&] { er = full.Run(roles).value(); }));
-      a.tasks = la.tasks;
-      b.tasks = lb.tasks;
-      b.reads = lb.stats;
-      c.tasks = static_cast<long>(cr.tasks);
-      c.reads = static_cast<long>(cr.stat_reads);
-      e.tasks = static_cast<long>(er.tasks);
-      e.reads = static_cast<long>(er.stat_reads);
-    }
-    std::vector<Row> rows{a, b, c};
-    if (!confined) rows.push_back(e);
-    return rows;
-  };
+  const hostiso::CpuRoles roles = BenchRoles(o, all_cpus);
 
   std::vector<std::vector<Row>> tables;
-  ExporterFigures ef_confined, ef_free;
-  tables.push_back(measure(true));
-  if (!o.exporter.empty()) ef_confined = RunExporter(o);
+  ExporterFigures ef[2];
+  tables.push_back(MeasurePlacement(o, roles, true));
+  if (!o.exporter.empty()) ef[0] = RunExporter(o);
   SetChildrenAffinity(all_cpus);
-  tables.push_back(measure(false));
-  if (!o.exporter.empty()) ef_free = RunExporter(o);
+  tables.push_back(MeasurePlacement(o, roles, false));
+  if (!o.exporter.empty()) ef[1] = RunExporter(o);
 
   std::printf(
       "\n%d threads in %zu processes, %ld CPUs, guest CPU %d, median of %d "
       "runs\n\n",
       made, g_children.size(), ncpu, o.guest_cpu, o.runs);
-  std::printf(
-      "| placement | measurement | median s | min s | max s | tasks | stat "
-      "reads |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
-  const char* placement[] = {"confined to CPU 0", "all CPUs"};
-  for (std::size_t i = 0; i < tables.size(); ++i) {
-    for (const Row& r : tables[i]) {
-      auto [mn, mx] = std::minmax_element(r.t.begin(), r.t.end());
-      std::printf("| %s | %s | %.3f | %.3f | %.3f | %ld | %ld |\n",
-                  placement[i], r.what, Median(r.t), *mn, *mx, r.tasks,
-                  r.reads);
-    }
-  }
-  double ratio_c = Median(tables[0][2].t) / Median(tables[0][0].t);
-  double ratio_d = Median(tables[1][2].t) / Median(tables[1][1].t);
-  std::printf("\n(c)/(a) = %.2f (goal <= 1.5): %s\n", ratio_c,
-              ratio_c <= 1.5 ? "met" : "MISSED");
-  double ratio_e = Median(tables[1][3].t) / Median(tables[1][1].t);
-  std::printf("(d)/(b) = %.2f (goal <= 1.2): %s\n", ratio_d,
-              ratio_d <= 1.2 ? "met" : "MISSED");
-  std::printf(
-      "(e)/(b) = %.2f (worst case, every process ran; goal <= 1.2): %s\n",
-      ratio_e, ratio_e <= 1.2 ? "met" : "MISSED");
-  bool ok = ratio_c <= 1.5 && ratio_d <= 1.2 && ratio_e <= 1.2;
+  PrintTables(tables);
+  bool ok = PrintCensusGoals(tables);
   if (!o.exporter.empty()) {
-    for (int i = 0; i < 2; ++i) {
-      const ExporterFigures& f = i == 0 ? ef_confined : ef_free;
-      double pct = 100.0 * f.cpu_seconds / f.wall_seconds;
-      double steady = 100.0 * f.steady_cpu_seconds / f.steady_wall_seconds;
-      std::printf(
-          "exporter, threads %s, default interval, scraped every 15 s: first "
-          "%.0f s (start-up "
-          "included) %.2f s CPU = %.2f%% of one core; next %.0f s %.2f s CPU = "
-          "%.2f%% (goal < "
-          "1%%): %s; last census in exporter (SCHED_IDLE): %s s, tasks %s, "
-          "stat reads %s\n",
-          placement[i], f.wall_seconds, f.cpu_seconds, pct,
-          f.steady_wall_seconds, f.steady_cpu_seconds, steady,
-          steady < 1.0 ? "met" : "MISSED", f.census_duration.c_str(),
-          f.census_tasks.c_str(), f.stat_reads.c_str());
-      ok = ok && steady < 1.0;
-    }
+    for (int i = 0; i < 2; ++i)
+      ok = PrintExporterGoal(kPlacement[i], ef[i]) && ok;
   }
   KillChildren();
   RestoreSysctls();

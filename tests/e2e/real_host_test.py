@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -106,11 +105,7 @@ def check_concurrent_scrapes(c, ex):
                 h.parse(ex.metrics())
             except Exception as e:  # noqa: BLE001 - any failure counts
                 errors.append(repr(e))
-    threads = [threading.Thread(target=scrape_many) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    h.run_concurrently(scrape_many, 8)
     c.check(not errors, "120 concurrent scrapes succeed: %s" % errors[:2])
 
 

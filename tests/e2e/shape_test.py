@@ -8,6 +8,9 @@
    sees the exporter's own CPU affinity move to the new host CPUs, then the
    first scrape after the edit already serves a census taken with the new
    roles (a scrape never runs the census).
+3. Where sysfs has neither cpu/present nor cpu/online (the CPU list then comes
+   from /proc/stat), one scrape still reads /proc/stat once: the isolation
+   refresh and the cpu collector share the read.
 """
 import argparse
 import collections
@@ -73,6 +76,28 @@ def check_each_file_once(c, exporter, tree, tmp):
     return None
 
 
+def check_proc_stat_once_without_sysfs_cpu_lists(c, exporter, tmp):
+    if shutil.which("strace") is None:
+        return "strace is not installed"
+    tree = os.path.join(tmp, "no_cpu_lists")
+    shutil.copytree(FIXTURE, tree, symlinks=True)
+    for name in ("present", "online"):
+        os.remove(os.path.join(tree, "sys", "devices", "system", "cpu", name))
+    # No nova.conf re-check during the traced scrape: only the scrape reads.
+    extra = ["--census.interval=3600", "--isolation.refresh-interval=3600",
+             "--runtime.confine-to-host-cpus=false"]
+    with h.Exporter(exporter, h.fixture_flags(tree, extra)) as ex:
+        samples = ex.wait_for(lambda s: h.select(s, "hostiso_cpu_seconds_total"), timeout=20)
+        c.check(samples is not None, "fallback: the cpu collector serves /proc/stat")
+        c.check(h.select(samples or [], "hostiso_config_info", cpus_source="proc_stat"),
+                "fallback: the CPU list came from /proc/stat")
+        by_tid = opens_during_one_scrape(ex, os.path.join(tmp, "strace_fallback.log"))
+    stat = os.path.join(tree, "proc", "stat")
+    reads = sum(paths.count(stat) for paths in by_tid.values())
+    c.check(reads == 1, "fallback: /proc/stat opened once in one scrape (%d)" % reads)
+    return None
+
+
 def allowed_cpus(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -127,6 +152,9 @@ def main():
         why = check_config_followed_without_scrapes(c, args.exporter, tree)
         if why:
             skipped.append("configuration followed without scrapes: " + why)
+        why = check_proc_stat_once_without_sysfs_cpu_lists(c, args.exporter, tmp)
+        if why:
+            skipped.append("/proc/stat once without sysfs CPU lists: " + why)
     return c.finish(skipped)
 
 

@@ -19,6 +19,7 @@ import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from web_lib import Exporter, free_port  # noqa: E402
+from exporter_harness import run_concurrently  # noqa: E402  (tests/e2e, on the path web_lib set)
 from exporter_harness import Checker  # noqa: E402
 from test_web_tls_live import has_ipv6  # noqa: E402
 
@@ -80,11 +81,7 @@ def check_max_requests(c, port):
         except OSError as e:
             statuses.append(str(e))
 
-    threads = [threading.Thread(target=scrape) for _ in range(100)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    run_concurrently(scrape, 100)
     c.check(all(s in (200, 503) for s in statuses), "every answer is 200 or 503 (%s)"
             % sorted(set(map(str, statuses))))
     c.check(statuses.count(503) > 0 and statuses.count(200) > 0,
