@@ -11,6 +11,7 @@
 #include "metrics/collectors/isolation_collector.h"
 #include "metrics/collectors/libvirt_collector.h"
 #include "metrics/collectors/memory_collector.h"
+#include "metrics/collectors/topology_collector.h"
 #include "metrics/libvirt/libvirt_source.h"
 
 namespace hostiso {
@@ -75,6 +76,21 @@ std::unique_ptr<Collector> MakeDisk(const CollectorDeps& d) {
       std::move(options), [isolation]() { return isolation->Current()->nova; });
 }
 
+// smt_sibling_shared is evaluated at every scrape (its role check needs only
+// the layout): the registry's default max age. numa_misplacement needs
+// libvirt's inventory, so it gets the libvirt kinds' max age, which is also
+// how old an inventory the collector still uses.
+std::unique_ptr<Collector> MakeTopology(const CollectorDeps& d) {
+  TopologyOptions options;
+  options.paths = d.paths;
+  options.guests_enabled = d.flags.collectors.count("libvirt") != 0;
+  options.census_enabled = d.flags.collectors.count("census") != 0;
+  options.guests_max_age = ThreeIntervals(d.flags.libvirt_refresh_seconds);
+  d.violations->SetMaxAge(ViolationKind::kNumaMisplacement,
+                          options.guests_max_age);
+  return std::make_unique<TopologyCollector>(std::move(options), d.guests);
+}
+
 }  // namespace
 
 const std::vector<CollectorSpec>& CollectorTable() {
@@ -107,6 +123,10 @@ const std::vector<CollectorSpec>& CollectorTable() {
        }},
       {"disk", true, "disk reservation headroom and layout per images_type",
        MakeDisk},
+      {"topology", true,
+       "CPU packages, cores, SMT siblings and NUMA nodes; per-node memory and "
+       "huge pages; smt_sibling_shared and numa_misplacement",
+       MakeTopology},
   };
   return kTable;
 }
