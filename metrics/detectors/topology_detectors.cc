@@ -2,6 +2,7 @@
 
 #include <map>
 #include <set>
+#include <string_view>
 #include <utility>
 
 namespace hostiso {
@@ -75,29 +76,35 @@ std::vector<Violation> DetectSmtSiblingShared(const CpuLayout& layout,
   std::map<int, std::vector<VcpuRef>> on;
   if (guests != nullptr) on = VcpusOnDedicated(*guests, dedicated);
   for (int cpu : dedicated.Members()) {
-    const std::string prefix = "cpu " + std::to_string(cpu) + " (sibling of ";
+    // "cpu D (sibling of WHAT S)", with WHAT the sibling's role.
+    auto add = [&out, cpu](std::string_view what, int sibling,
+                           std::string_view tail = "") {
+      std::string subject = "cpu ";
+      subject += std::to_string(cpu);
+      subject += " (sibling of ";
+      subject += what;
+      subject += std::to_string(sibling);
+      subject += tail;
+      subject += ')';
+      out.push_back({std::move(subject), CpuSet::FromList({cpu})});
+    };
     for (int sibling : layout.SiblingsOf(cpu).Members()) {
-      const std::string s = std::to_string(sibling);
       switch (roles.RoleOf(sibling)) {
         case CpuRole::kHost:
-          out.push_back(
-              {prefix + "host cpu " + s + ")", CpuSet::FromList({cpu})});
+          add("host cpu ", sibling);
           continue;
         case CpuRole::kShared:
-          out.push_back(
-              {prefix + "shared cpu " + s + ")", CpuSet::FromList({cpu})});
+          add("shared cpu ", sibling);
           continue;
         case CpuRole::kGuest:  // legacy vcpu_pin_set: floating guests too
-          out.push_back(
-              {prefix + "guest cpu " + s + ")", CpuSet::FromList({cpu})});
+          add("guest cpu ", sibling);
           continue;
         case CpuRole::kDedicated:
           break;
       }
       ForeignVcpusOnSibling(cpu, sibling, on, out);
       if (intruded != nullptr && intruded->Contains(sibling))
-        out.push_back({prefix + "cpu " + s + " with host intrusion)",
-                       CpuSet::FromList({cpu})});
+        add("cpu ", sibling, " with host intrusion");
     }
   }
   return out;

@@ -28,18 +28,32 @@ Expected<NodeMeminfo> ParseNodeMeminfo(std::string_view text, int node) {
     ++line_no;
     if (TrimSpace(line).empty()) continue;
     const auto fields = SplitFields(line);
-    const std::string where = "line " + std::to_string(line_no) + ": ";
-    if (fields.size() < 4 || fields[0] != "Node" || !fields[2].ends_with(':'))
-      return Error(where + "expected \"Node " + node_id + " Key: value\"");
-    if (fields[1] != node_id)
-      return Error(where + "names node " + std::string(fields[1]) +
-                   ", expected node " + node_id);
+    std::string where = "line ";
+    where += std::to_string(line_no);
+    where += ": ";
+    if (fields.size() < 4 || fields[0] != "Node" || !fields[2].ends_with(':')) {
+      where += "expected \"Node ";
+      where += node_id;
+      where += " Key: value\"";
+      return Error(where);
+    }
+    if (fields[1] != node_id) {
+      where += "names node ";
+      where += fields[1];
+      where += ", expected node ";
+      where += node_id;
+      return Error(where);
+    }
     const std::string_view key = fields[2].substr(0, fields[2].size() - 1);
     if (key != "MemTotal" && key != "MemFree") continue;
     auto bytes =
         fields.size() == 5 ? KibToBytes(fields[3], fields[4]) : std::nullopt;
-    if (!bytes)
-      return Error(where + "expected \"" + std::string(key) + ": N kB\"");
+    if (!bytes) {
+      where += "expected \"";
+      where += key;
+      where += ": N kB\"";
+      return Error(where);
+    }
     (key == "MemTotal" ? total : free) = *bytes;
   }
   if (!total) return Error("no MemTotal line");
