@@ -178,29 +178,49 @@ std::shared_ptr<const GuestInventory> TopologyCollector::FreshGuests() const {
   return inv;
 }
 
-void TopologyCollector::Evaluate(const ScrapeContext& ctx,
-                                 const CpuLayout& layout,
-                                 const GuestInventory* guests) const {
+void TopologyCollector::Evaluate(
+    const ScrapeContext& ctx, const std::shared_ptr<const CpuLayout>& layout,
+    const std::shared_ptr<const GuestInventory>& guests) {
   // The role check needs only the layout; the vCPU and intrusion checks use
   // their inputs while those are fresh (each source's stale policy), so a
   // libvirt outage drops only the subjects built on libvirt's data.
-  const CpuSet intruded = IntrudedCpus(ctx.violations);
-  ctx.violations.Report(
-      ViolationKind::kSmtSiblingShared,
-      DetectSmtSiblingShared(layout, ctx.isolation.roles, guests,
-                             options_.census_enabled ? &intruded : nullptr));
+  const CpuRoles& roles = ctx.isolation.roles;
+  SmtInputs in{
+      layout,
+      guests,
+      options_.census_enabled,
+      options_.census_enabled ? IntrudedCpus(ctx.violations) : CpuSet(),
+      roles.HostCpus(),
+      roles.DedicatedCpus(),
+      roles.SharedCpus(),
+      roles.GuestCpus()};
+  if (!smt_inputs_ || !(*smt_inputs_ == in)) {
+    smt_result_ = DetectSmtSiblingShared(*layout, roles, guests.get(),
+                                         in.census ? &in.intruded : nullptr);
+    smt_inputs_ = std::move(in);
+  }
+  ctx.violations.Report(ViolationKind::kSmtSiblingShared, smt_result_);
   // Without a fresh inventory the kind is not evaluated: the registry keeps
   // its subjects for its max age, then drops them.
-  if (guests != nullptr)
-    ctx.violations.Report(ViolationKind::kNumaMisplacement,
-                          DetectNumaMisplacement(layout, *guests));
+  if (guests == nullptr) return;
+  if (numa_layout_ != layout || numa_guests_ != guests) {
+    numa_result_ = DetectNumaMisplacement(*layout, *guests);
+    numa_layout_ = layout;
+    numa_guests_ = guests;
+  }
+  ctx.violations.Report(ViolationKind::kNumaMisplacement, numa_result_);
 }
 
 Expected<void> TopologyCollector::Collect(
     const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   HOSTISO_ASSIGN_OR_RETURN(std::shared_ptr<const CpuLayout> layout,
                            CurrentLayout(ctx.isolation.topology.online));
-  AppendTopologyInfo(*layout, out);
+  if (info_layout_ != layout) {
+    info_family_.clear();
+    AppendTopologyInfo(*layout, info_family_);
+    info_layout_ = layout;
+  }
+  out.insert(out.end(), info_family_.begin(), info_family_.end());
   std::optional<Error> error;
   const std::vector<NumaNodeMemory> nodes =
       ReadNodes(options_.paths.sysfs, *layout, error);
@@ -214,7 +234,7 @@ Expected<void> TopologyCollector::Collect(
       host_used = detail::HostHugePagesByNode(nodes, *guests, *layout);
     if (!reserved.empty()) AppendReservation(reserved, host_used, out);
   }
-  Evaluate(ctx, *layout, guests.get());
+  Evaluate(ctx, layout, guests);
   if (error) return *error;
   return Ok();
 }

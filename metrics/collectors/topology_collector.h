@@ -61,8 +61,19 @@ class TopologyCollector : public Collector {
       const CpuSet& online);
   // The inventory when it is an input and fresh enough; else null.
   std::shared_ptr<const GuestInventory> FreshGuests() const;
-  void Evaluate(const ScrapeContext& ctx, const CpuLayout& layout,
-                const GuestInventory* guests) const;
+  void Evaluate(const ScrapeContext& ctx,
+                const std::shared_ptr<const CpuLayout>& layout,
+                const std::shared_ptr<const GuestInventory>& guests);
+
+  // smt_sibling_shared's inputs: the result is recomputed only when one
+  // changed (a 256-CPU host checks every dedicated CPU's siblings).
+  struct SmtInputs {
+    std::shared_ptr<const CpuLayout> layout;
+    std::shared_ptr<const GuestInventory> guests;
+    bool census = false;
+    CpuSet intruded, host, dedicated, shared, guest;
+    bool operator==(const SmtInputs&) const = default;
+  };
 
   TopologyOptions options_;
   std::shared_ptr<const GuestInventoryHolder> guests_;
@@ -70,6 +81,15 @@ class TopologyCollector : public Collector {
   CpuSet layout_online_;
   Clock::time_point layout_read_at_{};
   std::uint64_t layout_reads_ = 0;
+  // hostiso_cpu_topology_info of `info_layout_`: built once per layout.
+  std::shared_ptr<const CpuLayout> info_layout_;
+  std::vector<prometheus::MetricFamily> info_family_;
+  std::optional<SmtInputs> smt_inputs_;
+  std::vector<Violation> smt_result_;
+  // numa_misplacement's inputs (both immutable once published) and result.
+  std::shared_ptr<const CpuLayout> numa_layout_;
+  std::shared_ptr<const GuestInventory> numa_guests_;
+  std::vector<Violation> numa_result_;
 };
 
 namespace detail {
