@@ -137,8 +137,10 @@ std::optional<std::map<int, double>> HostHugePagesByNode(
   std::map<int, double> host;
   for (const NumaNodeMemory& n : nodes) {
     double used = 0;
+    // free above nr (a pool shrinking under the read) counts as none used.
     for (const HugePagePool& p : n.hugepages)
-      used += static_cast<double>(p.TotalBytes() - p.FreeBytes());
+      used += static_cast<double>(p.TotalBytes() -
+                                  std::min(p.FreeBytes(), p.TotalBytes()));
     host[n.node] = std::max(0.0, used - guest_bytes[n.node]);
   }
   return host;
