@@ -66,6 +66,17 @@ void BM_CollectOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_CollectOnly)->Unit(benchmark::kMicrosecond);
 
+// BM_CollectOnly with the topology collector: where its added cost goes
+// (collection vs. the text exposition of its series).
+void BM_CollectOnlyWithTopology(benchmark::State& state) {
+  auto exporter = MakeExporter(Topology::kCached);
+  for (auto _ : state) {
+    auto families = exporter->Collect();
+    benchmark::DoNotOptimize(families);
+  }
+}
+BENCHMARK(BM_CollectOnlyWithTopology)->Unit(benchmark::kMicrosecond);
+
 void BM_FullScrape(benchmark::State& state) {
   auto exporter = MakeExporter();
   std::size_t bytes = 0;
