@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
@@ -100,8 +101,25 @@ def misplaced(samples):
             for s in h.select(samples, "hostiso_violation_info", kind="numa_misplacement")}
 
 
+def settle_virtlogd(timeout=15):
+    """Waits while a virtlogd is running without its socket: one still exiting (a
+    previous test stopped it). The Libvirtd helper would take it for a live one
+    and not start its own, and every guest would fail to start."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        running = subprocess.run(["pgrep", "-x", "virtlogd"], capture_output=True).returncode == 0
+        if not running or os.path.exists("/run/libvirt/virtlogd-sock"):
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def run(args, lv, work, c):
     sysfs = write_topology(os.path.join(work, "host"), os.cpu_count())
+    settled = settle_virtlogd()
+    c.check(settled, "no half-stopped virtlogd left by another test")
+    if not settled:
+        return
     why = lv.start()
     if why:
         c.check(False, why)
