@@ -12,6 +12,7 @@
 #include "metrics/collectors/isolation_collector.h"
 #include "metrics/collectors/libvirt_collector.h"
 #include "metrics/collectors/memory_collector.h"
+#include "metrics/collectors/topology_collector.h"
 #include "metrics/libvirt/libvirt_source.h"
 #include "metrics/procfs/read_file.h"
 
@@ -90,6 +91,21 @@ std::unique_ptr<Collector> MakeCgroup(const CollectorDeps& d) {
   return std::make_unique<CgroupCollector>(std::move(options));
 }
 
+// smt_sibling_shared is evaluated at every scrape (its role check needs only
+// the layout): the registry's default max age. numa_misplacement needs
+// libvirt's inventory, so it gets the libvirt kinds' max age, which is also
+// how old an inventory the collector still uses.
+std::unique_ptr<Collector> MakeTopology(const CollectorDeps& d) {
+  TopologyOptions options;
+  options.paths = d.paths;
+  options.guests_enabled = d.flags.collectors.count("libvirt") != 0;
+  options.census_enabled = d.flags.collectors.count("census") != 0;
+  options.guests_max_age = ThreeIntervals(d.flags.libvirt_refresh_seconds);
+  d.violations->SetMaxAge(ViolationKind::kNumaMisplacement,
+                          options.guests_max_age);
+  return std::make_unique<TopologyCollector>(std::move(options), d.guests);
+}
+
 }  // namespace
 
 const std::vector<CollectorSpec>& CollectorTable() {
@@ -126,6 +142,10 @@ const std::vector<CollectorSpec>& CollectorTable() {
        "cpusets and CPU time of libvirt's machine slice and the host slices "
        "(cgroup v2 or v1)",
        MakeCgroup},
+      {"topology", true,
+       "CPU packages, cores, SMT siblings and NUMA nodes; per-node memory and "
+       "huge pages; smt_sibling_shared and numa_misplacement",
+       MakeTopology},
   };
   return kTable;
 }

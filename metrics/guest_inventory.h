@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,13 @@ struct GuestDomain {
   std::vector<GuestVcpu> vcpus;
   CpuSet emulator_affinity;               // emulatorpin; empty when unknown
   std::vector<CpuSet> iothread_affinity;  // per I/O thread
+  // NUMA placement (numa_misplacement): the memory nodes of <numatune>
+  // (nullopt without a nodeset), the guest NUMA cells of <cpu><numa>, and the
+  // QEMU process's Mems_allowed_list (/proc/PID/status, read at refresh time;
+  // nullopt when the pid is unknown or the file unreadable).
+  std::optional<CpuSet> numatune_nodes;
+  int numa_cells = 0;
+  std::optional<CpuSet> mems_allowed;
 };
 
 // The guests on this host as of one refresh. Immutable once published.

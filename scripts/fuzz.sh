@@ -36,6 +36,7 @@ fixture_seeds() {
     task_stat) ls $f/*/proc/*/task/*/stat ;;
     task_schedstat) ls $f/*/proc/*/task/*/schedstat ;;
     task_status) ls $f/*/proc/*/task/*/status ;;
+    mems_allowed) ls $f/*/proc/*/status $f/*/proc/*/task/*/status ;;
     statm) ls $f/*/proc/*/statm ;;
     qemu_cmdline) ls $f/*/proc/*/cmdline ;;
     vcpu_comm | census_names) ls $f/*/proc/*/task/*/comm ;;

@@ -138,6 +138,17 @@ std::optional<std::uint64_t> MemoryBytes(xmlXPathContext* ctx,
   return *bytes;
 }
 
+// <numatune><memory nodeset=...> and the <cpu><numa> cells. A nodeset has
+// libvirt's bitmap syntax ("0-1,^1", virBitmapParse), the CPU list syntax
+// with exclusions; an empty or malformed one is left out.
+void ParseNuma(xmlXPathContext* ctx, DomainXml& d) {
+  if (auto nodeset = Attr(First(ctx, "/domain/numatune/memory"), "nodeset")) {
+    auto nodes = ParseCpuList(*nodeset, CpuListSyntax::kNova);
+    if (nodes && !nodes->Empty()) d.numatune_nodes = *nodes;
+  }
+  d.numa_cells = static_cast<int>(Nodes(ctx, "/domain/cpu/numa/cell").size());
+}
+
 }  // namespace
 
 namespace detail {
@@ -222,6 +233,7 @@ Expected<DomainXml> ParseDomainXml(std::string_view xml) {
     auto set = CpusetAttr(pin);
     if (id && set) d.iothreadpin[*id] = *set;
   }
+  ParseNuma(ctx.get(), d);
   return d;
 }
 

@@ -40,6 +40,14 @@ struct DomainXml {
   std::optional<CpuSet> emulatorpin;  // <cputune><emulatorpin cpuset=>
   std::map<int, CpuSet>
       iothreadpin;  // <cputune><iothreadpin iothread= cpuset=>
+  // <numatune><memory mode=... nodeset=.../>: the NUMA nodes the guest's
+  // memory is placed on (any mode: strict, restrictive, preferred,
+  // interleave); nullopt without a nodeset (no numatune, or
+  // placement='auto').
+  std::optional<CpuSet> numatune_nodes;
+  // <cpu><numa><cell .../>: the guest NUMA cells its topology declares (0
+  // when it declares none).
+  int numa_cells = 0;
 };
 
 // Parses a libvirt domain XML document. Fails on malformed XML or a root that

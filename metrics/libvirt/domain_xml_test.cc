@@ -142,6 +142,30 @@ TEST(DomainXml, Units) {
   EXPECT_FALSE(detail::ScaledToBytes("18446744073709551615", "KiB"));
 }
 
+TEST(DomainXml, NumatuneNodesetAndNumaCells) {
+  auto d = ParseDomainXml(
+      "<domain><name>g</name><vcpu>4</vcpu>"
+      "<numatune><memory mode='strict' nodeset='0-2,^1'/></numatune>"
+      "<cpu><numa><cell id='0' cpus='0-1' memory='1024'/>"
+      "<cell id='1' cpus='2-3' memory='1024'/></numa></cpu></domain>");
+  ASSERT_TRUE(d) << d.error();
+  ASSERT_TRUE(d->numatune_nodes.has_value());
+  EXPECT_EQ(*d->numatune_nodes, CpuSet::FromList({0, 2}));
+  EXPECT_EQ(d->numa_cells, 2);
+
+  // placement='auto' (numad) names no nodes; a malformed nodeset is left out.
+  auto automatic = ParseDomainXml(
+      "<domain><numatune><memory mode='strict' placement='auto'/>"
+      "</numatune></domain>");
+  ASSERT_TRUE(automatic);
+  EXPECT_FALSE(automatic->numatune_nodes.has_value());
+  EXPECT_EQ(automatic->numa_cells, 0);
+  auto bad = ParseDomainXml(
+      "<domain><numatune><memory nodeset='1-0'/></numatune></domain>");
+  ASSERT_TRUE(bad);
+  EXPECT_FALSE(bad->numatune_nodes.has_value());
+}
+
 TEST(NovaMetadata, ElementAlone) {
   auto m = ParseNovaMetadata(
       "<instance "

@@ -13,6 +13,7 @@
 #include "metrics/mutex.h"
 #include "metrics/procfs/qemu_process.h"
 #include "metrics/procfs/read_file.h"
+#include "metrics/procfs/task_status.h"
 #include "metrics/text.h"
 
 namespace hostiso {
@@ -143,6 +144,8 @@ DomainOutcome FillIdentity(virDomainPtr dom, GuestDomain& g) {
   g.project_name = dx.nova.project_name;
   g.cpu_policy = DeriveCpuPolicy(dx);
   g.hugepages_backed = dx.hugepages_backed;
+  g.numatune_nodes = dx.numatune_nodes;
+  g.numa_cells = dx.numa_cells;
   g.vcpu_count = dx.vcpus;
   g.memory_bytes = dx.memory_bytes;
   virDomainInfo info;
@@ -244,6 +247,15 @@ void FindQemuThreads(
     tids = FindVcpuThreads(opts.procfs, g.qemu_pid);
   for (GuestVcpu& v : g.vcpus) {
     if (auto it = tids.find(v.index); it != tids.end()) v.tid = it->second;
+  }
+  // Where the kernel lets QEMU allocate: one small read per guest per
+  // refresh, not per scrape (the cpuset changes only when libvirt changes
+  // it). An unreadable file (QEMU just exited) leaves it unknown.
+  if (g.qemu_pid != 0) {
+    if (auto mems = ReadAndParse(
+            JoinPath(opts.procfs, std::to_string(g.qemu_pid) + "/status"),
+            [](const std::string& t) { return ParseMemsAllowedList(t); }))
+      g.mems_allowed = *mems;
   }
 }
 

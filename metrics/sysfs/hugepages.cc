@@ -49,8 +49,13 @@ Expected<std::uint64_t> ReadCounter(const std::string& path, bool optional) {
 
 Expected<std::vector<HugePagePool>> ReadHugePagePools(
     const std::string& sysfs) {
+  return ReadHugePagePoolsIn(JoinPath(sysfs, "kernel/mm/hugepages"));
+}
+
+Expected<std::vector<HugePagePool>> ReadHugePagePoolsIn(
+    const std::string& pools_dir) {
   std::vector<HugePagePool> pools;
-  const std::filesystem::path dir = JoinPath(sysfs, "kernel/mm/hugepages");
+  const std::filesystem::path dir = pools_dir;
   std::error_code ec;
   std::filesystem::directory_iterator it(dir, ec);
   if (ec) {

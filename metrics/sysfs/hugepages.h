@@ -34,6 +34,12 @@ std::optional<std::uint64_t> ParseHugePageDirName(std::string_view name);
 // an unreadable counter is an error naming the file.
 Expected<std::vector<HugePagePool>> ReadHugePagePools(const std::string& sysfs);
 
+// The same for any directory of hugepages-*kB pools: the host's
+// (kernel/mm/hugepages) or one NUMA node's
+// (devices/system/node/nodeN/hugepages, which has nr_hugepages and
+// free_hugepages but no resv_hugepages: `reserved` is then 0).
+Expected<std::vector<HugePagePool>> ReadHugePagePoolsIn(const std::string& dir);
+
 // The default-size pool as /proc/meminfo describes it: the fallback when
 // sysfs has no per-size pools. Empty when the kernel has no huge pages.
 std::vector<HugePagePool> PoolsFromMeminfo(const Meminfo& meminfo);

@@ -1,17 +1,19 @@
 // Google Benchmark: one full scrape (collect + text exposition) of the cpu
 // and isolation collectors on a generated N-CPU fixture host, and the same
-// with the cgroup collector added (its cost per scrape). The fixture is
-// written by tests/fixtures/generate.py into a temp dir (path from the
-// HOSTISO_BENCH_FIXTURE environment variable, set by the CMake target).
+// with the topology or cgroup collector added (their cost per scrape). The
+// fixture is written by tests/fixtures/generate.py into a temp dir (path from
+// the HOSTISO_BENCH_FIXTURE environment variable, set by the CMake target).
 #include <benchmark/benchmark.h>
 #include <prometheus/text_serializer.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <sstream>
 
 #include "metrics/collectors/cgroup_collector.h"
 #include "metrics/collectors/cpu_collector.h"
 #include "metrics/collectors/isolation_collector.h"
+#include "metrics/collectors/topology_collector.h"
 #include "metrics/exporter_collectable.h"
 #include "metrics/text_exposition.h"
 
@@ -23,7 +25,13 @@ std::string FixtureRoot() {
   return root != nullptr ? root : "/tmp/hostiso-bench-256";
 }
 
-std::shared_ptr<ExporterCollectable> MakeExporter(bool with_cgroup = false) {
+// With the topology collector too (issue 13: it may add at most 10 % to this
+// scrape), as on a host without libvirt and census (their inputs are other
+// collectors' cost); kUncached re-reads the CPU layout at every scrape.
+enum class Topology { kOff, kCached, kUncached };
+
+std::shared_ptr<ExporterCollectable> MakeExporter(
+    Topology topology = Topology::kOff, bool with_cgroup = false) {
   IsolationOptions o;
   o.paths.procfs = FixtureRoot() + "/proc";
   o.paths.sysfs = FixtureRoot() + "/sys";
@@ -33,6 +41,15 @@ std::shared_ptr<ExporterCollectable> MakeExporter(bool with_cgroup = false) {
   std::vector<NamedCollector> cs;
   cs.push_back({"cpu", std::make_unique<CpuCollector>(o.paths)});
   cs.push_back({"isolation", std::make_unique<IsolationCollector>()});
+  if (topology != Topology::kOff) {
+    TopologyOptions t;
+    t.paths = o.paths;
+    t.guests_enabled = false;
+    t.census_enabled = false;
+    if (topology == Topology::kUncached)
+      t.layout_max_age = std::chrono::seconds(0);
+    cs.push_back({"topology", std::make_unique<TopologyCollector>(t, nullptr)});
+  }
   if (with_cgroup) {
     // The generated tree's cgroup2 root: machine.slice and the three host
     // slices (tests/fixtures/generate.py write_bench_tree).
@@ -59,6 +76,17 @@ void BM_CollectOnly(benchmark::State& state) {
 }
 BENCHMARK(BM_CollectOnly)->Unit(benchmark::kMicrosecond);
 
+// BM_CollectOnly with the topology collector: where its added cost goes
+// (collection vs. the text exposition of its series).
+void BM_CollectOnlyWithTopology(benchmark::State& state) {
+  auto exporter = MakeExporter(Topology::kCached);
+  for (auto _ : state) {
+    auto families = exporter->Collect();
+    benchmark::DoNotOptimize(families);
+  }
+}
+BENCHMARK(BM_CollectOnlyWithTopology)->Unit(benchmark::kMicrosecond);
+
 void BM_FullScrape(benchmark::State& state) {
   auto exporter = MakeExporter();
   std::size_t bytes = 0;
@@ -70,9 +98,56 @@ void BM_FullScrape(benchmark::State& state) {
 }
 BENCHMARK(BM_FullScrape)->Unit(benchmark::kMicrosecond);
 
+// BM_FullScrape with the topology collector on: the cached layout, every
+// node's meminfo and pools, and the smt_sibling_shared check.
+void FullScrape(benchmark::State& state, Topology topology) {
+  auto exporter = MakeExporter(topology);
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    bytes = TextExposition::ToString(exporter->Collect()).size();
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.counters["exposition_bytes"] = static_cast<double>(bytes);
+}
+void BM_FullScrapeWithTopology(benchmark::State& state) {
+  FullScrape(state, Topology::kCached);
+}
+BENCHMARK(BM_FullScrapeWithTopology)->Unit(benchmark::kMicrosecond);
+
+// The topology collector's Collect() alone (no other collector, no
+// exposition): its own reads and checks.
+void BM_TopologyCollectOnly(benchmark::State& state) {
+  IsolationOptions o;
+  o.paths.procfs = FixtureRoot() + "/proc";
+  o.paths.sysfs = FixtureRoot() + "/sys";
+  o.nova_config = FixtureRoot() + "/nova.conf";
+  IsolationSource isolation(o);
+  auto snap = isolation.Reload();
+  ViolationRegistry violations;
+  GuestSampler sampler(o.paths.procfs);
+  ScrapeContext ctx{*snap, violations, sampler};
+  TopologyOptions t;
+  t.paths = o.paths;
+  t.guests_enabled = false;
+  t.census_enabled = false;
+  TopologyCollector collector(t, nullptr);
+  for (auto _ : state) {
+    std::vector<prometheus::MetricFamily> out;
+    benchmark::DoNotOptimize(collector.Collect(ctx, out).ok());
+  }
+}
+BENCHMARK(BM_TopologyCollectOnly)->Unit(benchmark::kMicrosecond);
+
+// The layout re-read at every scrape (3 files x 256 CPUs): what the cache
+// saves.
+void BM_FullScrapeWithTopologyUncached(benchmark::State& state) {
+  FullScrape(state, Topology::kUncached);
+}
+BENCHMARK(BM_FullScrapeWithTopologyUncached)->Unit(benchmark::kMicrosecond);
+
 // BM_FullScrape plus the cgroup collector: what issue 13's cgroup reads add.
 void BM_FullScrapeWithCgroup(benchmark::State& state) {
-  auto exporter = MakeExporter(/*with_cgroup=*/true);
+  auto exporter = MakeExporter(Topology::kOff, /*with_cgroup=*/true);
   std::size_t bytes = 0;
   for (auto _ : state) {
     bytes = TextExposition::ToString(exporter->Collect()).size();
