@@ -11,6 +11,7 @@
 #include "metrics/collectors/isolation_collector.h"
 #include "metrics/collectors/libvirt_collector.h"
 #include "metrics/collectors/memory_collector.h"
+#include "metrics/collectors/sched_collector.h"
 #include "metrics/libvirt/libvirt_source.h"
 
 namespace hostiso {
@@ -108,6 +109,15 @@ const std::vector<CollectorSpec>& CollectorTable() {
        }},
       {"disk", true, "disk reservation headroom and layout per images_type",
        MakeDisk},
+      // On by default: where the programs cannot load (no CAP_BPF and
+      // CAP_PERFMON, no BTF, built without BPF) it reports why, success 0.
+      {"sched", true,
+       "scheduler attribution from eBPF: who held each CPU, vCPU run-queue "
+       "latency and what it waited for (CAP_BPF+CAP_PERFMON)",
+       [](const CollectorDeps& d) {
+         return std::make_unique<SchedCollector>(d.guests,
+                                                 d.flags.census_top_comms);
+       }},
   };
   return kTable;
 }
