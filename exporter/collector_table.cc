@@ -1,5 +1,8 @@
 #include "exporter/collector_table.h"
 
+#include <linux/magic.h>
+#include <sys/vfs.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -77,6 +80,25 @@ std::unique_ptr<Collector> MakeDisk(const CollectorDeps& d) {
       std::move(options), [isolation]() { return isolation->Current()->nova; });
 }
 
+// The scheduler's programs see the running kernel: with --path.procfs on a
+// fixture tree (not a procfs mount) they would describe another host than the
+// inventory, so the collector reports that instead of loading.
+std::unique_ptr<Collector> MakeSched(const CollectorDeps& d) {
+  SchedCollector::Loader loader = LoadSchedBpf;
+  struct statfs fs {};
+  if (statfs(d.paths.procfs.c_str(), &fs) != 0 ||
+      fs.f_type != PROC_SUPER_MAGIC) {
+    const std::string why = "--path.procfs " + d.paths.procfs +
+                            " is not the kernel's procfs (a fixture tree?): "
+                            "the scheduler's data would not describe it";
+    loader = [why]() -> Expected<std::unique_ptr<SchedBpf>> {
+      return Error(why);
+    };
+  }
+  return std::make_unique<SchedCollector>(d.guests, d.flags.census_top_comms,
+                                          std::move(loader));
+}
+
 }  // namespace
 
 const std::vector<CollectorSpec>& CollectorTable() {
@@ -114,10 +136,7 @@ const std::vector<CollectorSpec>& CollectorTable() {
       {"sched", true,
        "scheduler attribution from eBPF: who held each CPU, vCPU run-queue "
        "latency and what it waited for (CAP_BPF+CAP_PERFMON)",
-       [](const CollectorDeps& d) {
-         return std::make_unique<SchedCollector>(d.guests,
-                                                 d.flags.census_top_comms);
-       }},
+       MakeSched},
   };
   return kTable;
 }
