@@ -11,6 +11,9 @@
 #include <linux/types.h>
 #endif
 
+/* Snake case: these names are C, shared with the BPF program. */
+/* NOLINTBEGIN(readability-identifier-naming) */
+
 /* What holds a CPU (hostiso_cpu_held_seconds_total{holder}). */
 enum hostiso_sched_class {
   HOSTISO_CLASS_HOST = 0,     /* any other task */
@@ -136,5 +139,7 @@ static inline __u32 hostiso_bucket_of(__u64 ns) {
   log2_ceil -= HOSTISO_BUCKET_BASE_SHIFT;
   return log2_ceil < HOSTISO_BUCKETS - 1 ? log2_ceil : HOSTISO_BUCKETS - 1;
 }
+
+/* NOLINTEND(readability-identifier-naming) */
 
 #endif /* HOSTISO_METRICS_SCHED_SCHED_ABI_H_ */

@@ -99,7 +99,6 @@ class SchedCounters {
   void UpdateIntrusion(const SchedSnapshot& snap, const CpuSet& guest_cpus);
   void AppendDomains(std::vector<prometheus::MetricFamily>& out) const;
 
-  bool have_previous_ = false;
   SchedSnapshot previous_;
   std::map<int, std::array<std::uint64_t, HOSTISO_CLASS_COUNT>> held_;
   std::map<std::string, Domain> domains_;
