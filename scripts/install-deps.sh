@@ -27,7 +27,6 @@ test_pkgs=(
   openssl wrk python3-prometheus-client
   jsonnet yamllint python3-jinja2
   chromium
-  bpfcc-tools
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -64,15 +64,9 @@ bool StatsSysctlOn() {
 class LoadedSchedBpf : public SchedBpf {
  public:
   LoadedSchedBpf(hostiso_sched* skel, std::uint32_t nr_cpus,
-                 std::uint32_t max_domains, int stats_fd)
-      : skel_(skel),
-        nr_cpus_(nr_cpus),
-        max_domains_(max_domains),
-        stats_fd_(stats_fd) {}
-  ~LoadedSchedBpf() override {
-    hostiso_sched::destroy(skel_);
-    if (stats_fd_ >= 0) close(stats_fd_);
-  }
+                 std::uint32_t max_domains)
+      : skel_(skel), nr_cpus_(nr_cpus), max_domains_(max_domains) {}
+  ~LoadedSchedBpf() override { hostiso_sched::destroy(skel_); }
   LoadedSchedBpf(const LoadedSchedBpf&) = delete;
   LoadedSchedBpf& operator=(const LoadedSchedBpf&) = delete;
 
@@ -193,7 +187,7 @@ class LoadedSchedBpf : public SchedBpf {
         snap.dropped += s.dropped;
       }
     }
-    if (stats_fd_ < 0 && !StatsSysctlOn()) return;
+    if (!StatsSysctlOn()) return;  // run_time_ns stays 0 while off
     std::uint64_t run_ns = 0;
     for (bpf_program* p :
          {skel_->progs.hostiso_sched_switch, skel_->progs.hostiso_sched_wakeup,
@@ -210,7 +204,6 @@ class LoadedSchedBpf : public SchedBpf {
   hostiso_sched* skel_;
   std::uint32_t nr_cpus_;
   std::uint32_t max_domains_;
-  int stats_fd_;
 };
 
 }  // namespace
@@ -244,11 +237,11 @@ Expected<std::unique_ptr<SchedBpf>> LoadSchedBpf() {
     hostiso_sched::destroy(skel);
     return LoadError("attach", err);
   }
-  // Run-time statistics stay on while this descriptor is open (needs
-  // CAP_SYS_ADMIN; without it the sysctl decides).
-  const int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+  // Run-time statistics are the operator's choice (kernel.bpf_stats_enabled):
+  // switching them on would add two clock reads to every BPF program on the
+  // host, not only ours.
   return std::unique_ptr<SchedBpf>(
-      std::make_unique<LoadedSchedBpf>(skel, nr_cpus, max_domains, stats_fd));
+      std::make_unique<LoadedSchedBpf>(skel, nr_cpus, max_domains));
 }
 
 }  // namespace hostiso

@@ -39,9 +39,10 @@ def process_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def with_collector(args, seconds):
+def with_collector(args, seconds, guest_cpus):
+    """One round with the exporter; `guest_cpus` decides the ping-pong CPU's role."""
     flags = ["--collector.disable-defaults", "--collector.sched",
-             "--runtime.confine-to-host-cpus=false"]
+             "--runtime.confine-to-host-cpus=false", "--isolation.guest-cpus=" + guest_cpus]
     with Exporter(args.exporter, flags) as e:
         s0 = parse(e.metrics())
         if value(s0, "hostiso_collector_success", collector="sched") != 1:
@@ -69,7 +70,7 @@ def with_collector(args, seconds):
             "bpf": bpf, "events": events}
 
 
-def report(base, on, seconds):
+def report(base, on, seconds, role):
     def med(rows, key):
         return statistics.median(r[key] for r in rows)
 
@@ -78,6 +79,7 @@ def report(base, on, seconds):
     ns_off = med(base, "cpu") / (med(base, "trips") * 2) * 1e9
     ns_on = med(on, "cpu") / (med(on, "trips") * 2) * 1e9
     bpf_per_event = med(on, "bpf") / med(on, "events") * 1e9
+    print("--- ping-pong on a %s-role CPU" % role)
     print("switches/s without the collector: %.0f; with: %.0f" % (switches_off, switches_on))
     print("ping-pong CPU per switch: %.0f ns without, %.0f ns with (+%.0f ns)"
           % (ns_off, ns_on, ns_on - ns_off))
@@ -105,22 +107,28 @@ def main():
         return SKIP
     with open(STATS_SYSCTL) as f:
         stats_before = f.read().strip()
-    base, on = [], []
+    # CPU 1 as host role (guest set {0}): classification only; as guest role
+    # (guest set {1}): also the per-comm intrusion map at every switch.
+    variants = {"host": "0", "guest": str(CPU)}
+    base, on = [], {role: [] for role in variants}
     try:
         with open(STATS_SYSCTL, "w") as f:
             f.write("1")
         for _ in range(args.rounds):
             trips, cpu = pingpong(args.pingpong, args.seconds)
             base.append({"trips": trips, "cpu": cpu})
-            on.append(with_collector(args, args.seconds))
+            for role, guest_cpus in variants.items():
+                on[role].append(with_collector(args, args.seconds, guest_cpus))
     finally:
         with open(STATS_SYSCTL, "w") as f:
             f.write(stats_before)
-    for i, (b, o) in enumerate(zip(base, on)):
-        print("round %d: off %d trips %.2f s CPU; on %d trips %.2f s CPU, exporter %.3f s, "
-              "BPF %.3f s, %d events" % (i, b["trips"], b["cpu"], o["trips"], o["cpu"],
-                                         o["exporter_cpu"], o["bpf"], o["events"]))
-    report(base, on, args.seconds)
+    for role in variants:
+        for i, (b, o) in enumerate(zip(base, on[role])):
+            print("%s round %d: off %d trips %.2f s CPU; on %d trips %.2f s CPU, exporter "
+                  "%.3f s, BPF %.3f s, %d events" % (role, i, b["trips"], b["cpu"], o["trips"],
+                                                     o["cpu"], o["exporter_cpu"], o["bpf"],
+                                                     o["events"]))
+        report(base, on[role], args.seconds, role)
     return 0
 
 
