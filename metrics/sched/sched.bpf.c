@@ -284,7 +284,9 @@ static __always_inline void EndWait(__u32 tid, __u64 now) {
    * they grew by more: keep the shares, scaled to the wait. */
   for (int i = 0; i < HOSTISO_REL_COUNT; i++) {
     __u64 part = rel[i];
-    if (total > wait && total > 0) part = part * (wait >> 10) / (total >> 10 ? total >> 10 : 1);
+    /* In units of 1.024 us, so the product cannot overflow 64 bits. */
+    if (total > wait && (total >> 10) > 0)
+      part = part * (wait >> 10) / (total >> 10);
     ds->attributed_ns[i] += part;
   }
   bpf_map_delete_elem(&waiting, &tid);
@@ -308,9 +310,10 @@ int BPF_PROG(hostiso_sched_switch, bool preempt, struct task_struct *prev,
   st->holder_class = comes.cls;
   st->holder_domain = comes.domain;
 
-  /* A vCPU switched out while still runnable was preempted: it waits now. */
-  if (was.cls == HOSTISO_CLASS_VCPU && prev_state == TASK_RUNNING &&
-      prev->pid != 0) {
+  /* A vCPU switched out while still runnable (or preempted on its way to
+   * sleep, which leaves it on the run queue) was preempted: it waits now. */
+  if (was.cls == HOSTISO_CLASS_VCPU &&
+      (preempt || prev_state == TASK_RUNNING) && prev->pid != 0) {
     __u32 domain = was.domain;
     struct hostiso_domain_stats *ds = bpf_map_lookup_elem(&domains, &domain);
     if (ds) {
