@@ -95,8 +95,11 @@ std::unique_ptr<Collector> MakeSched(const CollectorDeps& d) {
       return Error(why);
     };
   }
-  return std::make_unique<SchedCollector>(d.guests, d.flags.census_top_comms,
-                                          std::move(loader));
+  std::shared_ptr<IsolationSource> isolation = d.isolation;
+  return std::make_unique<SchedCollector>(
+      d.guests,
+      [isolation]() { return isolation->Current()->roles.GuestCpus(); },
+      d.flags.census_top_comms, std::move(loader));
 }
 
 }  // namespace

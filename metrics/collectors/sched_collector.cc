@@ -7,9 +7,12 @@
 namespace hostiso {
 
 struct SchedCollector::State {
-  State(std::shared_ptr<const GuestInventoryHolder> g, std::size_t top_comms,
-        Loader l)
-      : guests(std::move(g)), loader(std::move(l)), counters(top_comms) {}
+  State(std::shared_ptr<const GuestInventoryHolder> g, GuestCpus cpus,
+        std::size_t top_comms, Loader l)
+      : guests(std::move(g)),
+        guest_cpus_now(std::move(cpus)),
+        loader(std::move(l)),
+        counters(top_comms) {}
 
   // Loads once; later calls return the first outcome.
   void Load() EXCLUDES(mu) {
@@ -48,7 +51,24 @@ struct SchedCollector::State {
     synced = inventory;
   }
 
+  // The guest-role CPUs into the kernel's map when they changed.
+  Expected<void> SyncGuestCpus(const CpuSet& cpus) REQUIRES(mu) {
+    if (guest_cpus && *guest_cpus == cpus) return Ok();
+    if (auto r = bpf->SetGuestCpus(cpus); !r) return r.failure();
+    guest_cpus = cpus;
+    return Ok();
+  }
+
+  void SyncGuestCpus() EXCLUDES(mu) {
+    const CpuSet cpus = guest_cpus_now();
+    MutexLock lock(mu);
+    if (!bpf) return;
+    if (auto r = SyncGuestCpus(cpus); !r)
+      log::Warn("sched: cannot update the guest CPU map", {{"err", r.error()}});
+  }
+
   std::shared_ptr<const GuestInventoryHolder> guests;
+  GuestCpus guest_cpus_now;
   Loader loader;
   Mutex mu;
   bool loaded GUARDED_BY(mu) = false;
@@ -63,10 +83,10 @@ struct SchedCollector::State {
 };
 
 SchedCollector::SchedCollector(
-    std::shared_ptr<const GuestInventoryHolder> guests, std::size_t top_comms,
-    Loader loader)
-    : state_(std::make_shared<State>(std::move(guests), top_comms,
-                                     std::move(loader))) {}
+    std::shared_ptr<const GuestInventoryHolder> guests, GuestCpus guest_cpus,
+    std::size_t top_comms, Loader loader)
+    : state_(std::make_shared<State>(std::move(guests), std::move(guest_cpus),
+                                     top_comms, std::move(loader))) {}
 
 SchedCollector::~SchedCollector() { Stop(std::chrono::seconds(2)); }
 
@@ -75,6 +95,7 @@ void SchedCollector::Start() {
   std::shared_ptr<State> state = state_;
   worker_ = std::make_unique<PeriodicWorker>("sched", [state] {
     state->SyncClassification();
+    state->SyncGuestCpus();
     // A new inventory is in the maps within a second of its publication, so
     // a new guest's vCPUs are not counted as host for long.
     return std::chrono::seconds(1);
@@ -96,10 +117,7 @@ Expected<void> SchedCollector::Collect(
   MutexLock lock(s.mu);
   if (!s.bpf) return Error(s.load_error);
   const CpuSet& guest_cpus = ctx.isolation.roles.GuestCpus();
-  if (!s.guest_cpus || !(*s.guest_cpus == guest_cpus)) {
-    if (auto r = s.bpf->SetGuestCpus(guest_cpus); !r) return r.failure();
-    s.guest_cpus = guest_cpus;
-  }
+  if (auto r = s.SyncGuestCpus(guest_cpus); !r) return r.failure();
   auto snap = s.bpf->Read();
   if (!snap) return snap.failure();
   s.counters.Update(*snap, s.names, guest_cpus);

@@ -24,12 +24,16 @@ namespace hostiso {
 // error (logged once, success 0) and nothing else changes. A worker copies
 // each new guest inventory the libvirt collector publishes into the
 // classification maps within a second (vCPU thread -> domain, QEMU pid ->
-// domain); the guest-role CPUs follow the isolation snapshot at each scrape.
+// domain), and the guest-role CPUs (where intrusion by comm is kept) from the
+// isolation source, so both hold before the first scrape.
 class SchedCollector : public Collector {
  public:
   using Loader = std::function<Expected<std::unique_ptr<SchedBpf>>()>;
+  // The guest-role CPUs as of now (the isolation source's current snapshot).
+  using GuestCpus = std::function<CpuSet()>;
   SchedCollector(std::shared_ptr<const GuestInventoryHolder> guests,
-                 std::size_t top_comms, Loader loader = LoadSchedBpf);
+                 GuestCpus guest_cpus, std::size_t top_comms,
+                 Loader loader = LoadSchedBpf);
   ~SchedCollector() override;
   SchedCollector(const SchedCollector&) = delete;
   SchedCollector& operator=(const SchedCollector&) = delete;

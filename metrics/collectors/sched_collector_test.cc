@@ -2,27 +2,39 @@
 
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <thread>
+
 namespace hostiso {
 namespace {
 
 // Records what the collector writes into the maps; serves a fixed snapshot.
 class FakeBpf : public SchedBpf {
  public:
+  // Written by the collector's worker, read by the test: under `mu`.
   struct Seen {
+    std::mutex mu;
     SchedClassification classification;
     CpuSet guest_cpus;
     int reads = 0;
+    bool Filled() {
+      std::lock_guard<std::mutex> lock(mu);
+      return !classification.vcpus.empty() && !guest_cpus.Empty();
+    }
   };
   explicit FakeBpf(std::shared_ptr<Seen> seen) : seen_(std::move(seen)) {}
   Expected<void> SetClassification(const SchedClassification& c) override {
+    std::lock_guard<std::mutex> lock(seen_->mu);
     seen_->classification = c;
     return Ok();
   }
   Expected<void> SetGuestCpus(const CpuSet& cpus) override {
+    std::lock_guard<std::mutex> lock(seen_->mu);
     seen_->guest_cpus = cpus;
     return Ok();
   }
   Expected<SchedSnapshot> Read() override {
+    std::lock_guard<std::mutex> lock(seen_->mu);
     ++seen_->reads;
     SchedSnapshot s;
     s.cpus.push_back({});
@@ -37,11 +49,12 @@ class FakeBpf : public SchedBpf {
 
 TEST(SchedCollector, ReportsWhyItCouldNotLoadOnEveryScrape) {
   int loads = 0;
-  SchedCollector c(std::make_shared<GuestInventoryHolder>(), 10,
-                   [&loads]() -> Expected<std::unique_ptr<SchedBpf>> {
-                     ++loads;
-                     return Error("no privilege (needs CAP_BPF)");
-                   });
+  SchedCollector c(
+      std::make_shared<GuestInventoryHolder>(), [] { return CpuSet(); }, 10,
+      [&loads]() -> Expected<std::unique_ptr<SchedBpf>> {
+        ++loads;
+        return Error("no privilege (needs CAP_BPF)");
+      });
   IsolationSnapshot snap;
   ViolationRegistry reg;
   GuestSampler sampler("/nonexistent");
@@ -66,9 +79,11 @@ TEST(SchedCollector, FillsMapsFromInventoryAndRolesAndServesCounters) {
   d.vcpus.push_back({0, 11, CpuSet(), -1});
   inv->domains.push_back(d);
   guests->Publish(inv);
-  SchedCollector c(guests, 10, [seen]() -> Expected<std::unique_ptr<SchedBpf>> {
-    return std::unique_ptr<SchedBpf>(std::make_unique<FakeBpf>(seen));
-  });
+  SchedCollector c(
+      guests, [] { return CpuSet::FromList({1}); }, 10,
+      [seen]() -> Expected<std::unique_ptr<SchedBpf>> {
+        return std::unique_ptr<SchedBpf>(std::make_unique<FakeBpf>(seen));
+      });
   c.Start();
   IsolationSnapshot snap;
   GuestCpuSets sets;
@@ -78,9 +93,11 @@ TEST(SchedCollector, FillsMapsFromInventoryAndRolesAndServesCounters) {
   ViolationRegistry reg;
   GuestSampler sampler("/nonexistent");
   ScrapeContext ctx{snap, reg, sampler};
-  // The worker copies the inventory within its first step.
-  for (int i = 0; i < 100 && seen->classification.vcpus.empty(); ++i)
+  // The worker copies the inventory and the guest CPUs within its first step,
+  // before any scrape.
+  for (int i = 0; i < 250 && !seen->Filled(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(seen->Filled());
   std::vector<prometheus::MetricFamily> out;
   ASSERT_TRUE(c.Collect(ctx, out));
   EXPECT_TRUE(c.Stop(std::chrono::seconds(2)));
