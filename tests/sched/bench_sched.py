@@ -22,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from exporter_harness import SKIP, Exporter, parse, value  # noqa: E402
+from sched_preflight import why_sched_cannot_load  # noqa: E402
 
 CPU = 1
 STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
@@ -104,6 +105,10 @@ def main():
         return SKIP
     if CPU >= os.cpu_count():
         print("SKIP: needs 2 CPUs")
+        return SKIP
+    why = why_sched_cannot_load(args.exporter)
+    if why:
+        print("SKIP: " + why)
         return SKIP
     with open(STATS_SYSCTL) as f:
         stats_before = f.read().strip()

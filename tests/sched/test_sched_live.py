@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 sys.path.insert(0, os.path.join(HERE, "..", "soak"))
 from exporter_harness import SKIP, Checker, Exporter, parse, select, value  # noqa: E402
 from test_soak import Libvirtd, virsh, write_spin_disk  # noqa: E402
+from sched_preflight import why_sched_cannot_load  # noqa: E402
 
 GUEST_CPU = 1
 PREFIX = "hostiso-sched-"
@@ -275,7 +276,7 @@ def main():
         skip("needs root (loads BPF, starts libvirtd)")
     if GUEST_CPU >= os.cpu_count():
         skip("needs at least 2 CPUs")
-    why = Libvirtd("/nonexistent").why_not()
+    why = Libvirtd("/nonexistent").why_not() or why_sched_cannot_load(args.exporter)
     if why:
         skip(why)
     c = Checker()

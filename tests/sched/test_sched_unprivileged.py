@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from exporter_harness import SKIP, Checker, Exporter, parse, select, value  # noqa: E402
+from sched_preflight import why_sched_cannot_load  # noqa: E402
 
 NOBODY = 65534
 # The word "sched" alone (not SCHED_IDLE or sched_getaffinity of the census's line).
@@ -84,6 +85,11 @@ def main():
         print("SKIP: setpriv missing (util-linux)")
         return SKIP
     exporter = os.path.abspath(args.exporter)
+    why = why_sched_cannot_load(exporter)
+    if why:
+        # Without BPF the unprivileged reason would be the same "cannot load".
+        print("SKIP: " + why)
+        return SKIP
     c = Checker()
     with tempfile.TemporaryDirectory(prefix="hostiso-sched-priv-") as work:
         check_without_caps(c, work, exporter)
