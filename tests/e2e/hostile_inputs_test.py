@@ -127,9 +127,8 @@ def check_nova_case(c, ex, tree, name, how):
 
 
 def exporter_flags(tree):
-    # sched reads the running kernel, not the tree (it reports that, success 0).
     return h.fixture_flags(tree, ["--census.interval=1", "--isolation.refresh-interval=3600",
-                                  "--runtime.confine-to-host-cpus=false", "--no-collector.sched"])
+                                  "--runtime.confine-to-host-cpus=false"])
 
 
 def check_logged_once(c, stderr, tree):
