@@ -118,7 +118,7 @@ Expected<void> SchedCollector::Collect(
   if (!s.bpf) return Error(s.load_error);
   const CpuSet& guest_cpus = ctx.isolation.roles.GuestCpus();
   if (auto r = s.SyncGuestCpus(guest_cpus); !r) return r.failure();
-  auto snap = s.bpf->Read();
+  auto snap = s.bpf->Read(s.names);
   if (!snap) return snap.failure();
   s.counters.Update(*snap, s.names, guest_cpus);
   s.counters.AppendTo(out);

@@ -33,7 +33,8 @@ class FakeBpf : public SchedBpf {
     seen_->guest_cpus = cpus;
     return Ok();
   }
-  Expected<SchedSnapshot> Read() override {
+  Expected<SchedSnapshot> Read(
+      const std::vector<std::string>& /*names*/) override {
     std::lock_guard<std::mutex> lock(seen_->mu);
     ++seen_->reads;
     SchedSnapshot s;

@@ -87,10 +87,10 @@ class LoadedSchedBpf : public SchedBpf {
     return Ok();
   }
 
-  Expected<SchedSnapshot> Read() override {
+  Expected<SchedSnapshot> Read(const std::vector<std::string>& names) override {
     SchedSnapshot snap;
     if (auto r = ReadCpus(snap); !r) return r.failure();
-    if (auto r = ReadDomains(snap); !r) return r.failure();
+    if (auto r = ReadDomains(names, snap); !r) return r.failure();
     ReadIntrusion(snap);
     ReadStats(snap);
     return snap;
@@ -137,11 +137,19 @@ class LoadedSchedBpf : public SchedBpf {
     return Ok();
   }
 
-  Expected<void> ReadDomains(SchedSnapshot& snap) {
+  Expected<void> ReadDomains(const std::vector<std::string>& names,
+                             SchedSnapshot& snap) {
     const int fd = bpf_map__fd(skel_->maps.domains);
     std::vector<hostiso_domain_stats> per_cpu(nr_cpus_);
     snap.domains.resize(max_domains_);
-    for (std::uint32_t d = 0; d < max_domains_; ++d) {
+    // Every index ever given to a domain is read, free or not: a reused
+    // index's growth is measured from its last value (SchedCounters), so that
+    // value must be known. Indexes are handed out lowest first, so this is the
+    // peak number of domains, not the cap.
+    for (std::uint32_t d = 0; d < names.size() && d < max_domains_; ++d) {
+      if (!names[d].empty()) used_ = std::max(used_, d + 1);
+    }
+    for (std::uint32_t d = 0; d < used_; ++d) {
       if (bpf_map_lookup_elem(fd, &d, per_cpu.data()) != 0)
         return Error(std::string("reading the sched domain map: ") +
                      std::strerror(errno));
@@ -204,6 +212,7 @@ class LoadedSchedBpf : public SchedBpf {
   hostiso_sched* skel_;
   std::uint32_t nr_cpus_;
   std::uint32_t max_domains_;
+  std::uint32_t used_ = 0;  // indexes below it were given to a domain
 };
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "metrics/cpu_set.h"
 #include "metrics/expected.h"
@@ -21,7 +23,11 @@ class SchedBpf {
   // in `c` are deleted).
   virtual Expected<void> SetClassification(const SchedClassification& c) = 0;
   virtual Expected<void> SetGuestCpus(const CpuSet& cpus) = 0;
-  virtual Expected<SchedSnapshot> Read() = 0;
+  // Reads the maps; per-domain statistics only up to the highest index
+  // `names` ever held a domain for (each read copies one value per possible
+  // CPU, so the whole cap would cost 512 of them per scrape).
+  virtual Expected<SchedSnapshot> Read(
+      const std::vector<std::string>& names) = 0;
   // How many domains the maps hold.
   virtual std::uint32_t DomainCapacity() const = 0;
 };
