@@ -15,8 +15,8 @@
 #include "metrics/collectors/isolation_collector.h"
 #include "metrics/collectors/libvirt_collector.h"
 #include "metrics/collectors/memory_collector.h"
-#include "metrics/collectors/topology_collector.h"
 #include "metrics/collectors/sched_collector.h"
+#include "metrics/collectors/topology_collector.h"
 #include "metrics/libvirt/libvirt_source.h"
 #include "metrics/procfs/read_file.h"
 

@@ -13,12 +13,11 @@
  * snapshot taken then, including the current holder's running interval) and
  * its end. Exact for a vCPU that waits on one CPU (pinned vCPUs); a wait that
  * migrated is attributed to the CPU it started on, scaled to its length. */
-#include "vmlinux.h"
-
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
 #include "sched_abi.h"
+#include "vmlinux.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -266,10 +265,10 @@ static __always_inline void EndWait(__u32 tid, __u64 now) {
   __u64 rel[HOSTISO_REL_COUNT] = {};
   __u64 own_vcpu = dc ? Grown(dc->vcpu_ns, w->own_vcpu) : 0;
   __u64 own_emulator = dc ? Grown(dc->emulator_ns, w->own_emulator) : 0;
-  __u64 guests = Grown(st->held_ns[HOSTISO_CLASS_VCPU],
-                       w->held[HOSTISO_CLASS_VCPU]) +
-                 Grown(st->held_ns[HOSTISO_CLASS_EMULATOR],
-                       w->held[HOSTISO_CLASS_EMULATOR]);
+  __u64 guests =
+      Grown(st->held_ns[HOSTISO_CLASS_VCPU], w->held[HOSTISO_CLASS_VCPU]) +
+      Grown(st->held_ns[HOSTISO_CLASS_EMULATOR],
+            w->held[HOSTISO_CLASS_EMULATOR]);
   rel[HOSTISO_REL_OWN_VCPU] = own_vcpu;
   rel[HOSTISO_REL_OWN_EMULATOR] = own_emulator;
   rel[HOSTISO_REL_OTHER_GUEST] = Grown(guests, own_vcpu + own_emulator);
