@@ -168,6 +168,27 @@ class RejectsBrokenDashboards(Fixture):
         self.save(d)
         self.assertRejected("counter hostiso_violations_total used outside rate()")
 
+    def test_histogram_quantile_of_bucket_rates(self):
+        d = self.load()
+        self.add_panel(d, "histogram_quantile(0.99, sum by (domain, le) (rate("
+                          "hostiso_domain_runqueue_latency_seconds_bucket{%s}[$__rate_interval])))"
+                       % F, "s")
+        self.save(d)
+        self.assertAccepted()
+
+    def test_histogram_bucket_outside_rate(self):
+        d = self.load()
+        self.add_panel(d, "sum(hostiso_domain_runqueue_latency_seconds_bucket{%s})" % F)
+        self.save(d)
+        self.assertRejected("counter hostiso_domain_runqueue_latency_seconds_bucket used "
+                            "outside rate()")
+
+    def test_bare_histogram_name_is_not_a_series(self):
+        d = self.load()
+        self.add_panel(d, "hostiso_domain_runqueue_latency_seconds{%s}" % F, "s")
+        self.save(d)
+        self.assertRejected("unknown metric hostiso_domain_runqueue_latency_seconds ")
+
     def test_rate_of_a_gauge(self):
         d = self.load()
         self.add_panel(d, "rate(hostiso_violating_subjects{%s}[$__rate_interval])" % F)
