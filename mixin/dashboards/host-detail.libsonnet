@@ -152,6 +152,82 @@ function(config)
                   'percentunit'), 24, 8],
   ]);
 
+  // The CPU role joined onto a per-CPU series (info gauges of 1).
+  local withRole(metric) =
+    '%s * on (%s, cpu) group_left (role) (%s == 1)' % [s(metric), by, s('hostiso_cpu_role')];
+  // A per-core figure on every CPU of the core.
+  local perCore(expr) =
+    'max by (%s, numa_node, package, core, cpu) (%s * on (%s, package, core) group_left () %s)'
+    % [by, s('hostiso_cpu_topology_info'), by, expr];
+
+  local topology = g.row('Topology, NUMA and cgroups', [
+    [g.table('Cores by NUMA node',
+             'Every CPU with its NUMA node, package and physical core (SMT siblings share '
+             + 'package and core: they are the rows with the same core) and its role. '
+             + '"roles on core" above 1 means one physical core serves two roles, e.g. a '
+             + "dedicated CPU whose sibling is the host's: the guest shares the core "
+             + '(violation smt_sibling_shared).',
+             [
+               g.tableTarget('max by (%s, numa_node, package, core, cpu, role) (%s)'
+                             % [by, withRole('hostiso_cpu_topology_info')]),
+               g.tableTarget(perCore('count by (%s, package, core) (%s)'
+                                     % [by, s('hostiso_cpu_topology_info')])),
+               g.tableTarget(perCore('count by (%s, package, core) (count by (%s, package, core, role) (%s))'
+                                     % [by, by, withRole('hostiso_cpu_topology_info')])),
+             ],
+             'none',
+             [
+               g.merge,
+               g.organize(exclude=hostColumns + ['Value #A'],
+                          order=[
+                            'numa_node',
+                            'package',
+                            'core',
+                            'cpu',
+                            'role',
+                            'Value #B',
+                            'Value #C',
+                          ],
+                          rename={
+                            numa_node: 'NUMA node',
+                            'Value #B': 'CPUs on core',
+                            'Value #C': 'roles on core',
+                          }),
+               g.toNumbers(['NUMA node', 'package', 'core', 'cpu']),
+             ],
+             overrides=[g.overrideUnit('roles on core', 'none', [
+               { id: 'custom.cellOptions', value: { type: 'color-text' } },
+               { id: 'thresholds', value: th([['green', null], ['red', 2]]) },
+             ])],
+             sortBy=[
+               { displayName: 'NUMA node', desc: false },
+               { displayName: 'package', desc: false },
+               { displayName: 'core', desc: false },
+               { displayName: 'cpu', desc: false },
+             ]), 10, 10],
+    [g.table('Accounting source per CPU',
+             "Where each CPU's host/guest split comes from: proc_stat (the kernel's guest "
+             + 'column), vcpu_threads (the run time of the vCPU threads pinned there, '
+             + 'where the guest column is wrong: nested KVM, TCG) or sched (the eBPF '
+             + 'collector, exact).',
+             [g.tableTarget('max by (%s, cpu, source) (%s)'
+                            % [by, s('hostiso_cpu_accounting_source')])],
+             'none',
+             [
+               g.organize(exclude=hostColumns + ['Value'], order=['cpu', 'source']),
+               g.toNumbers(['cpu']),
+             ],
+             sortBy=[{ displayName: 'cpu', desc: false }]), 4, 10],
+    [g.timeseries('CPU time by cgroup slice',
+                  "CPU seconds per second (= cores busy) of libvirt's machine slice (the "
+                  + 'guests) and of the host slices (system.slice, user.slice, init.scope, '
+                  + 'and any named by flag), from cgroup cpu accounting: a host/guest split '
+                  + "that does not depend on /proc/stat's guest column.",
+                  [t('sum by (slice) (rate(%s[$__rate_interval]))'
+                     % s('hostiso_cgroup_cpu_seconds_total'), '{{slice}}')],
+                  'short'), 10, 10],
+  ]);
+
   local guestsAndVcpus = g.row('Guests and vCPUs', [
     [g.timeseries('vCPU delay per guest (worst vCPU)',
                   'Seconds per second the worst vCPU of each guest was runnable but '
@@ -256,6 +332,46 @@ function(config)
                   [t(s('hostiso_host_tasks_on_guest_cpus'), 'host tasks')],
                   'short',
                   calcs=['lastNotNull', 'max']), 4, 9],
+  ]);
+
+  local sched = g.row('Scheduler attribution (collector sched)', [
+    [g.timeseries("Who held my vCPU's core, per guest",
+                  'While a vCPU of the guest was runnable and waiting, what ran on its CPU: '
+                  + 'host (a host task), other_guest, own_emulator, own_vcpu, kernel. Seconds '
+                  + "per second, summed over the guest's vCPUs. Empty without the eBPF "
+                  + 'collector sched (needs CAP_BPF and CAP_PERFMON, or root).',
+                  [t('sum by (domain, holder) (rate(%s[$__rate_interval]))'
+                     % s('hostiso_domain_wait_attributed_seconds_total'),
+                     '{{domain}} {{holder}}')],
+                  'short'), 12, 9],
+    [g.timeseries('Who held each core, by role and holder',
+                  'Exact CPU time (1 = one core) by CPU role and what ran: vcpu, emulator, '
+                  + 'host, kernel (idle left out), measured at every context switch. Host '
+                  + 'time on dedicated cores and vcpu time on host cores are the problems.',
+                  [t('sum by (role, holder) (%s)' % roleJoin(
+                       s('hostiso_cpu_held_seconds_total', 'holder!="idle"')
+                     ),
+                     '{{role}} {{holder}}')],
+                  'short',
+                  stack=true), 12, 9],
+    [g.timeseries('vCPU run-queue latency per guest (p50, p99)',
+                  'How long the vCPU threads of each guest waited from runnable to running: '
+                  + 'median and 99th percentile over the rate interval.',
+                  [
+                    t('histogram_quantile(0.5, sum by (domain, le) (rate(%s[$__rate_interval])))'
+                      % s('hostiso_domain_runqueue_latency_seconds_bucket'), '{{domain}} p50'),
+                    t('histogram_quantile(0.99, sum by (domain, le) (rate(%s[$__rate_interval])))'
+                      % s('hostiso_domain_runqueue_latency_seconds_bucket'), '{{domain}} p99'),
+                  ],
+                  's'), 12, 9],
+    [g.timeseries('Host time on guest CPUs by process (exact)',
+                  'Host time on guest cores by process name from the scheduler, short-lived '
+                  + 'processes included (the thread census misses those between two '
+                  + 'censuses). `kernel` is per-CPU kernel threads.',
+                  [t('sum by (comm) (rate(%s[$__rate_interval]))'
+                     % s('hostiso_sched_intrusion_seconds_total'), '{{comm}}')],
+                  'percentunit',
+                  stack=true), 12, 9],
   ]);
 
   local violations = g.row('Isolation violations', [
@@ -386,7 +502,17 @@ function(config)
     'hostiso / Host detail',
     'One compute host: who uses which core, vCPU delay and pinning, host intrusion on '
     + 'guest cores, violations, memory and disk headroom.',
-    [atAGlance, cpuTimeByCoreRole, guestsAndVcpus, intrusion, violations, headroom, exporter],
+    [
+      atAGlance,
+      cpuTimeByCoreRole,
+      topology,
+      guestsAndVcpus,
+      intrusion,
+      sched,
+      violations,
+      headroom,
+      exporter,
+    ],
     ['host'],
     instanceMulti=false,
     annotations=[{

@@ -251,6 +251,15 @@ function(config) {
     options: { columnField: column, rowField: row, valueField: 'Value' },
   },
 
+  // Label values are strings; converted, the table sorts 2 before 10.
+  toNumbers(fields):: {
+    id: 'convertFieldType',
+    options: {
+      conversions: [{ targetField: f, destinationType: 'number' } for f in fields],
+      fields: {},
+    },
+  },
+
   overrideUnit(field, unit, extra=[]):: {
     matcher: { id: 'byName', options: field },
     properties: [{ id: 'unit', value: unit }] + extra,
