@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -59,6 +60,7 @@ ROLE_RATES = {  # consumer -> CPU-seconds per second, by CPU role
     "shared": {"host": 0.05, "guest": 0.50, "steal": 0.01, "idle": 0.44},
     "guest": {"host": 0.05, "guest": 0.50, "steal": 0.01, "idle": 0.44},
 }
+PLACEHOLDER_VALUES = {"<duration>": 0.002, "<value>": 1.0}
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
 
 
@@ -76,10 +78,12 @@ def template_series():
             m = SAMPLE_RE.match(line.strip())
             if not m or line.startswith("#"):
                 continue
-            # golden placeholders: <duration>, <fixture>, <version>
+            # golden placeholders: <duration>, <fixture>, <version>, and <value>
+            # for what varies from run to run (the process_* metrics)
             name, labels = m.group(1), (m.group(2) or "").replace("<fixture>", "/etc/nova")
             labels = labels.replace("<version>", "0.1.0").replace("<revision>", "fleet")
-            v = 0.002 if m.group(3) == "<duration>" else float(m.group(3))
+            v = PLACEHOLDER_VALUES.get(m.group(3))
+            v = float(m.group(3)) if v is None else v
             out.append((name, labels, v))
             r = re.search(r'cpu="(\d+)",role="(\w+)"', labels)
             if name == "hostiso_cpu_role" and r and v == 1:
@@ -145,7 +149,12 @@ def host_series(h, template, roles):
     prefix = 'cluster="%s",job="hostiso",instance="cn-%04d:9933"' % (cluster, h)
     steal = 1 + 40 * (frac(h, "steal") < 0.03)
     out = []
+    guests = guest_series(h)
+    # the guests' figures replace the fixture's (which has no guests)
+    replaced = {(name, labels) for name, labels, _, _ in guests}
     for name, labels, v in template:
+        if (name, labels) in replaced:
+            continue
         rate = 0.0
         if name == "hostiso_cpu_seconds_total":
             cpu, consumer = re.search(r'cpu="(\d+)",consumer="(\w+)"', labels).groups()
@@ -155,18 +164,23 @@ def host_series(h, template, roles):
             rate = 0.01 * frac(h, name, labels)
         out.append(("%s{%s%s}" % (name, prefix, "," + labels if labels else ""), v, rate))
     out.append(("up{%s}" % prefix, 1, 0))  # what Prometheus records for the scrape
-    for name, labels, v, rate in guest_series(h):
+    for name, labels, v, rate in guests:
         out.append(("%s{%s%s}" % (name, prefix, "," + labels if labels else ""), v, rate))
     return out
 
 
 def write_openmetrics(path, series, start, samples):
-    """Time-major: every series at every step, then # EOF."""
+    """Time-major: every series at every step, then # EOF. Says how far it got
+    every 30 steps (a large fleet takes many minutes)."""
+    t0 = time.perf_counter()
     with open(path, "w") as f:
         for k in range(samples):
             ts = start + k * STEP
             t = k * STEP
             f.write("".join("%s %.10g %d\n" % (s, base + rate * t, ts) for s, base, rate in series))
+            if k % 30 == 29:
+                print("  generated %d of %d steps in %.0f s"
+                      % (k + 1, samples, time.perf_counter() - t0), flush=True)
         f.write("# EOF\n")
 
 
@@ -307,7 +321,11 @@ def run_step(what, cmd, log):
     dt = time.perf_counter() - t0
     print("%s: %.1f s" % (what, dt), flush=True)
     if r.returncode != 0:
-        raise RuntimeError("%s failed (exit %d): see the log" % (what, r.returncode))
+        # the log lives in the scratch directory, which is about to go
+        log.flush()
+        with open(log.name, errors="replace") as f:
+            tail = f.read()[-2000:]
+        raise RuntimeError("%s failed (exit %d):\n%s" % (what, r.returncode, tail))
     return dt
 
 
@@ -359,6 +377,9 @@ def main():
         if not shutil.which(tool):
             print("SKIP: %s not found (Debian package prometheus)" % tool)
             return SKIP
+    # SIGTERM (a run stopped early) unwinds like Ctrl-C: Prometheus and promtool
+    # are stopped and the scratch directory (GBs) is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("fleet_bench: stopped by SIGTERM"))
     with tempfile.TemporaryDirectory(prefix="hostiso-fleet-") as tmp:
         report = simulate(args, tmp)
     print(summarize(report))
