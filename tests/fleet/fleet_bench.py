@@ -187,8 +187,9 @@ def write_openmetrics(path, series, start, samples):
 class Prometheus:
     """A Prometheus on 127.0.0.1 over `data`, with the shipped rules loaded."""
 
-    def __init__(self, data, workdir):
+    def __init__(self, data, workdir, query_timeout="2m"):
         self.data, self.port, self.proc = data, free_port(), None
+        self.query_timeout = query_timeout
         self.config = os.path.join(workdir, "prometheus.yml")
         shutil.copy(RULES, os.path.join(workdir, "hostiso.rules.yml"))
         with open(self.config, "w") as f:
@@ -200,7 +201,8 @@ class Prometheus:
         self.proc = subprocess.Popen(
             ["prometheus", "--config.file=" + self.config, "--storage.tsdb.path=" + self.data,
              "--web.listen-address=127.0.0.1:%d" % self.port,
-             "--storage.tsdb.retention.time=10y", "--query.max-samples=200000000"],
+             "--storage.tsdb.retention.time=10y", "--query.max-samples=200000000",
+             "--query.timeout=" + self.query_timeout],
             stdout=self.log, stderr=self.log)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -224,7 +226,7 @@ class Prometheus:
         """(seconds, number of series) of one API query; raises on an error."""
         url = "%s/api/v1/%s?%s" % (self.url, path, urllib.parse.urlencode(params))
         t0 = time.perf_counter()
-        with urllib.request.urlopen(url, timeout=120) as r:
+        with urllib.request.urlopen(url, timeout=900) as r:  # Prometheus times out first
             body = json.load(r)
         dt = time.perf_counter() - t0
         if body.get("status") != "success":
@@ -350,14 +352,14 @@ def simulate(args, tmp):
         "promtool", "tsdb", "create-blocks-from", "openmetrics", om, data], log)
     os.remove(om)
     rule_blocks = os.path.join(tmp, "rule-blocks")
-    with Prometheus(data, tmp) as prom:
+    with Prometheus(data, tmp, args.query_timeout) as prom:
         facts["backfill_rules_s"] = run_step("promtool tsdb create-blocks-from rules", [
             "promtool", "tsdb", "create-blocks-from", "rules", "--start", str(start),
             "--end", str(end), "--url", prom.url, "--eval-interval", "60s",
             "--output-dir", rule_blocks, RULES], log)
     for block in os.listdir(rule_blocks):
         shutil.move(os.path.join(rule_blocks, block), os.path.join(data, block))
-    with Prometheus(data, tmp) as prom:
+    with Prometheus(data, tmp, args.query_timeout) as prom:
         _, names = prom.query("query", {"query": 'count by (__name__) ({job="hostiso"})',
                                         "time": end})
         report = run_queries(prom, end, args.hours, args.reps)
@@ -371,6 +373,9 @@ def main():
     ap.add_argument("--hosts", type=int, default=50)
     ap.add_argument("--hours", type=int, default=6)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--query-timeout", default="2m",
+                    help="Prometheus --query.timeout (its default 2m; at 1,000 hosts a rule's "
+                         "range query during the rule backfill took longer: HTTP 503)")
     ap.add_argument("--json", help="write the full report here")
     args = ap.parse_args()
     for tool in ("promtool", "prometheus"):
