@@ -37,6 +37,9 @@
     memoryTrendHorizon: '4h',
     diskTrendWindow: '6h',
     diskTrendHorizon: '24h',
+    // Collector `sched`: vCPU wait of one domain (summed over its vCPUs)
+    // attributed to host tasks holding the vCPU's CPU, in seconds per second.
+    domainHostWaitThreshold: 0.05,
 
     // `for:` durations, by alert.
     forDuration: {
@@ -60,6 +63,10 @@
       HostisoDiskReserveBreach: '10m',
       HostisoDiskHeadroomExhaustionPredicted: '1h',
       HostisoDiskLayout: '15m',
+      HostisoSmtSiblingShared: '10m',
+      HostisoNumaMisplacement: '15m',
+      HostisoHostSliceOnGuestCpu: '10m',
+      HostisoDomainWaitOnHostHigh: '15m',
     },
 
     // Severity of each alert: critical pages, warning opens a ticket, info is
@@ -85,6 +92,10 @@
       HostisoDiskReserveBreach: 'warning',
       HostisoDiskHeadroomExhaustionPredicted: 'warning',
       HostisoDiskLayout: 'info',
+      HostisoSmtSiblingShared: 'warning',
+      HostisoNumaMisplacement: 'warning',
+      HostisoHostSliceOnGuestCpu: 'warning',
+      HostisoDomainWaitOnHostHigh: 'warning',
     },
 
     // Grafana dashboards.

@@ -6,10 +6,9 @@
     python3 mixin/render.py --config my.libsonnet --out DIR
                                             # your own _config, written under DIR
 
-The mixin (mixin/mixin.libsonnet) is evaluated with Debian's `jsonnet`; the
-rules are written as YAML with python3-yaml. The dashboards' panels are built by
-dashboards/build_dashboards.py into mixin/dashboards/generated/ (templates for
-the default configuration); the mixin applies $._config to them.
+The mixin (mixin/mixin.libsonnet: alerts, recording rules and the dashboards'
+panels, all in jsonnet) is evaluated with Debian's `jsonnet`; the rules are
+written as YAML with python3-yaml, the dashboards as JSON (2-space indent).
 
 --config FILE: a jsonnet file whose value is merged onto the mixin, e.g.
     { _config+:: { hostisoSelector: 'job="compute"', clusterLabel: 'region' } }
@@ -95,16 +94,6 @@ def render_rules(mixin):
     return RULES_HEADER + "\n" + body
 
 
-def build_templates():
-    """Runs the Python dashboard builder into mixin/dashboards/generated/."""
-    out = os.path.join(HERE, "dashboards", "generated")
-    os.makedirs(out, exist_ok=True)
-    r = subprocess.run([sys.executable, os.path.join(REPO, "dashboards", "build_dashboards.py"),
-                        "--out", out, "--quiet"], capture_output=True, text=True)
-    if r.returncode != 0:
-        raise SystemExit("render: build_dashboards.py failed:\n" + r.stderr)
-
-
 def render_all(config):
     """Returns {relative path: text} of every rendered file."""
     m = jsonnet("local m = %s; {prometheusRules: m.prometheusRules, "
@@ -129,12 +118,7 @@ def main(argv=None):
         ap.error("--config needs --out DIR (the repository's files are the default "
                  "rendering)")
     if args.check:
-        # The templates must be current too.
-        r = subprocess.run([sys.executable,
-                            os.path.join(REPO, "dashboards", "build_dashboards.py"),
-                            "--check"], capture_output=True, text=True)
-        stale = [] if r.returncode == 0 else ["mixin/dashboards/generated/ (%s)"
-                                              % r.stderr.strip()]
+        stale = []
         for rel, text in render_all(args.config).items():
             path = os.path.join(args.out, rel)
             try:
@@ -149,8 +133,6 @@ def main(argv=None):
             return 1
         print("render: every rendered file is up to date")
         return 0
-    if args.out == REPO and not args.config:
-        build_templates()
     for rel, text in render_all(args.config).items():
         path = os.path.join(args.out, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -145,6 +145,58 @@ local utils = import '../lib/utils.libsonnet';
             + 'disagree on CPUs {{ $labels.cpus }} ({{ $labels.subject }}): either host or '
             + 'shared CPUs are isolated and lose load balancing, or no dedicated CPU is isolated.',
           ),
+          // The host-role or shared-role sibling is configuration (steady);
+          // a sibling's host intrusion comes from the census (sampled).
+          alert(
+            'HostisoSmtSiblingShared',
+            sampledViolation('smt_sibling_shared'),
+            'A dedicated guest CPU shares its physical core with host work or another guest.',
+            '{{ $labels.subject }} on {{ $labels.instance }}: dedicated CPUs {{ $labels.cpus }} '
+            + 'share a physical core (SMT siblings) with a host or shared CPU, another '
+            + "guest's vCPU or host tasks; the guest pinned there competes for the core.",
+          ),
+          alert(
+            'HostisoNumaMisplacement',
+            violation('numa_misplacement'),
+            "A guest's vCPUs run on NUMA nodes other than its memory's.",
+            '{{ $labels.subject }} on {{ $labels.instance }} has pinned vCPUs on CPUs '
+            + '{{ $labels.cpus }}, outside the NUMA nodes its memory is bound to (or spread '
+            + 'over several nodes while its topology declares one): memory accesses cross '
+            + 'the interconnect.',
+          ),
+          alert(
+            'HostisoHostSliceOnGuestCpu',
+            violation('host_slice_on_guest_cpu'),
+            "A host cgroup slice's cpuset covers CPUs reserved for guests.",
+            'The cpuset of {{ $labels.subject }} on {{ $labels.instance }} includes guest-role '
+            + 'CPUs {{ $labels.cpus }}: every host service started in it may run on guest cores.',
+          ),
+        ],
+      },
+      {
+        name: 'hostiso-sched',
+        rules: [
+          // Needs the optional `sched` collector (eBPF); without it the
+          // series are absent and the alert stays silent.
+          alert(
+            'HostisoDomainWaitOnHostHigh',
+            |||
+              sum by (%(by)s, domain) (
+                rate(hostiso_domain_wait_attributed_seconds_total{%(sel)s,holder="host"}[%(w)s])
+              ) > %(t)g
+            ||| % {
+              by: utils.hostLabels(c),
+              sel: sel,
+              w: c.rateInterval,
+              t: c.domainHostWaitThreshold,
+            },
+            "Host tasks keep a guest's vCPUs waiting for their cores.",
+            'The vCPUs of domain {{ $labels.domain }} on {{ $labels.instance }} waited '
+            + '{{ $value | printf "%%.3f" }} s per second over the last %s while a host task held '
+              % utils.durationWords(c.rateInterval)
+            + 'their CPU (threshold %g s/s, for %s).'
+              % [c.domainHostWaitThreshold, forWords('HostisoDomainWaitOnHostHigh')],
+          ),
         ],
       },
       {

@@ -36,15 +36,18 @@ Checks, for every dashboards/*.json:
         no other hard-coded window ([5m], [1h], subqueries...) is allowed,
         nor `offset` (a comparison with the past is a deliberate design
         decision: add an exception here first);
-      - a metric whose name ends in _total (a counter) appears only as the
+      - a metric whose name ends in _total (a counter), or a _bucket, _count
+        or _sum series of a histogram of the contract, appears only as the
         range-vector argument of rate(), irate() or increase(); conversely
-        those functions are applied only to counters;
+        those functions are applied only to those;
       - every metric name exists: hostiso_* names must appear in the metric
         contract (../shared/spec/metrics.md from the repository root, or
         --spec), names containing ':' must be `record:` names of
         alerts/hostiso.rules.yml (or, if that file is absent, the list of
         recording rules embedded below, with a note), other names must be
-        Prometheus' own series (up, scrape_*).
+        Prometheus' own series (up, scrape_*); a histogram of the contract
+        (type `histogram` in its table) exists as NAME_bucket, NAME_count and
+        NAME_sum, never as the bare NAME.
   * dashboards/provisioning/dashboards.yaml is a file provider with folder
     hostiso and an absolute options.path; datasources.yaml defines a
     Prometheus data source with uid prometheus; if a service of a compose file
@@ -85,6 +88,7 @@ FALLBACK_RECORDING_RULES = {
 PROMETHEUS_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped",
                      "scrape_samples_post_metric_relabeling", "scrape_series_added"}
 COUNTER_FUNCS = {"rate", "irate", "increase"}
+HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
 LONG_WINDOW_FUNCS = {"deriv", "predict_linear"}
 LONG_WINDOW_MIN_SECONDS = 3600
 RATE_INTERVAL = "$__rate_interval"
@@ -413,6 +417,12 @@ def duration_seconds(d):
     return sum(int(n) * units[u] for n, u in re.findall(r"(\d+)(ms|[smhdwy])", d))
 
 
+def is_cumulative(name):
+    """A counter, or a series of a histogram (its buckets, count and sum are
+    counters too)."""
+    return name.endswith("_total") or name.endswith(HISTOGRAM_SUFFIXES)
+
+
 def check_expr(expr, known_metrics, rules, where, require_filters=True):
     """Returns a list of problem strings for one PromQL expression."""
     problems = []
@@ -426,9 +436,10 @@ def check_expr(expr, known_metrics, rules, where, require_filters=True):
         if kind == "call" and node["func"] in COUNTER_FUNCS:
             arg = node["args"][0] if node["args"] else None
             if (arg is None or arg["node"] != "selector" or arg.get("range") is None
-                    or not (arg.get("name") or "").endswith("_total")):
+                    or not is_cumulative(arg.get("name") or "")):
                 problems.append("%s: %s() applied to something that is not a counter "
-                                "range selector (name ending in _total)" % (where, node["func"]))
+                                "range selector (name ending in _total, or a histogram's "
+                                "_bucket/_count/_sum)" % (where, node["func"]))
         if kind == "subquery":
             if node["range"] != RATE_INTERVAL:
                 problems.append("%s: subquery window [%s]: use [$__rate_interval] (subqueries "
@@ -452,7 +463,7 @@ def check_expr(expr, known_metrics, rules, where, require_filters=True):
             problems.append("%s: unknown metric %s (neither hostiso_*, a recording rule "
                             "nor a Prometheus series)" % (where, name))
         # counters only inside rate/increase/irate
-        if name and name.endswith("_total"):
+        if name and is_cumulative(name):
             if node.get("range") is None or pfunc not in COUNTER_FUNCS:
                 problems.append("%s: counter %s used outside rate()/increase()/irate()"
                                 % (where, name))
@@ -518,9 +529,16 @@ def spec_candidates(explicit):
 
 
 def load_metric_names(spec_path):
+    """hostiso_* names of the contract; a histogram (a table row of type
+    `histogram`) as its _bucket, _count and _sum series."""
     with open(spec_path, encoding="utf-8") as f:
         text = f.read()
-    return set(re.findall(r"hostiso_[a-z0-9_]*[a-z0-9]", text))
+    names = set(re.findall(r"hostiso_[a-z0-9_]*[a-z0-9]", text))
+    for row in re.findall(r"^\|([^|\n]*)\|\s*histogram\s*\|", text, re.M):
+        for h in re.findall(r"hostiso_[a-z0-9_]*[a-z0-9]", row):
+            names.discard(h)
+            names.update(h + suffix for suffix in HISTOGRAM_SUFFIXES)
+    return names
 
 
 def load_rules(rules_path):

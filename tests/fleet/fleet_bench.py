@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -59,6 +60,7 @@ ROLE_RATES = {  # consumer -> CPU-seconds per second, by CPU role
     "shared": {"host": 0.05, "guest": 0.50, "steal": 0.01, "idle": 0.44},
     "guest": {"host": 0.05, "guest": 0.50, "steal": 0.01, "idle": 0.44},
 }
+PLACEHOLDER_VALUES = {"<duration>": 0.002, "<value>": 1.0}
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)$')
 
 
@@ -76,10 +78,12 @@ def template_series():
             m = SAMPLE_RE.match(line.strip())
             if not m or line.startswith("#"):
                 continue
-            # golden placeholders: <duration>, <fixture>, <version>
+            # golden placeholders: <duration>, <fixture>, <version>, and <value>
+            # for what varies from run to run (the process_* metrics)
             name, labels = m.group(1), (m.group(2) or "").replace("<fixture>", "/etc/nova")
             labels = labels.replace("<version>", "0.1.0").replace("<revision>", "fleet")
-            v = 0.002 if m.group(3) == "<duration>" else float(m.group(3))
+            v = PLACEHOLDER_VALUES.get(m.group(3))
+            v = float(m.group(3)) if v is None else v
             out.append((name, labels, v))
             r = re.search(r'cpu="(\d+)",role="(\w+)"', labels)
             if name == "hostiso_cpu_role" and r and v == 1:
@@ -145,7 +149,12 @@ def host_series(h, template, roles):
     prefix = 'cluster="%s",job="hostiso",instance="cn-%04d:9933"' % (cluster, h)
     steal = 1 + 40 * (frac(h, "steal") < 0.03)
     out = []
+    guests = guest_series(h)
+    # the guests' figures replace the fixture's (which has no guests)
+    replaced = {(name, labels) for name, labels, _, _ in guests}
     for name, labels, v in template:
+        if (name, labels) in replaced:
+            continue
         rate = 0.0
         if name == "hostiso_cpu_seconds_total":
             cpu, consumer = re.search(r'cpu="(\d+)",consumer="(\w+)"', labels).groups()
@@ -155,26 +164,32 @@ def host_series(h, template, roles):
             rate = 0.01 * frac(h, name, labels)
         out.append(("%s{%s%s}" % (name, prefix, "," + labels if labels else ""), v, rate))
     out.append(("up{%s}" % prefix, 1, 0))  # what Prometheus records for the scrape
-    for name, labels, v, rate in guest_series(h):
+    for name, labels, v, rate in guests:
         out.append(("%s{%s%s}" % (name, prefix, "," + labels if labels else ""), v, rate))
     return out
 
 
 def write_openmetrics(path, series, start, samples):
-    """Time-major: every series at every step, then # EOF."""
+    """Time-major: every series at every step, then # EOF. Says how far it got
+    every 30 steps (a large fleet takes many minutes)."""
+    t0 = time.perf_counter()
     with open(path, "w") as f:
         for k in range(samples):
             ts = start + k * STEP
             t = k * STEP
             f.write("".join("%s %.10g %d\n" % (s, base + rate * t, ts) for s, base, rate in series))
+            if k % 30 == 29:
+                print("  generated %d of %d steps in %.0f s"
+                      % (k + 1, samples, time.perf_counter() - t0), flush=True)
         f.write("# EOF\n")
 
 
 class Prometheus:
     """A Prometheus on 127.0.0.1 over `data`, with the shipped rules loaded."""
 
-    def __init__(self, data, workdir):
+    def __init__(self, data, workdir, query_timeout="2m"):
         self.data, self.port, self.proc = data, free_port(), None
+        self.query_timeout = query_timeout
         self.config = os.path.join(workdir, "prometheus.yml")
         shutil.copy(RULES, os.path.join(workdir, "hostiso.rules.yml"))
         with open(self.config, "w") as f:
@@ -186,7 +201,8 @@ class Prometheus:
         self.proc = subprocess.Popen(
             ["prometheus", "--config.file=" + self.config, "--storage.tsdb.path=" + self.data,
              "--web.listen-address=127.0.0.1:%d" % self.port,
-             "--storage.tsdb.retention.time=10y", "--query.max-samples=200000000"],
+             "--storage.tsdb.retention.time=10y", "--query.max-samples=200000000",
+             "--query.timeout=" + self.query_timeout],
             stdout=self.log, stderr=self.log)
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -210,7 +226,7 @@ class Prometheus:
         """(seconds, number of series) of one API query; raises on an error."""
         url = "%s/api/v1/%s?%s" % (self.url, path, urllib.parse.urlencode(params))
         t0 = time.perf_counter()
-        with urllib.request.urlopen(url, timeout=120) as r:
+        with urllib.request.urlopen(url, timeout=900) as r:  # Prometheus times out first
             body = json.load(r)
         dt = time.perf_counter() - t0
         if body.get("status") != "success":
@@ -307,7 +323,11 @@ def run_step(what, cmd, log):
     dt = time.perf_counter() - t0
     print("%s: %.1f s" % (what, dt), flush=True)
     if r.returncode != 0:
-        raise RuntimeError("%s failed (exit %d): see the log" % (what, r.returncode))
+        # the log lives in the scratch directory, which is about to go
+        log.flush()
+        with open(log.name, errors="replace") as f:
+            tail = f.read()[-2000:]
+        raise RuntimeError("%s failed (exit %d):\n%s" % (what, r.returncode, tail))
     return dt
 
 
@@ -332,14 +352,14 @@ def simulate(args, tmp):
         "promtool", "tsdb", "create-blocks-from", "openmetrics", om, data], log)
     os.remove(om)
     rule_blocks = os.path.join(tmp, "rule-blocks")
-    with Prometheus(data, tmp) as prom:
+    with Prometheus(data, tmp, args.query_timeout) as prom:
         facts["backfill_rules_s"] = run_step("promtool tsdb create-blocks-from rules", [
             "promtool", "tsdb", "create-blocks-from", "rules", "--start", str(start),
             "--end", str(end), "--url", prom.url, "--eval-interval", "60s",
             "--output-dir", rule_blocks, RULES], log)
     for block in os.listdir(rule_blocks):
         shutil.move(os.path.join(rule_blocks, block), os.path.join(data, block))
-    with Prometheus(data, tmp) as prom:
+    with Prometheus(data, tmp, args.query_timeout) as prom:
         _, names = prom.query("query", {"query": 'count by (__name__) ({job="hostiso"})',
                                         "time": end})
         report = run_queries(prom, end, args.hours, args.reps)
@@ -353,12 +373,18 @@ def main():
     ap.add_argument("--hosts", type=int, default=50)
     ap.add_argument("--hours", type=int, default=6)
     ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--query-timeout", default="2m",
+                    help="Prometheus --query.timeout (its default 2m; at 1,000 hosts a rule's "
+                         "range query during the rule backfill took longer: HTTP 503)")
     ap.add_argument("--json", help="write the full report here")
     args = ap.parse_args()
     for tool in ("promtool", "prometheus"):
         if not shutil.which(tool):
             print("SKIP: %s not found (Debian package prometheus)" % tool)
             return SKIP
+    # SIGTERM (a run stopped early) unwinds like Ctrl-C: Prometheus and promtool
+    # are stopped and the scratch directory (GBs) is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("fleet_bench: stopped by SIGTERM"))
     with tempfile.TemporaryDirectory(prefix="hostiso-fleet-") as tmp:
         report = simulate(args, tmp)
     print(summarize(report))

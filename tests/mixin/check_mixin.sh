@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checks of the monitoring mixin (mixin/):
 #   - the jsonnet is jsonnetfmt-clean and the committed renderings
-#     (alerts/hostiso.rules.yml, dashboards/*.json, mixin/dashboards/generated/)
-#     are up to date with it;
+#     (alerts/hostiso.rules.yml, dashboards/*.json) are up to date with it;
+#     the dashboards' panels are jsonnet too (mixin/dashboards/, mixin/lib/);
 #   - the shipped rules: every alert and recording rule uses the job selector,
 #     every aggregation and join keeps the cluster label, every runbook_url is
 #     the configured pattern (default: the runbook the package installs);
