@@ -137,9 +137,11 @@ std::unique_ptr<Collector> MakeSched(const CollectorDeps& d) {
 const std::vector<CollectorSpec>& CollectorTable() {
   static const std::vector<CollectorSpec> kTable = {
       {"cpu", true,
-       "per-CPU host/guest/steal/idle time (/proc/stat, /proc/schedstat)",
+       "per-CPU host/guest/steal/idle time (/proc/stat, /proc/schedstat; "
+       "vCPU threads' schedstat where the guest column misses them)",
        [](const CollectorDeps& d) {
-         return std::make_unique<CpuCollector>(d.paths, d.feeds->cpu_shares);
+         return std::make_unique<CpuCollector>(d.paths, d.feeds->cpu_shares,
+                                               d.guests);
        }},
       {"isolation", true,
        "CPU roles, kernel isolation and the isolcpus_mismatch check",

@@ -43,6 +43,16 @@ std::vector<std::string_view> SplitFields(std::string_view s) {
   return out;
 }
 
+std::string_view TakeField(std::string_view& rest) {
+  std::size_t i = 0;
+  while (i < rest.size() && (rest[i] == ' ' || rest[i] == '\t')) ++i;
+  const std::size_t start = i;
+  while (i < rest.size() && rest[i] != ' ' && rest[i] != '\t') ++i;
+  std::string_view field = rest.substr(start, i - start);
+  rest.remove_prefix(i);
+  return field;
+}
+
 std::optional<std::uint64_t> ParseUint(std::string_view s) {
   std::uint64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);

@@ -13,6 +13,10 @@ std::string_view TrimSpace(std::string_view s);
 std::vector<std::string_view> Split(std::string_view s, char sep);
 // Splits on runs of spaces and tabs, dropping empty fields.
 std::vector<std::string_view> SplitFields(std::string_view s);
+// SplitFields one field at a time: the next field of `rest` (empty when none
+// is left), and `rest` advanced past it. Allocates nothing: for the files read
+// once per thread per scrape (thousands of schedstat files).
+std::string_view TakeField(std::string_view& rest);
 std::optional<std::uint64_t> ParseUint(std::string_view s);
 std::optional<std::int64_t> ParseInt(std::string_view s);
 std::optional<double> ParseDouble(std::string_view s);

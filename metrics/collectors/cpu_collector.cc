@@ -11,10 +11,12 @@
 namespace hostiso {
 
 CpuCollector::CpuCollector(const HostPaths& paths,
-                           std::shared_ptr<Latest<CpuShares>> shares)
+                           std::shared_ptr<Latest<CpuShares>> shares,
+                           std::shared_ptr<const GuestInventoryHolder> guests)
     : stat_path_(paths.Proc("stat")),
       schedstat_path_(paths.Proc("schedstat")),
-      shares_(std::move(shares)) {}
+      shares_(std::move(shares)),
+      guests_(std::move(guests)) {}
 
 void CpuCollector::PublishShares(CpuConsumerSeconds now) {
   const auto at = std::chrono::steady_clock::now();
@@ -29,41 +31,86 @@ void CpuCollector::PublishShares(CpuConsumerSeconds now) {
 
 Expected<void> CpuCollector::Collect(
     const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
-  HOSTISO_RETURN_IF_ERROR(CollectSeconds(ctx.isolation, out));
+  HOSTISO_RETURN_IF_ERROR(CollectSeconds(ctx, out));
   return CollectRunqueueWait(out);
 }
 
+std::vector<std::uint64_t> CpuCollector::VcpuRunPerCpu(
+    const ScrapeContext& ctx) {
+  std::vector<PinnedVcpuRun> runs;
+  if (guests_) {
+    // The sample the libvirt and memory collectors share: each vCPU's
+    // /proc/PID/task/TID/schedstat is read once per scrape.
+    const GuestSample& sample = ctx.guests.Sample(guests_->Current());
+    for (std::size_t d = 0; d < sample.domains.size(); ++d) {
+      const GuestDomain& domain = sample.inventory->domains[d];
+      const DomainSample& ds = sample.domains[d];
+      if (!ds.running) continue;
+      for (std::size_t i = 0; i < ds.vcpus.size(); ++i) {
+        const GuestVcpu& v = domain.vcpus[i];
+        // Only a vCPU pinned to one CPU ran there and nowhere else. A
+        // floating vCPU's schedstat is one total over every CPU it visited;
+        // the CPU it last ran on says nothing about where the rest ran, so
+        // its time is attributed to no CPU.
+        if (v.affinity.Count() != 1 || !ds.vcpus[i].run_ns) continue;
+        runs.push_back({v.tid, ds.vcpus[i].cpu, *ds.vcpus[i].run_ns});
+      }
+    }
+  }
+  return vcpu_runs_.Advance(runs);
+}
+
 Expected<void> CpuCollector::CollectSeconds(
-    const IsolationSnapshot& isolation,
-    std::vector<prometheus::MetricFamily>& out) {
+    const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   // In the sysfs fallback this scrape's isolation refresh already read
   // /proc/stat: one read per scrape.
   HOSTISO_ASSIGN_OR_RETURN(std::vector<CpuTicks> ticks,
-                           isolation.proc_stat
-                               ? *isolation.proc_stat
+                           ctx.isolation.proc_stat
+                               ? *ctx.isolation.proc_stat
                                : ReadAndParse(stat_path_, ParseProcStat));
+  const std::vector<std::uint64_t> vcpu_run_ns = VcpuRunPerCpu(ctx);
   auto seconds = FamilyBuilder::Counter(
       "hostiso_cpu_seconds_total",
       "CPU time by consumer: host "
       "(user+nice-guest-guest_nice+system+irq+softirq), "
-      "guest (guest+guest_nice), steal, idle (idle+iowait). From /proc/stat.");
+      "guest (guest+guest_nice), steal, idle (idle+iowait). From /proc/stat; "
+      "host/guest split by the pinned vCPU threads' run time where "
+      "hostiso_cpu_accounting_source says vcpu_threads.");
+  auto sources = FamilyBuilder::Gauge(
+      "hostiso_cpu_accounting_source",
+      "Where the CPU's host/guest split comes from: proc_stat (its guest "
+      "column) or vcpu_threads (schedstat of the vCPU threads pinned there, "
+      "when the guest column misses their time: nested KVM, TCG).");
   seconds.Reserve(ticks.size() * 4);
-  consumers_.BeginRound();
+  sources.Reserve(ticks.size());
   // Division, not multiplication by 1/hz: 1420/100 prints as 14.2.
   const double hz = ClockTicksPerSecond();
   CpuConsumerSeconds now;
   for (const CpuTicks& t : ticks) {
-    CpuConsumerTicks c = SplitByConsumer(t);
-    auto v = consumers_.Observe(
-        t.cpu, {c.host / hz, c.guest / hz, c.steal / hz, c.idle / hz});
-    if (shares_) now[t.cpu] = v;
+    const auto index = static_cast<std::size_t>(t.cpu);
+    if (accounts_.size() <= index) accounts_.resize(index + 1);
+    CpuAccount& account = accounts_[index];
+    const CpuConsumerTicks c = SplitByConsumer(t);
+    const double run_ns = index < vcpu_run_ns.size()
+                              ? static_cast<double>(vcpu_run_ns[index])
+                              : 0.0;
+    AdvanceCpuAccount(account, {c.host, c.guest, c.steal, c.idle},
+                      run_ns * hz / 1e9);
+    const ConsumerTicks& v = account.published;
+    if (shares_) {
+      now[t.cpu] = {v[kHost] / hz, v[kGuest] / hz, v[kSteal] / hz,
+                    v[kIdle] / hz};
+    }
     std::string cpu = std::to_string(t.cpu);
-    seconds.Add({{"cpu", cpu}, {"consumer", "host"}}, v[0]);
-    seconds.Add({{"cpu", cpu}, {"consumer", "guest"}}, v[1]);
-    seconds.Add({{"cpu", cpu}, {"consumer", "steal"}}, v[2]);
-    seconds.Add({{"cpu", cpu}, {"consumer", "idle"}}, v[3]);
+    seconds.Add({{"cpu", cpu}, {"consumer", "host"}}, v[kHost] / hz);
+    seconds.Add({{"cpu", cpu}, {"consumer", "guest"}}, v[kGuest] / hz);
+    seconds.Add({{"cpu", cpu}, {"consumer", "steal"}}, v[kSteal] / hz);
+    seconds.Add({{"cpu", cpu}, {"consumer", "idle"}}, v[kIdle] / hz);
+    sources.Add(
+        {{"cpu", cpu}, {"source", AccountingSourceName(account.source)}}, 1);
   }
   std::move(seconds).AppendTo(out);
+  std::move(sources).AppendTo(out);
   if (shares_) PublishShares(std::move(now));
   return Ok();
 }

@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "metrics/collector.h"
+#include "metrics/cpu_accounting.h"
 #include "metrics/cpu_shares.h"
+#include "metrics/guest_inventory.h"
 #include "metrics/latest.h"
 #include "metrics/procfs/host_paths.h"
 
@@ -48,21 +50,30 @@ class PerCpuMonotonic {
 };
 }  // namespace detail
 
-// hostiso_cpu_seconds_total{cpu,consumer} from /proc/stat and
-// hostiso_cpu_runqueue_wait_seconds_total{cpu} from /proc/schedstat (absent on
-// kernels without CONFIG_SCHEDSTATS: the series are then omitted, not failed).
-// With `shares`, each scrape after the first also publishes the per-CPU
-// shares since the previous one (the status page's view of /proc/stat).
+// hostiso_cpu_seconds_total{cpu,consumer} from /proc/stat, its host/guest
+// split taken from the pinned vCPU threads' run time where /proc/stat's guest
+// column misses it (hostiso_cpu_accounting_source{cpu,source} says which), and
+// hostiso_cpu_runqueue_wait_seconds_total{cpu} from /proc/schedstat (absent
+// on kernels without CONFIG_SCHEDSTATS: the series are then omitted, not
+// failed). With `shares`, each scrape after the first also publishes the
+// per-CPU shares since the previous one (the status page's view of
+// /proc/stat, split as published).
 class CpuCollector : public Collector {
  public:
-  explicit CpuCollector(const HostPaths& paths,
-                        std::shared_ptr<Latest<CpuShares>> shares = nullptr);
+  // `guests` (may be null: /proc/stat alone) names the vCPU threads whose
+  // schedstat the scrape's GuestSampler reads.
+  explicit CpuCollector(
+      const HostPaths& paths,
+      std::shared_ptr<Latest<CpuShares>> shares = nullptr,
+      std::shared_ptr<const GuestInventoryHolder> guests = nullptr);
   Expected<void> Collect(const ScrapeContext& ctx,
                          std::vector<prometheus::MetricFamily>& out) override;
 
  private:
-  Expected<void> CollectSeconds(const IsolationSnapshot& isolation,
+  Expected<void> CollectSeconds(const ScrapeContext& ctx,
                                 std::vector<prometheus::MetricFamily>& out);
+  // Run time of the pinned vCPU threads per CPU since the previous scrape.
+  std::vector<std::uint64_t> VcpuRunPerCpu(const ScrapeContext& ctx);
   Expected<void> CollectRunqueueWait(
       std::vector<prometheus::MetricFamily>& out);
 
@@ -73,7 +84,9 @@ class CpuCollector : public Collector {
   std::shared_ptr<Latest<CpuShares>> shares_;
   CpuConsumerSeconds previous_;
   std::chrono::steady_clock::time_point previous_at_{};
-  detail::PerCpuMonotonic<4> consumers_;
+  std::shared_ptr<const GuestInventoryHolder> guests_;
+  VcpuRunTracker vcpu_runs_;
+  std::vector<CpuAccount> accounts_;  // indexed by CPU number
   detail::PerCpuMonotonic<1> runqueue_;
 };
 

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <map>
+#include <memory>
 
 #include "metrics/testing/scrape.h"
 #include "metrics/testing/temp_tree.h"
@@ -26,14 +27,17 @@ class CpuCollectorTest : public ::testing::Test {
           (*seconds)[key] = m.counter.value;
         if (f.name == "hostiso_cpu_runqueue_wait_seconds_total" && wait)
           (*wait)[key] = m.counter.value;
+        if (f.name == "hostiso_cpu_accounting_source")
+          sources_[m.label[0].value] = m.label[1].value;
       }
     }
     return ok;
   }
   double hz_ = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  std::map<std::string, std::string> sources_;  // cpu -> source
   testing::TempTree tree_;
   CpuCollector collector_{HostPaths{tree_.Root(), "/nonexistent", "/"}};
-  testing::ScrapeFixture scrape_;
+  testing::ScrapeFixture scrape_{tree_.Root()};
 };
 
 TEST_F(CpuCollectorTest, SplitsConsumersInSeconds) {
@@ -57,17 +61,28 @@ TEST_F(CpuCollectorTest, BackwardStepsAreClamped) {
   EXPECT_DOUBLE_EQ(b["0/idle"], 120 / hz_);
 }
 
-TEST_F(CpuCollectorTest, HotplugDropsAndResetsCpu) {
+TEST_F(CpuCollectorTest, HotplugDropsCpuAndItsCountersResumeOnReturn) {
   tree_.Write("stat", "cpu0 1 0 0 1\ncpu1 500 0 0 500\n");
-  Series a, b, c;
+  Series a, b, c, d;
   ASSERT_TRUE(Collect(&a));
   tree_.Write("stat", "cpu0 2 0 0 2\n");  // cpu1 offline
   ASSERT_TRUE(Collect(&b));
   EXPECT_EQ(b.count("1/host"), 0U);
-  tree_.Write("stat",
-              "cpu0 3 0 0 3\ncpu1 7 0 0 7\n");  // back, counters restarted
+  // Back (the kernel keeps its counters): the series resumes with the time
+  // counted meanwhile.
+  tree_.Write("stat", "cpu0 3 0 0 3\ncpu1 510 0 0 505\n");
   ASSERT_TRUE(Collect(&c));
-  EXPECT_DOUBLE_EQ(c["1/host"], 7 / hz_);  // a fresh series, not clamped to 500
+  EXPECT_DOUBLE_EQ(c["1/host"], 510 / hz_);
+  EXPECT_DOUBLE_EQ(c["1/idle"], 505 / hz_);
+  // Back with counters restarted: a new baseline, never a step backwards.
+  tree_.Write("stat", "cpu0 4 0 0 4\n");
+  ASSERT_TRUE(Collect(&d));
+  tree_.Write("stat", "cpu0 5 0 0 5\ncpu1 7 0 0 7\n");
+  ASSERT_TRUE(Collect(&d));
+  EXPECT_DOUBLE_EQ(d["1/host"], 510 / hz_);
+  tree_.Write("stat", "cpu0 6 0 0 6\ncpu1 9 0 0 7\n");
+  ASSERT_TRUE(Collect(&d));
+  EXPECT_DOUBLE_EQ(d["1/host"], 512 / hz_);
 }
 
 TEST_F(CpuCollectorTest, SchedstatOptionalAndParsed) {
@@ -150,6 +165,103 @@ TEST(CpuCollectorSharesTest, PublishesSharesFromTheSecondScrapeOn) {
   EXPECT_DOUBLE_EQ(got->cpus[0].guest, 0.5);
   EXPECT_DOUBLE_EQ(got->cpus[0].steal, 0.25);
   EXPECT_DOUBLE_EQ(got->cpus[0].idle, 0.25);
+}
+
+// A QEMU (pid 4001) whose vCPU thread 4002 is pinned to CPU 1 and whose
+// thread 4003 floats over CPUs 0-1, on a host whose /proc/stat counts the
+// guest as system time (nested KVM).
+class CpuCollectorGuestTest : public CpuCollectorTest {
+ protected:
+  void SetUp() override {
+    tree_.Write("4001/statm", "1000 500 100 1 0 900 0\n");
+    auto inv = std::make_shared<GuestInventory>();
+    GuestDomain d;
+    d.name = "instance-00000001";
+    d.qemu_pid = 4001;
+    d.vcpus.resize(2);
+    d.vcpus[0] = {0, 4002, *ParseCpuList("1"), 1};
+    d.vcpus[1] = {1, 4003, *ParseCpuList("0-1"), 0};
+    inv->domains = {d};
+    guests_->Publish(inv);
+  }
+  // One interval of `ticks`: CPU 1 busy in system time while the pinned vCPU
+  // ran `pinned_ticks`; the floating vCPU ran as long on CPU 0.
+  void Interval(int ticks, int pinned_ticks) {
+    system1_ += ticks;
+    user0_ += ticks;
+    pinned_ns_ += static_cast<std::uint64_t>(pinned_ticks / hz_ * 1e9);
+    floating_ns_ += static_cast<std::uint64_t>(ticks / hz_ * 1e9);
+    tree_.Write("stat", "cpu0 " + std::to_string(user0_) +
+                            " 0 0 100\ncpu1 0 0 " + std::to_string(system1_) +
+                            " 100\n");
+    if (!pinned_exited_) {
+      tree_.Write("4001/task/4002/schedstat",
+                  std::to_string(pinned_ns_) + " 0 1\n");
+    }
+    tree_.Write("4001/task/4003/schedstat",
+                std::to_string(floating_ns_) + " 0 1\n");
+  }
+  std::shared_ptr<GuestInventoryHolder> guests_ =
+      std::make_shared<GuestInventoryHolder>();
+  std::shared_ptr<Latest<CpuShares>> shares_ =
+      std::make_shared<Latest<CpuShares>>();
+  CpuCollector guest_collector_{HostPaths{tree_.Root(), "/nonexistent", "/"},
+                                shares_, guests_};
+  long user0_ = 50, system1_ = 50;
+  bool pinned_exited_ = false;
+  std::uint64_t pinned_ns_ = 0, floating_ns_ = 0;
+};
+
+TEST_F(CpuCollectorGuestTest, PinnedVcpuTimeBecomesGuestTimeAfterHysteresis) {
+  Series s;
+  auto scrape = [&] {
+    bool ok = false;
+    s.clear();
+    sources_.clear();
+    for (const auto& f : scrape_.Scrape(guest_collector_, &ok)) {
+      for (const auto& m : f.metric) {
+        if (f.name == "hostiso_cpu_seconds_total")
+          s[m.label[0].value + "/" + m.label[1].value] = m.counter.value;
+        if (f.name == "hostiso_cpu_accounting_source")
+          sources_[m.label[0].value] = m.label[1].value;
+      }
+    }
+    return ok;
+  };
+  Interval(0, 0);
+  ASSERT_TRUE(scrape());
+  EXPECT_EQ(sources_["1"], "proc_stat");
+  for (int i = 1; i < kAccountingSwitchAfter; ++i) {
+    Interval(100, 100);
+    ASSERT_TRUE(scrape());
+    EXPECT_EQ(sources_["1"], "proc_stat");
+  }
+  EXPECT_DOUBLE_EQ(s["1/guest"], 0);
+  Interval(100, 100);
+  ASSERT_TRUE(scrape());
+  EXPECT_EQ(sources_["1"], "vcpu_threads");
+  Interval(100, 60);
+  ASSERT_TRUE(scrape());
+  EXPECT_NEAR(s["1/guest"], 160 / hz_, 1e-6);
+  EXPECT_NEAR(s["1/host"] + s["1/guest"], (50 + 400) / hz_, 1e-6);
+  // The status page's shares follow the published split.
+  auto shares = shares_->Get().value;
+  ASSERT_TRUE(shares);
+  ASSERT_EQ(shares->cpus.size(), 2U);
+  EXPECT_NEAR(shares->cpus[1].guest, 0.6, 1e-9);
+  EXPECT_NEAR(shares->cpus[1].host, 0.4, 1e-9);
+  // The floating vCPU's time is attributed nowhere: CPU 0 keeps /proc/stat.
+  EXPECT_EQ(sources_["0"], "proc_stat");
+  EXPECT_DOUBLE_EQ(s["0/guest"], 0);
+  // The vCPU thread exits (QEMU's task dir gone): no vCPU time, no evidence,
+  // the source holds and the counters keep growing from where they were.
+  tree_.Remove("4001/task/4002/schedstat");
+  pinned_exited_ = true;
+  Interval(100, 0);
+  ASSERT_TRUE(scrape());
+  EXPECT_EQ(sources_["1"], "vcpu_threads");
+  EXPECT_NEAR(s["1/guest"], 160 / hz_, 1e-6);
+  EXPECT_NEAR(s["1/host"] + s["1/guest"], (50 + 500) / hz_, 1e-6);
 }
 
 }  // namespace

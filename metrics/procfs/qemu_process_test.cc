@@ -24,6 +24,11 @@ TEST(TaskSchedstat, ThreeFields) {
   EXPECT_FALSE(ParseTaskSchedstat("1 2\n"));
   EXPECT_FALSE(ParseTaskSchedstat("1 x 3\n"));
   EXPECT_FALSE(ParseTaskSchedstat(""));
+  // Runs of spaces and tabs separate fields, as SplitFields did.
+  auto blanks = ParseTaskSchedstat(" 7 \t 8  9 10\n");
+  ASSERT_TRUE(blanks);
+  EXPECT_EQ(blanks->run_ns, 7U);
+  EXPECT_EQ(blanks->delay_ns, 8U);
 }
 
 TEST(Statm, ResidentAndShared) {

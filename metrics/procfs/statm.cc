@@ -1,16 +1,19 @@
 #include "metrics/procfs/statm.h"
 
-#include <vector>
-
 #include "metrics/text.h"
 
 namespace hostiso {
 
 Expected<Statm> ParseStatm(std::string_view text) {
-  std::vector<std::string_view> f = SplitFields(TrimSpace(text));
-  if (f.size() < 3) return Error("statm: expected at least 3 fields");
-  auto resident = ParseUint(f[1]);
-  auto shared = ParseUint(f[2]);
+  // Read for every QEMU process at every scrape: fields taken in place.
+  std::string_view rest = TrimSpace(text);
+  const std::string_view size = TakeField(rest);
+  const std::string_view resident_text = TakeField(rest);
+  const std::string_view shared_text = TakeField(rest);
+  if (size.empty() || resident_text.empty() || shared_text.empty())
+    return Error("statm: expected at least 3 fields");
+  auto resident = ParseUint(resident_text);
+  auto shared = ParseUint(shared_text);
   if (!resident || !shared) return Error("statm: expected numbers");
   return Statm{*resident, *shared};
 }

@@ -7,11 +7,12 @@
 namespace hostiso {
 
 Expected<TaskSchedstat> ParseTaskSchedstat(std::string_view text) {
-  auto f = SplitFields(TrimSpace(text));
-  if (f.size() < 3)
-    return Error("schedstat: expected 3 numbers, got \"" +
-                 std::string(TrimSpace(text)) + "\"");
-  auto run = ParseUint(f[0]), delay = ParseUint(f[1]), slices = ParseUint(f[2]);
+  // Read for every vCPU thread at every scrape: fields are taken in place,
+  // without SplitFields' vector.
+  std::string_view rest = TrimSpace(text);
+  auto run = ParseUint(TakeField(rest));
+  auto delay = ParseUint(TakeField(rest));
+  auto slices = ParseUint(TakeField(rest));
   if (!run || !delay || !slices)
     return Error("schedstat: expected 3 numbers, got \"" +
                  std::string(TrimSpace(text)) + "\"");

@@ -235,10 +235,14 @@ def write_spin_disk(path):
 
 class Libvirtd:
     """A libvirtd (and virtlogd) started by this test, as tests/libvirt/test_libvirt_live.sh
-    does: users, groups, /dev/kvm's group and directories created, unix sockets only."""
+    does: users, groups, /dev/kvm's group and directories created, unix sockets only.
+    stop() removes the guests named `guest_names` (QEMUs by `guest_prefix`); other live
+    tests import it with their own guest names."""
 
-    def __init__(self, work):
+    def __init__(self, work, guest_names=None, guest_prefix=None):
         self.work = work
+        self.guest_names = guest_names or GUEST_NAMES
+        self.guest_prefix = guest_prefix or GUEST_PREFIX
         self.pid = None
         self.answered = False
         self.started_virtlogd = False
@@ -302,11 +306,11 @@ class Libvirtd:
     def stop(self):
         """Stops every guest of this test, then the daemons this test started."""
         if self.answered:
-            for name in GUEST_NAMES:
+            for name in self.guest_names:
                 virsh("destroy", name, timeout=30)
                 virsh("undefine", name, timeout=30)
         # Guests left without their libvirtd: only QEMUs running our guest names.
-        pgrep = subprocess.run(["pgrep", "-f", "guest=" + GUEST_PREFIX], capture_output=True,
+        pgrep = subprocess.run(["pgrep", "-f", "guest=" + self.guest_prefix], capture_output=True,
                                text=True)
         for pid in pgrep.stdout.split():
             try:
@@ -321,7 +325,7 @@ class Libvirtd:
         if self.kvm_orig:
             os.chown("/dev/kvm", -1, self.kvm_orig[0])
             os.chmod("/dev/kvm", self.kvm_orig[1])
-        for name in GUEST_NAMES:
+        for name in self.guest_names:
             for d in ("/var/log/libvirt/qemu", "/etc/libvirt/qemu"):
                 for ext in (".log", ".xml"):
                     path = os.path.join(d, name + ext)
