@@ -34,8 +34,10 @@ class TopologyCollectorTest : public ::testing::Test {
           "sys/devices/system/node/node" + std::to_string(node) + "/";
       const std::string n = std::to_string(node);
       t_.Write(d + "cpulist", node == 0 ? "0,2\n" : "1,3\n");
-      t_.Write(d + "meminfo", "Node " + n + " MemTotal: 8388608 kB\nNode " + n +
-                                  " MemFree: 4194304 kB\n");
+      std::string meminfo = "Node " + n;
+      meminfo += " MemTotal: 8388608 kB\nNode " + n;
+      meminfo += " MemFree: 4194304 kB\n";
+      t_.Write(d + "meminfo", meminfo);
       t_.Write(d + "hugepages/hugepages-2048kB/nr_hugepages", "512\n");
       t_.Write(d + "hugepages/hugepages-2048kB/free_hugepages",
                node == 0 ? "448\n" : "512\n");

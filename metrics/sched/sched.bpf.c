@@ -13,11 +13,15 @@
  * snapshot taken then, including the current holder's running interval) and
  * its end. Exact for a vCPU that waits on one CPU (pinned vCPUs); a wait that
  * migrated is attributed to the CPU it started on, scaled to its length. */
+// vmlinux.h defines the kernel types libbpf's headers use: it comes first.
+// clang-format off
+#include "vmlinux.h"
+// clang-format on
+
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
 #include "sched_abi.h"
-#include "vmlinux.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
