@@ -40,12 +40,17 @@
     // Collector `sched`: vCPU wait of one domain (summed over its vCPUs)
     // attributed to host tasks holding the vCPU's CPU, in seconds per second.
     domainHostWaitThreshold: 0.05,
+    // HostisoSchedCollectorLost: sched fails now but succeeded within this
+    // window (lost privileges, BTF gone after a kernel upgrade). A host that
+    // never granted the capabilities reports sched 0 forever and is not paged.
+    schedLostWindow: '1d',
 
     // `for:` durations, by alert.
     forDuration: {
       HostisoExporterDown: '5m',
       HostisoExporterAbsent: '15m',
       HostisoCollectorFailing: '15m',
+      HostisoSchedCollectorLost: '15m',
       HostisoLibvirtDown: '10m',
       HostisoHostStealHigh: '15m',
       HostisoCpuStealHigh: '15m',
@@ -75,6 +80,7 @@
       HostisoExporterDown: 'critical',
       HostisoExporterAbsent: 'critical',
       HostisoCollectorFailing: 'warning',
+      HostisoSchedCollectorLost: 'warning',
       HostisoLibvirtDown: 'warning',
       HostisoHostStealHigh: 'warning',
       HostisoCpuStealHigh: 'info',

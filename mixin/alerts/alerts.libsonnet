@@ -16,6 +16,10 @@ local utils = import '../lib/utils.libsonnet';
       annotations: { summary: summary, description: description },
     },
     local forWords(name) = utils.durationWords(c.forDuration[name]),
+    // "the last day", "the last 6 hours": a window in words without a leading "1 ".
+    local windowWords(d) =
+      local w = utils.durationWords(d);
+      if std.startsWith(w, '1 ') then std.substr(w, 2, std.length(w) - 2) else w,
     local violation(kind) = 'hostiso_violation_info{%s,kind="%s"} == 1' % [sel, kind],
     // Thread census results and interrupts are sampled: a subject seen in any
     // scrape of the window counts as still violating, so it does not flap;
@@ -44,13 +48,32 @@ local utils = import '../lib/utils.libsonnet';
             % [sel, forWords('HostisoExporterAbsent')]
             + "scrape configuration is broken, and no compute host's CPU isolation is monitored.",
           ),
+          // `sched` needs CAP_BPF + CAP_PERFMON, which the default unit and
+          // container do not grant: its 0 is the expected state there.
+          // HostisoSchedCollectorLost covers a sched that used to work.
           alert(
             'HostisoCollectorFailing',
-            'hostiso_collector_success{%s} == 0' % sel,
+            'hostiso_collector_success{%s,collector!="sched"} == 0' % sel,
             'A hostiso_exporter collector keeps failing.',
             'The {{ $labels.collector }} collector of hostiso_exporter on {{ $labels.instance }} '
             + 'has failed every scrape for %s; its metrics are missing or stale.'
               % forWords('HostisoCollectorFailing'),
+          ),
+          alert(
+            'HostisoSchedCollectorLost',
+            |||
+              hostiso_collector_success{%(sel)s,collector="sched"} == 0
+              and
+              max_over_time(hostiso_collector_success{%(sel)s,collector="sched"}[%(w)s]) == 1
+            ||| % { sel: sel, w: c.schedLostWindow },
+            'The sched collector stopped working on a host where it worked.',
+            'The sched (eBPF) collector of hostiso_exporter on {{ $labels.instance }} has failed '
+            + 'every scrape for %s after succeeding within the last %s: '
+              % [
+                forWords('HostisoSchedCollectorLost'),
+                windowWords(c.schedLostWindow),
+              ]
+            + 'exact scheduler attribution and HostisoDomainWaitOnHostHigh are blind.',
           ),
           alert(
             'HostisoLibvirtDown',
