@@ -194,6 +194,14 @@ local utils = import '../lib/utils.libsonnet';
             'The cpuset of {{ $labels.subject }} on {{ $labels.instance }} includes guest-role '
             + 'CPUs {{ $labels.cpus }}: every host service started in it may run on guest cores.',
           ),
+          alert(
+            'HostisoMachineSliceOnHostCpu',
+            violation('machine_slice_on_host_cpu'),
+            "libvirt's machine slice cpuset covers CPUs reserved for the host.",
+            'The cpuset of {{ $labels.subject }} on {{ $labels.instance }} includes host-role '
+            + 'CPUs {{ $labels.cpus }}: a guest thread that is not pinned (floating vCPU, '
+            + 'emulator or I/O thread) may run on host cores.',
+          ),
         ],
       },
       {
