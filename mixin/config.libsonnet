@@ -44,6 +44,8 @@
     // window (lost privileges, BTF gone after a kernel upgrade). A host that
     // never granted the capabilities reports sched 0 forever and is not paged.
     schedLostWindow: '1d',
+    // HostisoSchedMapsFull: window of increase(hostiso_sched_dropped_total).
+    schedDroppedWindow: '1h',
 
     // `for:` durations, by alert.
     forDuration: {
@@ -73,6 +75,7 @@
       HostisoHostSliceOnGuestCpu: '10m',
       HostisoMachineSliceOnHostCpu: '30m',
       HostisoDomainWaitOnHostHigh: '15m',
+      HostisoSchedMapsFull: '5m',
     },
 
     // Severity of each alert: critical pages, warning opens a ticket, info is
@@ -106,6 +109,7 @@
       // the guests by per-thread pinning; informational until that is fixed.
       HostisoMachineSliceOnHostCpu: 'info',
       HostisoDomainWaitOnHostHigh: 'warning',
+      HostisoSchedMapsFull: 'info',
     },
 
     // Grafana dashboards.

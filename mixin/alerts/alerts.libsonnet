@@ -228,6 +228,15 @@ local utils = import '../lib/utils.libsonnet';
             + 'their CPU (threshold %g s/s, for %s).'
               % [c.domainHostWaitThreshold, forWords('HostisoDomainWaitOnHostHigh')],
           ),
+          alert(
+            'HostisoSchedMapsFull',
+            'increase(hostiso_sched_dropped_total{%s}[%s]) > 0' % [sel, c.schedDroppedWindow],
+            "The sched collector's kernel maps are full; some attribution is lost.",
+            'The sched collector of hostiso_exporter on {{ $labels.instance }} dropped '
+            + '{{ $value | printf "%%.0f" }} entries at its map caps over the last %s: '
+              % windowWords(c.schedDroppedWindow)
+            + 'threads or domains beyond the caps are counted as host or other.',
+          ),
         ],
       },
       {
