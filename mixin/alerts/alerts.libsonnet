@@ -269,6 +269,14 @@ local utils = import '../lib/utils.libsonnet';
             + 'promised to guests.',
           ),
           alert(
+            'HostisoNumaHugepagesReserveBreach',
+            'hostiso_numa_hugepages_reserve_headroom_bytes{%s} < 0' % sel,
+            'Host processes use more huge pages on a NUMA node than reserved_huge_pages.',
+            'Huge page reserve headroom of NUMA node {{ $labels.node }} on {{ $labels.instance }} '
+            + 'is {{ $value | humanize1024 }}B: the host uses more huge pages there than '
+            + "nova.conf's reserved_huge_pages and eats pages Nova promised to guests.",
+          ),
+          alert(
             'HostisoMemoryHeadroomShrinking',
             |||
               predict_linear(hostiso_memory_reserve_headroom_bytes{%(sel)s}[%(w)s], %(h)s) < 0
