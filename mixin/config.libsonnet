@@ -40,12 +40,19 @@
     // Collector `sched`: vCPU wait of one domain (summed over its vCPUs)
     // attributed to host tasks holding the vCPU's CPU, in seconds per second.
     domainHostWaitThreshold: 0.05,
+    // HostisoSchedCollectorLost: sched fails now but succeeded within this
+    // window (lost privileges, BTF gone after a kernel upgrade). A host that
+    // never granted the capabilities reports sched 0 forever and is not paged.
+    schedLostWindow: '1d',
+    // HostisoSchedMapsFull: window of increase(hostiso_sched_dropped_total).
+    schedDroppedWindow: '1h',
 
     // `for:` durations, by alert.
     forDuration: {
       HostisoExporterDown: '5m',
       HostisoExporterAbsent: '15m',
       HostisoCollectorFailing: '15m',
+      HostisoSchedCollectorLost: '15m',
       HostisoLibvirtDown: '10m',
       HostisoHostStealHigh: '15m',
       HostisoCpuStealHigh: '15m',
@@ -59,6 +66,7 @@
       HostisoCpuOvercommit: '15m',
       HostisoRamOvercommit: '15m',
       HostisoMemoryReserveBreach: '10m',
+      HostisoNumaHugepagesReserveBreach: '15m',
       HostisoMemoryHeadroomShrinking: '30m',
       HostisoDiskReserveBreach: '10m',
       HostisoDiskHeadroomExhaustionPredicted: '1h',
@@ -66,7 +74,9 @@
       HostisoSmtSiblingShared: '10m',
       HostisoNumaMisplacement: '15m',
       HostisoHostSliceOnGuestCpu: '10m',
+      HostisoMachineSliceOnHostCpu: '30m',
       HostisoDomainWaitOnHostHigh: '15m',
+      HostisoSchedMapsFull: '5m',
     },
 
     // Severity of each alert: critical pages, warning opens a ticket, info is
@@ -75,6 +85,7 @@
       HostisoExporterDown: 'critical',
       HostisoExporterAbsent: 'critical',
       HostisoCollectorFailing: 'warning',
+      HostisoSchedCollectorLost: 'warning',
       HostisoLibvirtDown: 'warning',
       HostisoHostStealHigh: 'warning',
       HostisoCpuStealHigh: 'info',
@@ -88,6 +99,7 @@
       HostisoCpuOvercommit: 'warning',
       HostisoRamOvercommit: 'warning',
       HostisoMemoryReserveBreach: 'warning',
+      HostisoNumaHugepagesReserveBreach: 'warning',
       HostisoMemoryHeadroomShrinking: 'warning',
       HostisoDiskReserveBreach: 'warning',
       HostisoDiskHeadroomExhaustionPredicted: 'warning',
@@ -95,7 +107,11 @@
       HostisoSmtSiblingShared: 'warning',
       HostisoNumaMisplacement: 'warning',
       HostisoHostSliceOnGuestCpu: 'warning',
+      // Stock libvirt hosts often leave machine.slice on every CPU and confine
+      // the guests by per-thread pinning; informational until that is fixed.
+      HostisoMachineSliceOnHostCpu: 'info',
       HostisoDomainWaitOnHostHigh: 'warning',
+      HostisoSchedMapsFull: 'info',
     },
 
     // Grafana dashboards.

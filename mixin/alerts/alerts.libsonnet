@@ -16,6 +16,10 @@ local utils = import '../lib/utils.libsonnet';
       annotations: { summary: summary, description: description },
     },
     local forWords(name) = utils.durationWords(c.forDuration[name]),
+    // "the last day", "the last 6 hours": a window in words without a leading "1 ".
+    local windowWords(d) =
+      local w = utils.durationWords(d);
+      if std.startsWith(w, '1 ') then std.substr(w, 2, std.length(w) - 2) else w,
     local violation(kind) = 'hostiso_violation_info{%s,kind="%s"} == 1' % [sel, kind],
     // Thread census results and interrupts are sampled: a subject seen in any
     // scrape of the window counts as still violating, so it does not flap;
@@ -44,13 +48,32 @@ local utils = import '../lib/utils.libsonnet';
             % [sel, forWords('HostisoExporterAbsent')]
             + "scrape configuration is broken, and no compute host's CPU isolation is monitored.",
           ),
+          // `sched` needs CAP_BPF + CAP_PERFMON, which the default unit and
+          // container do not grant: its 0 is the expected state there.
+          // HostisoSchedCollectorLost covers a sched that used to work.
           alert(
             'HostisoCollectorFailing',
-            'hostiso_collector_success{%s} == 0' % sel,
+            'hostiso_collector_success{%s,collector!="sched"} == 0' % sel,
             'A hostiso_exporter collector keeps failing.',
             'The {{ $labels.collector }} collector of hostiso_exporter on {{ $labels.instance }} '
             + 'has failed every scrape for %s; its metrics are missing or stale.'
               % forWords('HostisoCollectorFailing'),
+          ),
+          alert(
+            'HostisoSchedCollectorLost',
+            |||
+              hostiso_collector_success{%(sel)s,collector="sched"} == 0
+              and
+              max_over_time(hostiso_collector_success{%(sel)s,collector="sched"}[%(w)s]) == 1
+            ||| % { sel: sel, w: c.schedLostWindow },
+            'The sched collector stopped working on a host where it worked.',
+            'The sched (eBPF) collector of hostiso_exporter on {{ $labels.instance }} has failed '
+            + 'every scrape for %s after succeeding within the last %s: '
+              % [
+                forWords('HostisoSchedCollectorLost'),
+                windowWords(c.schedLostWindow),
+              ]
+            + 'exact scheduler attribution and HostisoDomainWaitOnHostHigh are blind.',
           ),
           alert(
             'HostisoLibvirtDown',
@@ -171,6 +194,14 @@ local utils = import '../lib/utils.libsonnet';
             'The cpuset of {{ $labels.subject }} on {{ $labels.instance }} includes guest-role '
             + 'CPUs {{ $labels.cpus }}: every host service started in it may run on guest cores.',
           ),
+          alert(
+            'HostisoMachineSliceOnHostCpu',
+            violation('machine_slice_on_host_cpu'),
+            "libvirt's machine slice cpuset covers CPUs reserved for the host.",
+            'The cpuset of {{ $labels.subject }} on {{ $labels.instance }} includes host-role '
+            + 'CPUs {{ $labels.cpus }}: a guest thread that is not pinned (floating vCPU, '
+            + 'emulator or I/O thread) may run on host cores.',
+          ),
         ],
       },
       {
@@ -196,6 +227,15 @@ local utils = import '../lib/utils.libsonnet';
               % utils.durationWords(c.rateInterval)
             + 'their CPU (threshold %g s/s, for %s).'
               % [c.domainHostWaitThreshold, forWords('HostisoDomainWaitOnHostHigh')],
+          ),
+          alert(
+            'HostisoSchedMapsFull',
+            'increase(hostiso_sched_dropped_total{%s}[%s]) > 0' % [sel, c.schedDroppedWindow],
+            "The sched collector's kernel maps are full; some attribution is lost.",
+            'The sched collector of hostiso_exporter on {{ $labels.instance }} dropped '
+            + '{{ $value | printf "%%.0f" }} entries at its map caps over the last %s: '
+              % windowWords(c.schedDroppedWindow)
+            + 'threads or domains beyond the caps are counted as host or other.',
           ),
         ],
       },
@@ -227,6 +267,14 @@ local utils = import '../lib/utils.libsonnet';
             'Memory reserve headroom on {{ $labels.instance }} is {{ $value | humanize1024 }}B: '
             + 'host processes use more than reserved_host_memory_mb and eat memory that Nova '
             + 'promised to guests.',
+          ),
+          alert(
+            'HostisoNumaHugepagesReserveBreach',
+            'hostiso_numa_hugepages_reserve_headroom_bytes{%s} < 0' % sel,
+            'Host processes use more huge pages on a NUMA node than reserved_huge_pages.',
+            'Huge page reserve headroom of NUMA node {{ $labels.node }} on {{ $labels.instance }} '
+            + 'is {{ $value | humanize1024 }}B: the host uses more huge pages there than '
+            + "nova.conf's reserved_huge_pages and eats pages Nova promised to guests.",
           ),
           alert(
             'HostisoMemoryHeadroomShrinking',

@@ -28,6 +28,9 @@ import sys
 import yaml  # Debian: python3-yaml
 
 RUNBOOK_BASE = "https://github.com/hostiso/hostiso_exporter/blob/main/alerts/runbook.md#"
+# The contract's recording rules, the one place they are written:
+# tests/dashboards/check_dashboards.py reads the names from the rendered rules
+# file, which this lint checks against this list.
 RECORDING_RULES = [
     "instance:hostiso_cpu_steal:ratio_rate5m",
     "instance_cpu:hostiso_cpu_steal:ratio_rate5m",

@@ -43,8 +43,9 @@ Checks, for every dashboards/*.json:
       - every metric name exists: hostiso_* names must appear in the metric
         contract (../shared/spec/metrics.md from the repository root, or
         --spec), names containing ':' must be `record:` names of
-        alerts/hostiso.rules.yml (or, if that file is absent, the list of
-        recording rules embedded below, with a note), other names must be
+        alerts/hostiso.rules.yml (--rules; a missing file is an error: the
+        rendered rules are the one place the dashboards' recording rules are
+        read from), other names must be
         Prometheus' own series (up, scrape_*); a histogram of the contract
         (type `histogram` in its table) exists as NAME_bucket, NAME_count and
         NAME_sum, never as the bare NAME.
@@ -71,19 +72,6 @@ import yaml
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
-# Recording rules named in the project brief; used only when
-# alerts/hostiso.rules.yml does not exist (yet).
-FALLBACK_RECORDING_RULES = {
-    "instance:hostiso_cpu_steal:ratio_rate5m",
-    "instance_cpu:hostiso_cpu_steal:ratio_rate5m",
-    "instance_role_consumer:hostiso_cpu_seconds:share_rate5m",
-    "instance_domain:hostiso_vcpu_delay:ratio_rate5m",
-    "instance_policy:hostiso_vcpus_allocated:ratio",
-    "instance:hostiso_memory_guest_allocated:ratio",
-    "instance:hostiso_memory_reserve_headroom:ratio",
-    "instance:hostiso_disk_reserve_headroom:ratio",
-    "instance:hostiso_disk_free:ratio",
-}
 # Series Prometheus itself adds for every target.
 PROMETHEUS_SERIES = {"up", "scrape_duration_seconds", "scrape_samples_scraped",
                      "scrape_samples_post_metric_relabeling", "scrape_series_added"}
@@ -564,11 +552,10 @@ def load_rules(rules_path):
 
 
 def load_recording_rules(rules_path):
-    """Returns (names, note). Raises ValueError when the file is not a rules file."""
-    if not os.path.exists(rules_path):
-        return (set(FALLBACK_RECORDING_RULES),
-                "note: %s not found; using the recording-rule list embedded in "
-                "check_dashboards.py" % rules_path)
+    """Returns (names, note): the `record:` names of the rendered rules file (the
+    contract's list of recording rules is written once, in tests/alerts/lint_alerts.py,
+    which checks the rendered file against it). Raises OSError when the file is
+    missing, ValueError when it is not a rules file."""
     names = {r["record"] for r in load_rules(rules_path) if isinstance(r.get("record"), str)}
     return names, "recording rules: %d from %s" % (len(names), rules_path)
 

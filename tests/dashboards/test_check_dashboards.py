@@ -122,9 +122,9 @@ class AcceptsRealDashboards(Fixture):
         self.save(d)
         self.assertAccepted()
 
-    def test_missing_rules_file_falls_back_to_embedded_list(self):
-        out = self.assertAccepted(extra=("--rules", os.path.join(self.tmp, "absent.yml")))
-        self.assertIn("using the recording-rule list embedded", out)
+    def test_missing_rules_file_is_an_error(self):
+        self.assertRejected("recording rules:", "absent.yml",
+                            extra=("--rules", os.path.join(self.tmp, "absent.yml")))
 
     def test_rules_file_in_flow_style(self):
         out = self.assertAccepted(extra=("--rules", self.write_recording_rules()))
