@@ -2,8 +2,8 @@
 """Live: the host/guest split of a CPU whose guest time /proc/stat misses (issue 13).
 
 Two spinning 1-vCPU guests ("jmp $" disks; KVM when /dev/kvm exists, TCG otherwise) are
-pinned to guest-role CPU 1 through a private libvirtd started and stopped by the soak
-test's Libvirtd helper (tests/soak/test_soak.py). On this machine /proc/stat's guest
+pinned to guest-role CPU 1 through a private libvirtd started and stopped by the
+shared Libvirtd helper (tests/e2e/libvirt_harness.py). On this machine /proc/stat's guest
 column stays 0 either way (nested KVM counts the guests as system time; TCG vCPUs are
 ordinary threads), so the exporter must switch CPU 1 to `vcpu_threads`. Then, over at
 least --window seconds, the growth of hostiso_cpu_seconds_total{cpu="1",consumer="guest"}
@@ -25,11 +25,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-sys.path.insert(0, os.path.join(HERE, "..", "soak"))
 import exporter_harness as h  # noqa: E402
-import test_soak as soak  # noqa: E402
+import libvirt_harness as lh  # noqa: E402
 
-GUEST_CPU = soak.GUEST_CPU  # the soak helper's guest XML pins vCPU and emulator here
+GUEST_CPU = 1  # the guests' vCPU and emulator are pinned here
 PREFIX = "hostiso-acct-"
 NAMES = [PREFIX + "0", PREFIX + "1"]
 VCPU_COMM = re.compile(r"^CPU \d+/(KVM|TCG)$")
@@ -77,12 +76,12 @@ def start_guests(libvirtd, work):
     """Defines and starts the two guests; returns why not, or None."""
     for i, name in enumerate(NAMES):
         disk = os.path.join(work, "spin%d.img" % i)
-        soak.write_spin_disk(disk)
+        lh.write_spin_disk(disk)
         xml = os.path.join(work, name + ".xml")
         with open(xml, "w") as f:
-            f.write(soak.guest_xml(name, libvirtd.virt, disk))
+            f.write(lh.guest_xml(name, libvirtd.virt, disk, GUEST_CPU))
         for action, arg in (("define", xml), ("start", name)):
-            ok, out = soak.virsh(action, arg)
+            ok, out = lh.virsh(action, arg)
             if not ok:
                 return "virsh %s %s: %s" % (action, arg, out)
     return None
@@ -165,7 +164,7 @@ def main(args):
         return h.SKIP
     work = tempfile.mkdtemp(prefix="hostiso-acct-", dir="/var/tmp")
     os.chmod(work, 0o755)  # QEMU (user libvirt-qemu) opens the disks in here
-    libvirtd = soak.Libvirtd(work, guest_names=NAMES, guest_prefix=PREFIX)
+    libvirtd = lh.Libvirtd(work, guest_names=NAMES, guest_prefix=PREFIX)
     # As in test_libvirt_live.sh: HOSTISO_LIBVIRT_VIRT=qemu forces TCG where KVM exists.
     libvirtd.virt = os.environ.get("HOSTISO_LIBVIRT_VIRT", libvirtd.virt)
     why = libvirtd.why_not()

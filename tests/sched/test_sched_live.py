@@ -23,13 +23,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from xml.sax.saxutils import escape, quoteattr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-sys.path.insert(0, os.path.join(HERE, "..", "soak"))
 from exporter_harness import SKIP, Checker, Exporter, parse, select, value  # noqa: E402
-from test_soak import Libvirtd, virsh, write_spin_disk  # noqa: E402
+from libvirt_harness import Libvirtd, guest_xml, virsh, write_spin_disk  # noqa: E402
 from sched_preflight import why_sched_cannot_load  # noqa: E402
 
 GUEST_CPU = 1
@@ -45,23 +43,6 @@ def skip(why):
     sys.exit(SKIP)
 
 
-def guest_xml(name, virt, disk):
-    return """<domain type=%s>
-  <name>%s</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu placement='static'>1</vcpu>
-  <cputune><vcpupin vcpu='0' cpuset='%d'/><emulatorpin cpuset='0'/></cputune>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
-  <devices>
-    <emulator>/usr/bin/qemu-system-x86_64</emulator>
-    <disk type='file' device='disk'><driver name='qemu' type='raw'/>
-      <source file=%s/><target dev='hda' bus='ide'/></disk>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-""" % (quoteattr(virt), escape(name), GUEST_CPU, quoteattr(disk))
-
-
 class Guests:
     """The two spinning guests; destroyed in stop() before the daemon goes."""
 
@@ -74,7 +55,7 @@ class Guests:
             write_spin_disk(disk)
             path = os.path.join(self.work, name + ".xml")
             with open(path, "w") as f:
-                f.write(guest_xml(name, self.libvirtd.virt, disk))
+                f.write(guest_xml(name, self.libvirtd.virt, disk, GUEST_CPU, emulator_cpu=0))
             ok, out = virsh("create", path)
             if not ok:
                 return "virsh create %s: %s" % (name, out)
@@ -208,7 +189,7 @@ def check_intrusion(c, exporter, burner):
 
 
 def run(args, work, c):
-    libvirtd = Libvirtd(work)
+    libvirtd = Libvirtd(work, GUESTS, PREFIX)
     guests = Guests(libvirtd, work)
     busy = None
     try:
@@ -276,7 +257,7 @@ def main():
         skip("needs root (loads BPF, starts libvirtd)")
     if GUEST_CPU >= os.cpu_count():
         skip("needs at least 2 CPUs")
-    why = Libvirtd("/nonexistent").why_not() or why_sched_cannot_load(args.exporter)
+    why = Libvirtd("/nonexistent", GUESTS, PREFIX).why_not() or why_sched_cannot_load(args.exporter)
     if why:
         skip(why)
     c = Checker()

@@ -27,11 +27,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-sys.path.insert(0, os.path.join(HERE, "..", "soak"))
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures"))
 import exporter_harness as h  # noqa: E402
 import generate  # noqa: E402
-from test_soak import Libvirtd, virsh  # noqa: E402
+from libvirt_harness import Libvirtd, virsh  # noqa: E402
 
 PREFIX = "hostiso-numa-"
 GUESTS = {  # name: (numatune nodeset or None, pinned CPU)
@@ -151,7 +150,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--exporter", required=True)
     args = ap.parse_args()
-    lv = Libvirtd(tempfile.gettempdir())
+    lv = Libvirtd(tempfile.gettempdir(), GUESTS, PREFIX)
     why = lv.why_not()
     if why is None and (os.cpu_count() or 1) < 2:
         why = "needs at least 2 CPUs (a vCPU on CPU 1, another on CPU 0)"
