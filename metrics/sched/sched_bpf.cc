@@ -168,20 +168,23 @@ class LoadedSchedBpf : public SchedBpf {
     return Ok();
   }
 
+  // Drains the (cpu, comm) map: each entry is read and deleted in one call,
+  // so it holds only the names that ran since the previous read. A host that
+  // churns through unique names (numbered workers) then never fills it, and
+  // the exporter keeps no per-name state beyond the ledger's bounded ranking.
+  // An add the program makes to an entry in the instant it is deleted is lost
+  // (nanoseconds of one thread's run).
   void ReadIntrusion(SchedSnapshot& snap) {
     const int fd = bpf_map__fd(skel_->maps.intrusion);
     hostiso_intrusion_key key{};
-    hostiso_intrusion_key next{};
-    const hostiso_intrusion_key* prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    // Bounded: the program may insert while we drain.
+    for (int i = 0; i < 2 * HOSTISO_MAX_INTRUSION_KEYS; ++i) {
+      if (bpf_map_get_next_key(fd, nullptr, &key) != 0) break;
       std::uint64_t ns = 0;
-      if (bpf_map_lookup_elem(fd, &next, &ns) == 0) {
-        const std::size_t len = strnlen(next.comm, sizeof(next.comm));
-        snap.intrusion.push_back(
-            {static_cast<int>(next.cpu), std::string(next.comm, len), ns});
-      }
-      key = next;
-      prev = &key;
+      if (bpf_map_lookup_and_delete_elem(fd, &key, &ns) != 0) continue;
+      const std::size_t len = strnlen(key.comm, sizeof(key.comm));
+      snap.intrusion.push_back(
+          {static_cast<int>(key.cpu), std::string(key.comm, len), ns});
     }
   }
 

@@ -153,15 +153,11 @@ void SchedCounters::UpdateDomains(const SchedSnapshot& snap,
 void SchedCounters::UpdateIntrusion(const SchedSnapshot& snap,
                                     const CpuSet& guest_cpus) {
   std::vector<detail::IntrusionLedger::Delta> deltas;
-  std::map<std::pair<int, std::string>, std::uint64_t> now;
+  // The (cpu, comm) map is drained at each read: its values are already
+  // the time since the previous read.
   for (const auto& e : snap.intrusion) {
-    if (!guest_cpus.Contains(e.cpu)) continue;
-    auto key = std::make_pair(e.cpu, e.comm);
-    now[key] = e.ns;
-    const auto it = previous_intrusion_.find(key);
-    const std::uint64_t grown =
-        Growth(e.ns, it == previous_intrusion_.end() ? 0 : it->second);
-    if (grown > 0) deltas.push_back({e.comm, e.cpu, grown, false});
+    if (!guest_cpus.Contains(e.cpu) || e.ns == 0) continue;
+    deltas.push_back({e.comm, e.cpu, e.ns, false});
   }
   std::map<int, const SchedSnapshot::Cpu*> before;
   for (const auto& c : previous_.cpus) before[c.cpu] = &c;
@@ -181,7 +177,6 @@ void SchedCounters::UpdateIntrusion(const SchedSnapshot& snap,
                         overflow, false});
   }
   ledger_.Add(deltas, guest_cpus);
-  previous_intrusion_ = std::move(now);
 }
 
 void SchedCounters::AppendDomains(

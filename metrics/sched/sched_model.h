@@ -54,6 +54,8 @@ struct SchedSnapshot {
     std::array<std::uint64_t, HOSTISO_CLASS_COUNT> held_ns{};
     std::uint64_t intrusion_overflow_ns = 0;
   };
+  // Host time of one name on one CPU since the previous read (the map is
+  // drained at each read).
   struct Intrusion {
     int cpu = 0;
     std::string comm;
@@ -102,7 +104,6 @@ class SchedCounters {
   SchedSnapshot previous_;
   std::map<int, std::array<std::uint64_t, HOSTISO_CLASS_COUNT>> held_;
   std::map<std::string, Domain> domains_;
-  std::map<std::pair<int, std::string>, std::uint64_t> previous_intrusion_;
   detail::IntrusionLedger ledger_;
   std::uint64_t events_ = 0, dropped_ = 0;
   std::optional<std::uint64_t> bpf_run_ns_;

@@ -29,10 +29,14 @@ Why the warm-up starts with 2 x --web.max-connections quick scrapes: CivetWeb
 hands connections to its idle workers in turn, and a worker's first scrape
 touches about 40 KiB (its stack and malloc state), so RSS climbs ~40 MiB over
 the first 1,024 connections and is flat after; measuring before every worker
-has served would report that as a leak. The RSS bound (2 MiB) then covers
-malloc's settling after the warm-up (measured here at 0.4-1 MiB over 1,000
-scrapes) and the census's table of ranked names, capped at 4,096 names (well
-under 1 MiB); a leak of 100 bytes per process, 10 KiB per scrape or 50 KiB
+has served would report that as a leak. The warm-up (120 s) also
+outlasts the filling of the bounded tables of ranked process names (the
+census's and the sched collector's intrusion ledgers, 4,096 names each): the
+churn makes a unique name every third process, 40 a second at the default
+rate, so both are full before the baseline (with a 60 s warm-up they were
+still filling during the measurement: +3 MiB with both collectors on). The RSS
+bound (2 MiB) then covers malloc's settling after the warm-up (measured here
+at 0.4-1 MiB over 1,000 scrapes); a leak of 100 bytes per process, 10 KiB per scrape or 50 KiB
 per guest cycle exceeds it in the default 3-minute run.
 
 Usage: test_soak.py --exporter PATH [--duration SECONDS] [--no-guests]
@@ -369,7 +373,7 @@ def parse_args():
     p.add_argument("--exporter", help="path to hostiso_exporter")
     p.add_argument("--duration", type=float, default=180,
                    help="seconds of churn measured after the warm-up (default 180)")
-    p.add_argument("--warmup", type=float, default=60,
+    p.add_argument("--warmup", type=float, default=120,
                    help="seconds of churn before the first sample (default 60)")
     p.add_argument("--workers", type=int, default=1024,
                    help="--web.max-connections given to the exporter (its default)")
@@ -399,7 +403,7 @@ def exporter_args(work):
                 % os.path.join(work, "instances"))
     return ["--isolation.guest-cpus=%d" % GUEST_CPU, "--census.interval=1",
             "--nova.config=" + nova, "--libvirt.uri=qemu:///system",
-            "--libvirt.refresh-interval=30"]
+            "--libvirt.refresh-interval=30"] + os.environ.get("HOSTISO_SOAK_EXTRA", "").split()
 
 
 def start_guests(args, work):
