@@ -181,7 +181,14 @@ class LoadedSchedBpf : public SchedBpf {
     for (int i = 0; i < 2 * HOSTISO_MAX_INTRUSION_KEYS; ++i) {
       if (bpf_map_get_next_key(fd, nullptr, &key) != 0) break;
       std::uint64_t ns = 0;
-      if (bpf_map_lookup_and_delete_elem(fd, &key, &ns) != 0) continue;
+      if (bpf_map_lookup_and_delete_elem(fd, &key, &ns) != 0) {
+        if (errno == ENOENT) continue;  // deleted since get_next_key
+        // Kernels before 5.14 cannot look up and delete a hash entry in one
+        // call: read, then delete (an add in between is lost).
+        if (bpf_map_lookup_elem(fd, &key, &ns) != 0 ||
+            bpf_map_delete_elem(fd, &key) != 0)
+          break;  // never spin on an entry that cannot be removed
+      }
       const std::size_t len = strnlen(key.comm, sizeof(key.comm));
       snap.intrusion.push_back(
           {static_cast<int>(key.cpu), std::string(key.comm, len), ns});
