@@ -12,20 +12,28 @@ Same live setup as test_sched_live.py (reused from there and from
 tests/e2e/libvirt_harness.py): two spinning 1-vCPU guests and a host busy loop
 pinned to CPU 1. perf records sched_switch, sched_wakeup and sched_wakeup_new on
 CLOCK_MONOTONIC (the clock of bpf_ktime_get_ns), in a private mount namespace that
-mounts tracefs (the host's mounts are not touched), across two scrapes of the
-exporter. Both sides then count runqlat's events over the window between the two
-scrapes: a wait starts when a vCPU thread is woken (sched_wakeup) or switched out
-while still runnable, and ends when it runs; each run that starts in the window
-is one wait.
+mounts tracefs (the host's mounts are not touched), while the exporter is scraped
+every 0.5 s for 20 s. Not `perf sched record`: it records sched_waking, which
+fires before the task is queued, where runqlat and the collector use
+sched_wakeup. Both sides count runqlat's events: a wait starts when a vCPU thread
+is woken (sched_wakeup) or switched out still runnable, and ends when it runs;
+each run that starts between two scrapes is one wait of that interval.
 
 From perf's `timehist --state` rows (one per run, printed when the run ends):
 the wait before a run is the "sch delay" (wakeup to run) when there is one, else
 the "wait time" (switch-out to run) when the previous run ended runnable (R: perf
 6.1 resets its wakeup mark at every switch-out, so a preempted wait shows there,
-not under sch delay). Checked per domain and for both together:
-- the number of waits equals the histogram's _count growth (within 1 % or 3);
+not under sch delay).
+
+Intervals near a switch of a vCPU thread that perf did not record (a switch-out
+with no switch-in before it; seen here for switches away from a few host tasks,
+and the collector misses the same switches) are left out; the rest are summed.
+Checked per domain and for both together:
+- the number of waits equals the histogram's _count growth, and the runnable
+  switch-outs the domain's preemptions (within 1 % or 3 + one per interval edge);
 - each cumulative bucket of perf's waits, bucketed at the exporter's bounds,
-  matches the exporter's bucket growth (within 2 % of the waits or 3);
+  matches the exporter's bucket growth (+-1 us at the bound: timehist prints
+  microseconds; within 1 % or 3 + edges);
 - the mean wait (perf's raw values, exporter's _sum/_count) within 2 %;
 - median and p99 (the issue's bar, 10 %): histogram_quantile-style interpolation
   of the exporter's buckets against the same interpolation of perf's waits in
@@ -33,7 +41,8 @@ not under sch delay). Checked per domain and for both together:
   between raw and interpolated is the histogram's resolution (buckets a factor of
   2 apart), not a measurement error, so it is reported, not asserted.
 
-Usage: test_sched_reference_live.py --exporter BIN [--window S] [--keep-trace FILE].
+Usage: test_sched_reference_live.py --exporter BIN [--window S] [--step S]
+[--keep-trace FILE].
 Exit 0 pass, 1 fail, 77 skip.
 """
 import argparse
@@ -54,9 +63,10 @@ from sched_preflight import why_sched_cannot_load  # noqa: E402
 from test_sched_live import GUEST_CPU, GUESTS, PREFIX, Guests, one, vcpu_tid  # noqa: E402
 
 HIST = "hostiso_domain_runqueue_latency_seconds"
+INTRUSION = "hostiso_sched_intrusion_seconds_total"
 PERF_EVENTS = ("sched:sched_switch", "sched:sched_wakeup", "sched:sched_wakeup_new")
 LEAD = 3.0  # perf is recording before the first scrape (checked from its first event)
-TAIL = 3.0  # and still after the second one, so the runs in flight end in the trace
+TAIL = 3.0  # and still after the last one, so the runs in flight end in the trace
 # One timehist row: time [cpu] name[tid/pid] wait sch-delay run state
 ROW = re.compile(r"^\s*(\d+\.\d+)\s+\[(\d+)\]\s+(.*)\[(\d+)(?:/\d+)?\]\s+"
                  r"(\d+\.\d+)\s+(\d+\.\d+)\s+(\d+\.\d+)\s+(\S+)\s*$")
@@ -392,6 +402,14 @@ def measure(c, exporter, work, args):
     print("%d scrapes over %.3f s (CLOCK_MONOTONIC %.3f..%.3f); switches of the vCPU "
           "threads perf did not see: %d; compared over %d intervals, %.3f s (%d edges)"
           % (len(scrapes), t2 - t1, t1, t2, len(unseen), len(keep), span, edges))
+    # After a switch it did not see, the collector still takes the CPU's holder
+    # to be the task switched away from, so the vCPU's run counts as host time
+    # under the vCPU thread's own name: printed, to show the same switches are missed.
+    vcpu_as_host = sum(v - (one(scrapes[0][0], INTRUSION, **labels) or 0)
+                       for _, labels, v in select(scrapes[-1][0], INTRUSION, cpu=str(GUEST_CPU))
+                       if labels.get("comm", "").startswith("CPU "))
+    print("vCPU threads' run time the collector charged as host intrusion: %.4f s"
+          % vcpu_as_host)
     c.check(span >= args.window / 3, "at least a third of the window is free of unseen "
             "switches (%.1f s of %.1f s)" % (span, t2 - t1))
     together, sums = [], None
@@ -421,7 +439,7 @@ def run(args, work, c):
         busy = subprocess.Popen(["taskset", "-c", str(GUEST_CPU), "sh", "-c",
                                  "while :; do :; done"])
         flags = ["--isolation.guest-cpus=%d" % GUEST_CPU, "--libvirt.uri=qemu:///system",
-                 "--libvirt.refresh-interval=2",
+                 "--libvirt.refresh-interval=2", "--census.top-comms=1000",
                  "--nova.config=" + os.path.join(work, "missing-nova.conf")]
         with Exporter(args.exporter, flags) as exporter:
             time.sleep(2)  # both domains in the maps for a while
