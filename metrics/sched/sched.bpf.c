@@ -304,6 +304,16 @@ int BPF_PROG(hostiso_sched_switch, bool preempt, struct task_struct *prev,
   if (s) s->events++;
   struct hostiso_cpu_state *st = bpf_map_lookup_elem(&cpus, &cpu);
   if (!st) return 0;
+  /* The recorded holder is `prev` unless a switch went unseen (seen on
+   * 6.x kernels for a few host threads, by perf's tracepoints as well):
+   * then `prev` is classed afresh, and the interval is charged to it, so a
+   * vCPU's preemption still starts its wait and its run time is never
+   * charged as host time under its own name. */
+  if (st->since_ns != 0 && st->holder_tid != prev->pid) {
+    struct holder actual = Classify(prev);
+    st->holder_class = actual.cls;
+    st->holder_domain = actual.domain;
+  }
   Flush(cpu, st, prev, now);
 
   struct holder was = {st->holder_class, st->holder_domain};
@@ -312,6 +322,7 @@ int BPF_PROG(hostiso_sched_switch, bool preempt, struct task_struct *prev,
   st->since_ns = now;
   st->holder_class = comes.cls;
   st->holder_domain = comes.domain;
+  st->holder_tid = next->pid;
 
   /* A vCPU switched out while still runnable (or preempted on its way to
    * sleep, which leaves it on the run queue) was preempted: it waits now. */

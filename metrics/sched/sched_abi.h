@@ -72,6 +72,10 @@ struct hostiso_cpu_state {
   __u64 held_ns[HOSTISO_CLASS_COUNT];
   /* Host time on a guest-role CPU that found the intrusion map full. */
   __u64 intrusion_overflow_ns;
+  /* The holder's thread id: a switch whose `prev` is another task means an
+   * earlier switch was not seen, and the recorded class is stale. */
+  __u32 holder_tid;
+  __u32 pad;
 };
 
 /* Map "domcpu" (array indexed by cpu * max_domains + domain): the time this
