@@ -288,6 +288,13 @@ class Prometheus:
             raise RuntimeError("%s: %s" % (params.get("query"), body))
         return dt, len(body["data"]["result"])
 
+    def scalar(self, expr, at):
+        """The single value of an instant query."""
+        params = urllib.parse.urlencode({"query": expr, "time": at})
+        url = "%s/api/v1/query?%s" % (self.url, params)
+        with urllib.request.urlopen(url, timeout=900) as r:
+            return int(float(json.load(r)["data"]["result"][0]["value"][1]))
+
     def memory_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
             fields = dict(line.split(":", 1) for line in f if ":" in line)
@@ -336,7 +343,7 @@ def run_queries(prom, end, hours, reps):
     for dash, where, expr, instant in dashboard_queries():
         q = check_dashboards.substitute_variables(expr, rate_interval="4m", job="hostiso")
         spans = [("instant", 0, 0)] if instant else \
-            [("1h", 3600, 60), ("%dh" % hours, hours * 3600, 120)]
+            [("1h", 3600, 60), ("%dh" % hours, hours * 3600, 120)][:1 if hours <= 1 else 2]
         for label, span, step in spans:
             path, params = ("query", {"query": q, "time": end}) if instant else \
                 ("query_range", {"query": q, "start": end - span, "end": end, "step": step})
@@ -467,7 +474,43 @@ def record_rules(args, data, tmp, start, end, samples, facts):
         shutil.move(os.path.join(rule_blocks, block), os.path.join(data, block))
 
 
+def reuse_history(args, tmp):
+    """--data: the raw history already loaded (blocks of an earlier or partial
+    run), hard-linked into tmp/data; (start, end, samples, facts)."""
+    data = os.path.join(tmp, "data")
+    os.mkdir(data)
+    mint, maxt = None, None
+    for block in os.listdir(args.data):
+        meta = os.path.join(args.data, block, "meta.json")
+        if not os.path.exists(meta):
+            continue
+        with open(meta) as f:
+            m = json.load(f)
+        mint = m["minTime"] if mint is None else min(mint, m["minTime"])
+        maxt = m["maxTime"] if maxt is None else max(maxt, m["maxTime"])
+        shutil.copytree(os.path.join(args.data, block), os.path.join(data, block),
+                        copy_function=os.link)
+    start, end = -(-mint // 1000), (maxt - 1) // 1000  # maxTime is exclusive
+    samples = (end - start) // STEP + 1
+    facts = {"hosts": args.hosts, "hours": (end - start) / 3600.0, "samples_per_series": samples,
+             "reused_data": args.data}
+    print("reusing %s: %d steps from %d to %d" % (args.data, samples, start, end), flush=True)
+    return start, end, samples, facts
+
+
 def simulate(args, tmp):
+    if args.data:
+        start, end, samples, facts = reuse_history(args, tmp)
+        data = os.path.join(tmp, "data")
+        record_rules(args, data, tmp, start, end, samples, facts)
+        with Prometheus(data, tmp, args.query_timeout) as prom:
+            _, names = prom.query("query", {"query": 'count by (__name__) ({job="hostiso"})',
+                                            "time": end})
+            facts["series"] = prom.scalar('count({job="hostiso",__name__!~".*:.*"})', end)
+            report = run_queries(prom, end, max(1, int(facts["hours"])), args.reps)
+        facts["metric_names"] = names
+        report["facts"] = facts
+        return report
     template, roles = template_series()
     series = [s for h in range(args.hosts) for s in host_series(h, template, roles)]
     samples = args.hours * 3600 // STEP + 1
@@ -505,6 +548,8 @@ def main():
                     help="recorded series over the history: promtool's rule backfill (every "
                          "rule at every minute), or each rule evaluated once at the end and "
                          "held constant (for fleets whose backfill takes hours)")
+    ap.add_argument("--data", help="skip generating and loading: query the raw history in this "
+                    "TSDB directory (blocks of an earlier run, e.g. a partial one)")
     ap.add_argument("--json", help="write the full report here")
     args = ap.parse_args()
     for tool in ("promtool", "prometheus"):
