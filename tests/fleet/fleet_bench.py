@@ -3,7 +3,8 @@
 and Capacity planning dashboards over synthetic history of many hosts, in a
 real Prometheus (benchmark, ctest label `bench`).
 
-Usage: fleet_bench.py [--hosts 50] [--hours 6] [--reps 5] [--json OUT]
+Usage: fleet_bench.py [--hosts 50] [--hours 6] [--reps 5] [--query-timeout 2m]
+                      [--rules backfill|synthesize] [--json OUT]
 
 1. Per host, the series of a 64-CPU compute host: the exposition of the
    smt_large fixture (tests/golden/smt_large.prom: cpu, isolation, memory
@@ -11,12 +12,15 @@ Usage: fleet_bench.py [--hosts 50] [--hours 6] [--reps 5] [--json OUT]
    for 16 guests of 4 vCPUs, a few violations; job="hostiso", two clusters.
    Counters grow at role-dependent rates, a few hosts have steal, vCPU delay,
    violations and shrinking disk headroom.
-2. Written as OpenMetrics at 1-minute resolution and loaded with
-   `promtool tsdb create-blocks-from openmetrics`.
+2. Written as OpenMetrics at 1-minute resolution, one file per 2 h block
+   window, each loaded with `promtool tsdb create-blocks-from openmetrics`
+   while the next is written (wall, CPU time and peak RSS of each run).
 3. A Prometheus on 127.0.0.1 with its own data directory over those blocks;
    the recording rules backfilled with `promtool tsdb create-blocks-from
    rules` (every rule at every minute of the history: timed), Prometheus
-   restarted with them.
+   restarted with them; or, with --rules synthesize, each rule evaluated
+   once at the end of the history and its result loaded as constant series
+   over the whole history (the simulated rates are constant).
 4. Every recording rule as an instant query, and every query of the Fleet and
    Capacity dashboards as Grafana sends it: instant targets and variables as
    instant queries, the others as range queries over the last hour (step
@@ -53,6 +57,7 @@ import query_dashboards_live  # noqa: E402
 RULES = os.path.join(REPO, "alerts", "hostiso.rules.yml")
 TEMPLATE = os.path.join(REPO, "tests", "golden", "smt_large.prom")
 STEP = 60
+BLOCK_S = 7200  # promtool's block duration (2 h)
 DOMAINS, VCPUS = 16, 4
 ROLE_RATES = {  # consumer -> CPU-seconds per second, by CPU role
     "host": {"host": 0.30, "guest": 0.0, "steal": 0.002, "idle": 0.698},
@@ -169,19 +174,69 @@ def host_series(h, template, roles):
     return out
 
 
-def write_openmetrics(path, series, start, samples):
-    """Time-major: every series at every step, then # EOF. Says how far it got
-    every 30 steps (a large fleet takes many minutes)."""
+def write_openmetrics(path, series, start, steps):
+    """Time-major: every series at each step in `steps`, then # EOF. Says how
+    far it got every 30 steps (a large fleet takes many minutes)."""
     t0 = time.perf_counter()
     with open(path, "w") as f:
-        for k in range(samples):
+        for n, k in enumerate(steps):
             ts = start + k * STEP
             t = k * STEP
             f.write("".join("%s %.10g %d\n" % (s, base + rate * t, ts) for s, base, rate in series))
-            if k % 30 == 29:
+            if n % 30 == 29:
                 print("  generated %d of %d steps in %.0f s"
-                      % (k + 1, samples, time.perf_counter() - t0), flush=True)
+                      % (n + 1, len(steps), time.perf_counter() - t0), flush=True)
         f.write("# EOF\n")
+
+
+def block_slices(start, samples):
+    """The sample steps grouped by promtool's 2 h block window. promtool
+    rereads its whole input file for every window it spans, so one file per
+    window reads each sample twice (its min/max scan, then the window)."""
+    slices = {}
+    for k in range(samples):
+        slices.setdefault((start + k * STEP) // BLOCK_S, []).append(k)
+    return [slices[w] for w in sorted(slices)]
+
+
+class Loader:
+    """`promtool tsdb create-blocks-from openmetrics` of one slice at a time,
+    in the background while the next slice is generated; wall, CPU time and
+    peak RSS of each run (wait4)."""
+
+    def __init__(self, data, log):
+        self.data, self.log, self.proc, self.runs = data, log, None, []
+
+    def start(self, om):
+        self.wait()
+        self.om, self.t0 = om, time.perf_counter()
+        self.proc = subprocess.Popen(["promtool", "tsdb", "create-blocks-from", "openmetrics",
+                                      "--quiet", om, self.data],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait(self):
+        if self.proc is None:
+            return
+        _, status, ru = os.wait4(self.proc.pid, 0)
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        run = {"wall_s": time.perf_counter() - self.t0, "cpu_s": ru.ru_utime + ru.ru_stime,
+               "maxrss_kib": ru.ru_maxrss, "bytes": os.path.getsize(self.om),
+               "exit": self.proc.returncode}
+        self.runs.append(run)
+        print("  promtool create-blocks-from openmetrics %s: %.1f s, CPU %.1f s, max RSS %d MiB"
+              % (os.path.basename(self.om), run["wall_s"], run["cpu_s"], ru.ru_maxrss >> 10),
+              flush=True)
+        os.remove(self.om)
+        self.proc = None
+        if run["exit"] != 0:
+            self.log.flush()
+            with open(self.log.name, errors="replace") as f:
+                tail = f.read()[-2000:]
+            raise RuntimeError("promtool create-blocks-from openmetrics failed:\n" + tail)
+
+    def stop(self):
+        if self.proc is not None:
+            stop_process(self.proc, timeout=30)
 
 
 class Prometheus:
@@ -233,6 +288,13 @@ class Prometheus:
             raise RuntimeError("%s: %s" % (params.get("query"), body))
         return dt, len(body["data"]["result"])
 
+    def scalar(self, expr, at):
+        """The single value of an instant query."""
+        params = urllib.parse.urlencode({"query": expr, "time": at})
+        url = "%s/api/v1/query?%s" % (self.url, params)
+        with urllib.request.urlopen(url, timeout=900) as r:
+            return int(float(json.load(r)["data"]["result"][0]["value"][1]))
+
     def memory_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
             fields = dict(line.split(":", 1) for line in f if ":" in line)
@@ -281,7 +343,7 @@ def run_queries(prom, end, hours, reps):
     for dash, where, expr, instant in dashboard_queries():
         q = check_dashboards.substitute_variables(expr, rate_interval="4m", job="hostiso")
         spans = [("instant", 0, 0)] if instant else \
-            [("1h", 3600, 60), ("%dh" % hours, hours * 3600, 120)]
+            [("1h", 3600, 60), ("%dh" % hours, hours * 3600, 120)][:1 if hours <= 1 else 2]
         for label, span, step in spans:
             path, params = ("query", {"query": q, "time": end}) if instant else \
                 ("query_range", {"query": q, "start": end - span, "end": end, "step": step})
@@ -331,34 +393,140 @@ def run_step(what, cmd, log):
     return dt
 
 
+def load_history(series, start, samples, tmp, name):
+    """Writes `series` at every step, one OpenMetrics file per block window,
+    and loads each into tmp/data while the next is written. Returns facts."""
+    facts = {"generate_s": 0.0, "openmetrics_bytes": 0}
+    loader = Loader(os.path.join(tmp, "data"), open(os.path.join(tmp, "promtool.log"), "a"))
+    t0 = time.perf_counter()
+    try:
+        for i, steps in enumerate(block_slices(start, samples)):
+            om = os.path.join(tmp, "%s-%d.om" % (name, i))
+            t1 = time.perf_counter()
+            write_openmetrics(om, series, start, steps)
+            facts["generate_s"] += time.perf_counter() - t1
+            facts["openmetrics_bytes"] += os.path.getsize(om)
+            print("  %s slice %d: %d steps, %d bytes in %.1f s" % (
+                name, i, len(steps), os.path.getsize(om), time.perf_counter() - t1), flush=True)
+            loader.start(om)
+        loader.wait()
+    finally:
+        loader.stop()
+    facts["load_wall_s"] = time.perf_counter() - t0
+    facts["promtool_runs"] = loader.runs
+    facts["promtool_cpu_s"] = sum(r["cpu_s"] for r in loader.runs)
+    facts["promtool_max_rss_kib"] = max(r["maxrss_kib"] for r in loader.runs)
+    return facts
+
+
+def series_text(metric):
+    """name{labels} of an API result's metric, escaped as OpenMetrics wants."""
+    def esc(v):
+        return v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    labels = ",".join('%s="%s"' % (k, esc(v)) for k, v in sorted(metric.items())
+                      if k != "__name__")
+    return "%s{%s}" % (metric["__name__"], labels)
+
+
+def synthesize_rules(prom, end):
+    """Each recording rule evaluated once, at the end of the history, as the
+    series it records, held constant (the simulated rates are constant): a
+    stand-in for the rule backfill, which a large fleet's history outgrows."""
+    out = []
+    for g in yaml.safe_load(open(RULES))["groups"]:
+        for r in g["rules"]:
+            if "record" not in r:
+                continue
+            url = "%s/api/v1/query?%s" % (prom.url, urllib.parse.urlencode(
+                {"query": r["expr"], "time": end}))
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(url, timeout=900) as resp:
+                result = json.load(resp)["data"]["result"]
+            print("  rule %s: %d series in %.1f s" % (r["record"], len(result),
+                                                      time.perf_counter() - t0), flush=True)
+            for res in result:
+                v = float(res["value"][1])
+                if v == v and abs(v) != float("inf"):
+                    out.append((series_text(dict(res["metric"], __name__=r["record"])), v, 0))
+    return out
+
+
+def record_rules(args, data, tmp, start, end, samples, facts):
+    """The recorded series over the whole history, backfilled by promtool (every
+    rule at every minute) or synthesized (--rules synthesize)."""
+    log = open(os.path.join(tmp, "promtool.log"), "a")
+    rule_blocks = os.path.join(tmp, "rule-blocks")
+    with Prometheus(data, tmp, args.query_timeout) as prom:
+        if args.rules == "synthesize":
+            t0 = time.perf_counter()
+            recorded = synthesize_rules(prom, end)
+            facts["rules_eval_s"] = time.perf_counter() - t0
+        else:
+            facts["backfill_rules_s"] = run_step("promtool tsdb create-blocks-from rules", [
+                "promtool", "tsdb", "create-blocks-from", "rules", "--start", str(start),
+                "--end", str(end), "--url", prom.url, "--eval-interval", "60s",
+                "--output-dir", rule_blocks, RULES], log)
+    if args.rules == "synthesize":
+        facts["recorded"] = load_history(recorded, start, samples, tmp, "recorded")
+        facts["recorded"]["series"] = len(recorded)
+        return
+    for block in os.listdir(rule_blocks):
+        shutil.move(os.path.join(rule_blocks, block), os.path.join(data, block))
+
+
+def reuse_history(args, tmp):
+    """--data: the raw history already loaded (blocks of an earlier or partial
+    run), hard-linked into tmp/data; (start, end, samples, facts)."""
+    data = os.path.join(tmp, "data")
+    os.mkdir(data)
+    mint, maxt = None, None
+    for block in os.listdir(args.data):
+        meta = os.path.join(args.data, block, "meta.json")
+        if not os.path.exists(meta):
+            continue
+        with open(meta) as f:
+            m = json.load(f)
+        mint = m["minTime"] if mint is None else min(mint, m["minTime"])
+        maxt = m["maxTime"] if maxt is None else max(maxt, m["maxTime"])
+        shutil.copytree(os.path.join(args.data, block), os.path.join(data, block),
+                        copy_function=os.link)
+    start, end = -(-mint // 1000), (maxt - 1) // 1000  # maxTime is exclusive
+    samples = (end - start) // STEP + 1
+    facts = {"hosts": args.hosts, "hours": (end - start) / 3600.0, "samples_per_series": samples,
+             "reused_data": args.data}
+    print("reusing %s: %d steps from %d to %d" % (args.data, samples, start, end), flush=True)
+    return start, end, samples, facts
+
+
 def simulate(args, tmp):
+    if args.data:
+        start, end, samples, facts = reuse_history(args, tmp)
+        data = os.path.join(tmp, "data")
+        record_rules(args, data, tmp, start, end, samples, facts)
+        with Prometheus(data, tmp, args.query_timeout) as prom:
+            _, names = prom.query("query", {"query": 'count by (__name__) ({job="hostiso"})',
+                                            "time": end})
+            facts["series"] = prom.scalar('count({job="hostiso",__name__!~".*:.*"})', end)
+            report = run_queries(prom, end, max(1, int(facts["hours"])), args.reps)
+        facts["metric_names"] = names
+        report["facts"] = facts
+        return report
     template, roles = template_series()
     series = [s for h in range(args.hosts) for s in host_series(h, template, roles)]
     samples = args.hours * 3600 // STEP + 1
     end = (int(time.time()) // STEP) * STEP - 3600  # ends before the head block
     start = end - (samples - 1) * STEP
-    om = os.path.join(tmp, "fleet.om")
-    t0 = time.perf_counter()
-    write_openmetrics(om, series, start, samples)
     facts = {"hosts": args.hosts, "hours": args.hours, "series": len(series),
-             "series_per_host": len(series) // args.hosts, "samples": len(series) * samples,
-             "openmetrics_bytes": os.path.getsize(om),
-             "generate_s": time.perf_counter() - t0}
-    print("generated %(series)d series (%(series_per_host)d per host), %(samples)d samples, "
-          "%(openmetrics_bytes)d bytes in %(generate_s).1f s" % facts, flush=True)
+             "series_per_host": len(series) // args.hosts, "samples": len(series) * samples}
+    print("%(series)d series (%(series_per_host)d per host), %(samples)d samples" % facts,
+          flush=True)
+    facts.update(load_history(series, start, samples, tmp, "fleet"))
+    del series
+    print("generated %(openmetrics_bytes)d bytes in %(generate_s).1f s; loaded (generation "
+          "overlapping) in %(load_wall_s).1f s, promtool CPU %(promtool_cpu_s).1f s, "
+          "max RSS %(promtool_max_rss_kib)d KiB" % facts, flush=True)
     data = os.path.join(tmp, "data")
-    log = open(os.path.join(tmp, "promtool.log"), "a")
-    facts["load_s"] = run_step("promtool tsdb create-blocks-from openmetrics", [
-        "promtool", "tsdb", "create-blocks-from", "openmetrics", om, data], log)
-    os.remove(om)
-    rule_blocks = os.path.join(tmp, "rule-blocks")
-    with Prometheus(data, tmp, args.query_timeout) as prom:
-        facts["backfill_rules_s"] = run_step("promtool tsdb create-blocks-from rules", [
-            "promtool", "tsdb", "create-blocks-from", "rules", "--start", str(start),
-            "--end", str(end), "--url", prom.url, "--eval-interval", "60s",
-            "--output-dir", rule_blocks, RULES], log)
-    for block in os.listdir(rule_blocks):
-        shutil.move(os.path.join(rule_blocks, block), os.path.join(data, block))
+    record_rules(args, data, tmp, start, end, samples, facts)
     with Prometheus(data, tmp, args.query_timeout) as prom:
         _, names = prom.query("query", {"query": 'count by (__name__) ({job="hostiso"})',
                                         "time": end})
@@ -376,6 +544,12 @@ def main():
     ap.add_argument("--query-timeout", default="2m",
                     help="Prometheus --query.timeout (its default 2m; at 1,000 hosts a rule's "
                          "range query during the rule backfill took longer: HTTP 503)")
+    ap.add_argument("--rules", choices=("backfill", "synthesize"), default="backfill",
+                    help="recorded series over the history: promtool's rule backfill (every "
+                         "rule at every minute), or each rule evaluated once at the end and "
+                         "held constant (for fleets whose backfill takes hours)")
+    ap.add_argument("--data", help="skip generating and loading: query the raw history in this "
+                    "TSDB directory (blocks of an earlier run, e.g. a partial one)")
     ap.add_argument("--json", help="write the full report here")
     args = ap.parse_args()
     for tool in ("promtool", "prometheus"):
