@@ -5,21 +5,121 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 
 namespace hostiso {
 namespace detail {
 
+namespace {
+
+// Decimal digits of `n`.
+int DigitCount(std::uint64_t n) {
+  int digits = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++digits;
+  }
+  return digits;
+}
+
+// Length of the %e form std::to_chars would weigh for a value of
+// `significant` digits: "d.ddd" then "e+XX" (|exponent| < 100 here).
+int ScientificLength(int significant) {
+  return significant + (significant > 1 ? 1 : 0) + 4;
+}
+
+// Drops trailing zeros of `n` (not 0); returns how many.
+int TrimZeros(std::uint64_t& n) {
+  int zeros = 0;
+  while (n % 10 == 0) {
+    n /= 10;
+    ++zeros;
+  }
+  return zeros;
+}
+
+// Writes `digits` of `n` zero-padded on the left.
+char* WritePadded(char* p, std::uint64_t n, int digits) {
+  for (int i = digits - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  }
+  return p + digits;
+}
+
+// An integral v below 2^53 in magnitude is an exact integer whose shortest
+// round-trip digits are its own; std::to_chars(double) writes them plainly
+// unless the %e form is strictly shorter ("1e+06" for 1000000). nullptr when
+// this does not apply.
+char* WriteIntegral(char* p, char* end, double v) {
+  constexpr double kExactIntegers = 9007199254740992.0;  // 2^53
+  if (!(v > -kExactIntegers && v < kExactIntegers) || v != std::trunc(v) ||
+      (v == 0 && std::signbit(v)))  // -0.0 keeps its sign via to_chars
+    return nullptr;
+  const auto i = static_cast<std::int64_t>(v);
+  std::uint64_t significant =
+      i < 0 ? 0 - static_cast<std::uint64_t>(i) : static_cast<std::uint64_t>(i);
+  if (significant != 0) {
+    const int digits = DigitCount(significant);
+    const int trailing = TrimZeros(significant);
+    if (digits > ScientificLength(digits - trailing)) return nullptr;
+  }
+  return std::to_chars(p, end, i).ptr;
+}
+
+// Seconds counted in nanoseconds (schedstat, cpuacct, cgroup cpu.stat): a
+// positive v below 10^6 that is the double nearest to m / 10^9 for an
+// integer m. m then has at most 15 significant digits, so no other decimal
+// of at most 15 digits reads back as v: the shortest round-trip text is m's
+// digits with trailing zeros dropped, written as std::to_chars would (fixed
+// unless the %e form is strictly shorter). nullptr when this does not apply.
+char* WriteNanoDecimal(char* p, double v) {
+  constexpr double kNano = 1e9;
+  if (!(v > 0 && v < 1e6)) return nullptr;
+  const auto m = static_cast<std::uint64_t>(std::llround(v * kNano));
+  if (m == 0 || static_cast<double>(m) / kNano != v) return nullptr;
+  const std::uint64_t whole = m / 1'000'000'000;
+  std::uint64_t frac = m % 1'000'000'000;
+  if (frac == 0) return nullptr;  // integral: not this path's
+  const int frac_digits = 9 - TrimZeros(frac);
+  if (whole != 0) {
+    p = std::to_chars(p, p + 20, whole).ptr;
+    *p++ = '.';
+    return WritePadded(p, frac, frac_digits);
+  }
+  const int significant = DigitCount(frac);
+  const int leading_zeros = frac_digits - significant;
+  if (2 + frac_digits > ScientificLength(significant)) return nullptr;
+  *p++ = '0';
+  *p++ = '.';
+  for (int i = 0; i < leading_zeros; ++i) *p++ = '0';
+  return WritePadded(p, frac, significant);
+}
+
+}  // namespace
+
 void AppendSampleValue(std::string& out, double v) {
   if (std::isnan(v)) {
     out += "NaN";
-  } else if (std::isinf(v)) {
-    out += v > 0 ? "+Inf" : "-Inf";
-  } else {
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-    out.append(buf, ec == std::errc() ? end : buf);
+    return;
   }
+  if (std::isinf(v)) {
+    out += v > 0 ? "+Inf" : "-Inf";
+    return;
+  }
+  // Both fast paths write what std::to_chars(double) writes (the golden
+  // files and the unit tests hold them to it), several times cheaper than
+  // its shortest-digits search: most samples are integral (counts, CPU
+  // numbers, bytes, 0/1 gauges) or seconds from nanosecond counters.
+  char buf[32];
+  char* end = WriteIntegral(buf, buf + sizeof(buf), v);
+  if (end == nullptr) end = WriteNanoDecimal(buf, v);
+  if (end == nullptr) {
+    auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+    end = ec == std::errc() ? ptr : buf;
+  }
+  out.append(buf, static_cast<std::size_t>(end - buf));
 }
 
 namespace {
