@@ -2,10 +2,12 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <sstream>
 
 namespace hostiso {
@@ -99,27 +101,25 @@ char* WriteNanoDecimal(char* p, double v) {
 
 }  // namespace
 
-void AppendSampleValue(std::string& out, double v) {
-  if (std::isnan(v)) {
-    out += "NaN";
-    return;
-  }
-  if (std::isinf(v)) {
-    out += v > 0 ? "+Inf" : "-Inf";
-    return;
-  }
+char* WriteSampleValue(char* p, double v) {
+  if (std::isnan(v)) return std::copy_n("NaN", 3, p);
+  if (std::isinf(v)) return std::copy_n(v > 0 ? "+Inf" : "-Inf", 4, p);
   // Both fast paths write what std::to_chars(double) writes (the golden
   // files and the unit tests hold them to it), several times cheaper than
   // its shortest-digits search: most samples are integral (counts, CPU
   // numbers, bytes, 0/1 gauges) or seconds from nanosecond counters.
-  char buf[32];
-  char* end = WriteIntegral(buf, buf + sizeof(buf), v);
-  if (end == nullptr) end = WriteNanoDecimal(buf, v);
+  char* end = WriteIntegral(p, p + kMaxSampleValueLength, v);
+  if (end == nullptr) end = WriteNanoDecimal(p, v);
   if (end == nullptr) {
-    auto [ptr, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-    end = ec == std::errc() ? ptr : buf;
+    auto [ptr, ec] = std::to_chars(p, p + kMaxSampleValueLength, v);
+    end = ec == std::errc() ? ptr : p;
   }
-  out.append(buf, static_cast<std::size_t>(end - buf));
+  return end;
+}
+
+void AppendSampleValue(std::string& out, double v) {
+  char buf[kMaxSampleValueLength];
+  out.append(buf, static_cast<std::size_t>(WriteSampleValue(buf, v) - buf));
 }
 
 namespace {
@@ -175,15 +175,39 @@ constexpr std::array<bool, 256> SpecialBytes() {
   return t;
 }
 
+// Nonzero when a byte of `word` is `c` (the "has zero byte" test of
+// word ^ c repeated).
+constexpr std::uint64_t HasByte(std::uint64_t word, unsigned char c) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  const std::uint64_t x = word ^ (kOnes * c);
+  return (x - kOnes) & ~x & (kOnes * 0x80);
+}
+
+// End of the run of bytes from `i` that need no escape or repair: eight bytes
+// at a time (label values are mostly plain ASCII names), then byte by byte
+// from the first word that holds a special byte.
+template <Escapes kMode>
+std::size_t PlainRunEnd(std::string_view v, std::size_t i) {
+  static constexpr std::array<bool, 256> kSpecial = SpecialBytes<kMode>();
+  for (; i + 8 <= v.size(); i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, v.data() + i, sizeof word);
+    std::uint64_t special = word & 0x8080808080808080ULL;
+    if constexpr (kMode != Escapes::kNone)
+      special |= HasByte(word, '\\') | HasByte(word, '\n');
+    if constexpr (kMode == Escapes::kLabelValue) special |= HasByte(word, '"');
+    if (special != 0) break;
+  }
+  while (i < v.size() && !kSpecial[static_cast<unsigned char>(v[i])]) ++i;
+  return i;
+}
+
 template <Escapes kMode>
 void AppendSanitized(std::string& out, std::string_view v) {
-  static constexpr std::array<bool, 256> kSpecial = SpecialBytes<kMode>();
   std::size_t i = 0;
   while (i < v.size()) {
     // Fast path: copy the run of plain ASCII in one append.
-    std::size_t run = i;
-    while (run < v.size() && !kSpecial[static_cast<unsigned char>(v[run])])
-      ++run;
+    const std::size_t run = PlainRunEnd<kMode>(v, i);
     out.append(v.data() + i, run - i);
     i = run;
     if (i == v.size()) break;
@@ -227,7 +251,7 @@ std::string ToValidUtf8(std::string_view v) {
 
 namespace {
 
-const char* TypeName(prometheus::MetricType type) {
+std::string_view TypeName(prometheus::MetricType type) {
   switch (type) {
     case prometheus::MetricType::Counter:
       return "counter";
@@ -258,60 +282,127 @@ bool Simple(prometheus::MetricType type) {
 
 }  // namespace
 
+namespace {
+
+// The exposition text, written through a pointer into a buffer grown by
+// doubling: a scrape writes tens of thousands of samples of a dozen pieces
+// each (libvirt: 18,000), and std::string's append per piece (capacity
+// check, terminator) cost as much as the copying.
+class TextBuffer {
+ public:
+  explicit TextBuffer(std::size_t initial) { text_.resize(initial); }
+  void Put(std::string_view s) {
+    std::memcpy(Room(s.size()), s.data(), s.size());
+    used_ += s.size();
+  }
+  void Put(char c) {
+    *Room(1) = c;
+    ++used_;
+  }
+  // A label value that needs no escape or repair (the usual case) is copied
+  // whole; any other goes through AppendEscapedLabelValue.
+  void PutLabelValue(std::string_view v) {
+    if (detail::PlainRunEnd<detail::Escapes::kLabelValue>(v, 0) == v.size()) {
+      Put(v);
+      return;
+    }
+    scratch_.clear();
+    detail::AppendEscapedLabelValue(scratch_, v);
+    Put(scratch_);
+  }
+  void PutSampleValue(double v) {
+    char* p = Room(detail::kMaxSampleValueLength);
+    used_ =
+        static_cast<std::size_t>(detail::WriteSampleValue(p, v) - text_.data());
+  }
+  std::size_t Size() const { return used_; }
+  std::string Take() && {
+    text_.resize(used_);
+    return std::move(text_);
+  }
+
+ private:
+  char* Room(std::size_t n) {
+    if (text_.size() - used_ < n)
+      text_.resize(std::max(text_.size() * 2, used_ + n));
+    return text_.data() + used_;
+  }
+  std::string text_;
+  std::size_t used_ = 0;
+  std::string scratch_;
+};
+
+// A counter, gauge or untyped family.
+void WriteSimpleFamily(const prometheus::MetricFamily& f, TextBuffer& out) {
+  out.Put("# HELP ");
+  out.Put(f.name);
+  out.Put(' ');
+  std::string help;
+  detail::AppendEscapedHelp(help, f.help);
+  out.Put(help);
+  out.Put("\n# TYPE ");
+  out.Put(f.name);
+  out.Put(' ');
+  out.Put(TypeName(f.type));
+  out.Put('\n');
+  for (const auto& m : f.metric) {
+    out.Put(f.name);
+    if (!m.label.empty()) {
+      char separator = '{';
+      for (const auto& l : m.label) {
+        out.Put(separator);
+        separator = ',';
+        out.Put(l.name);
+        out.Put("=\"");
+        out.PutLabelValue(l.value);
+        out.Put('"');
+      }
+      out.Put('}');
+    }
+    out.Put(' ');
+    out.PutSampleValue(SampleValue(f, m));
+    if (m.timestamp_ms != 0) {
+      out.Put(' ');
+      out.Put(std::to_string(m.timestamp_ms));
+    }
+    out.Put('\n');
+  }
+}
+
+// prometheus-cpp 1.0.1 escapes label values but never checks UTF-8, and
+// writes HELP verbatim (a newline in it would end the line): a summary or
+// histogram is repaired in a copy, with HELP already escaped, then written by
+// prometheus::TextSerializer.
+void WriteDelegatedFamily(const prometheus::MetricFamily& f, TextBuffer& out) {
+  prometheus::MetricFamily repaired = f;
+  repaired.help.clear();
+  detail::AppendEscapedHelp(repaired.help, f.help);
+  for (auto& m : repaired.metric) {
+    for (auto& l : m.label) l.value = detail::ToValidUtf8(l.value);
+  }
+  std::ostringstream other;
+  prometheus::TextSerializer().Serialize(other, {repaired});
+  out.Put(other.str());
+}
+
+}  // namespace
+
 std::string TextExposition::ToString(
     const std::vector<prometheus::MetricFamily>& families) {
-  std::string out;
-  out.reserve(std::size_t{64} * 1024);
+  // Sized from this thread's previous exposition (scrapes vary little): one
+  // allocation instead of a doubling series that zeroes and copies the text
+  // several times over.
+  thread_local std::size_t last_size = 0;
+  TextBuffer out(std::max(std::size_t{64} * 1024, last_size + last_size / 8));
   for (const auto& f : families) {
-    if (!Simple(f.type)) {
-      // prometheus-cpp 1.0.1 escapes label values but never checks UTF-8,
-      // and writes HELP verbatim (a newline in it would end the line): repair
-      // a copy first, with HELP already escaped.
-      prometheus::MetricFamily repaired = f;
-      repaired.help.clear();
-      detail::AppendEscapedHelp(repaired.help, f.help);
-      for (auto& m : repaired.metric) {
-        for (auto& l : m.label) l.value = detail::ToValidUtf8(l.value);
-      }
-      std::ostringstream other;
-      prometheus::TextSerializer().Serialize(other, {repaired});
-      out += other.str();
-      continue;
-    }
-    out += "# HELP ";
-    out += f.name;
-    out += ' ';
-    detail::AppendEscapedHelp(out, f.help);
-    out += "\n# TYPE ";
-    out += f.name;
-    out += ' ';
-    out += TypeName(f.type);
-    out += '\n';
-    for (const auto& m : f.metric) {
-      out += f.name;
-      if (!m.label.empty()) {
-        out += '{';
-        bool first = true;
-        for (const auto& l : m.label) {
-          if (!first) out += ',';
-          first = false;
-          out += l.name;
-          out += "=\"";
-          detail::AppendEscapedLabelValue(out, l.value);
-          out += '"';
-        }
-        out += '}';
-      }
-      out += ' ';
-      detail::AppendSampleValue(out, SampleValue(f, m));
-      if (m.timestamp_ms != 0) {
-        out += ' ';
-        out += std::to_string(m.timestamp_ms);
-      }
-      out += '\n';
+    if (Simple(f.type)) {
+      WriteSimpleFamily(f, out);
+    } else {
+      WriteDelegatedFamily(f, out);
     }
   }
-  return out;
+  last_size = out.Size();
+  return std::move(out).Take();
 }
 
 void TextExposition::Serialize(
