@@ -26,6 +26,7 @@
 #include "exporter/basic_auth.h"
 #include "exporter/tls_context.h"
 #include "exporter/web_config.h"
+#include "metrics/exporter_collectable.h"
 #include "metrics/log.h"
 #include "metrics/text.h"
 #include "metrics/text_exposition.h"
@@ -195,6 +196,7 @@ class HttpServer::Impl {
        std::shared_ptr<prometheus::Collectable> metrics, LandingPage landing)
       : options_(options),
         metrics_(std::move(metrics)),
+        exporter_(dynamic_cast<const ExporterCollectable*>(metrics_.get())),
         landing_(std::move(landing)) {}
   ~Impl() {
     if (ctx_ != nullptr) mg_stop(ctx_);
@@ -218,6 +220,8 @@ class HttpServer::Impl {
 
   const HttpServerOptions options_;
   std::shared_ptr<prometheus::Collectable> metrics_;
+  // metrics_ when it is the exporter's (it takes the families back).
+  const ExporterCollectable* exporter_ = nullptr;
   LandingPage landing_;
   std::unique_ptr<WebConfigStore> store_;
   std::unique_ptr<TlsContext> tls_;
@@ -445,7 +449,9 @@ Response HttpServer::Impl::Metrics(mg_connection* conn) {
     return r;
   }
   try {
-    r.body = TextExposition::ToString(metrics_->Collect());
+    std::vector<prometheus::MetricFamily> families = metrics_->Collect();
+    r.body = TextExposition::ToString(families);
+    if (exporter_ != nullptr) exporter_->Recycle(std::move(families));
   } catch (const std::exception& e) {
     log::Error("scrape failed", {{"err", e.what()}});
     r.status = 500;

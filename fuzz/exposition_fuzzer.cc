@@ -3,10 +3,14 @@
 // It checks the output, with a reader written independently of the writer:
 // the whole text is valid UTF-8, every line is a HELP, TYPE or sample line of
 // text format 0.0.4 with only the escapes it allows, and every label value
-// that was valid UTF-8 reads back unchanged.
+// that was valid UTF-8 reads back unchanged; every counter value is written
+// as std::to_chars(double) writes it (the writer's integral and nanosecond
+// fast paths included).
 #include <fuzzer/FuzzedDataProvider.h>
 #include <prometheus/metric_family.h>
 
+#include <charconv>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -100,8 +104,10 @@ void CheckHelp(std::string_view line) {
   }
 }
 
-// A sample line; appends its label values to `values`.
-void CheckSample(std::string_view line, std::vector<std::string>* values) {
+// A sample line; appends its label values to `values`, its value's text to
+// `numbers`.
+void CheckSample(std::string_view line, std::vector<std::string>* values,
+                 std::vector<std::string>* numbers) {
   std::size_t pos = 0;
   ReadName(line, &pos);
   if (pos < line.size() && line[pos] == '{') {
@@ -121,6 +127,31 @@ void CheckSample(std::string_view line, std::vector<std::string>* values) {
   char* end = nullptr;
   std::strtod(number.c_str(), &end);
   if (number.empty() || *end != '\0') Fail("bad sample value", line);
+  numbers->push_back(number);
+}
+
+// What the writer must write for `v`.
+std::string ExpectedValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[32];
+  char* end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+  return std::string(buf, end);
+}
+
+// Values of every kind the fast paths take or refuse: any double, integers,
+// seconds from nanoseconds.
+double ConsumeValue(FuzzedDataProvider& in) {
+  switch (in.ConsumeIntegralInRange(0, 2)) {
+    case 0:
+      return static_cast<double>(in.ConsumeIntegral<std::int64_t>());
+    case 1:
+      return static_cast<double>(in.ConsumeIntegral<std::uint64_t>() >>
+                                 in.ConsumeIntegralInRange(0, 63)) /
+             1e9;
+    default:
+      return in.ConsumeFloatingPoint<double>();
+  }
 }
 
 }  // namespace
@@ -136,13 +167,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   fams[1].type = prometheus::MetricType::Summary;
   fams[1].help = in.ConsumeRandomLengthString(16);
   std::vector<std::string> written;
+  std::vector<double> values;
   while (in.remaining_bytes() > 0 && fams[0].metric.size() < 8) {
     prometheus::ClientMetric m;
     for (const char* name : {"cpu", "comm"}) {
       m.label.push_back({name, in.ConsumeRandomLengthString(64)});
       written.push_back(m.label.back().value);
     }
-    m.counter.value = in.ConsumeFloatingPoint<double>();
+    m.counter.value = ConsumeValue(in);
+    values.push_back(m.counter.value);
     fams[0].metric.push_back(m);
   }
   prometheus::ClientMetric summary;
@@ -152,7 +185,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   std::string text = hostiso::TextExposition::ToString(fams);
   if (!IsUtf8(text)) Fail("output is not UTF-8", text);
   if (text.empty() || text.back() != '\n') Fail("no final newline", text);
-  std::vector<std::string> read;
+  std::vector<std::string> read, numbers;
   std::size_t start = 0;
   while (start < text.size()) {
     std::size_t nl = text.find('\n', start);
@@ -163,7 +196,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
     } else if (line.rfind("# TYPE ", 0) == 0) {
       continue;
     } else {
-      CheckSample(line, &read);
+      CheckSample(line, &read, &numbers);
     }
   }
   // The counter's values come first and in order; the summary's follow.
@@ -171,6 +204,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data,
   for (std::size_t i = 0; i < written.size(); ++i) {
     if (IsUtf8(written[i]) && read[i] != written[i])
       Fail("valid UTF-8 label value changed", written[i]);
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (numbers[i] != ExpectedValue(values[i]))
+      Fail("value not written as std::to_chars writes it", numbers[i]);
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "metrics/expected.h"
+#include "metrics/family_builder.h"
 #include "metrics/guest_sample.h"
 #include "metrics/isolation_source.h"
 #include "metrics/violations.h"
@@ -20,6 +21,10 @@ struct ScrapeContext {
   // The guests' QEMU processes and vCPU threads read once for this scrape
   // (statm, schedstat, stat), shared by the collectors that need them.
   GuestSampler& guests;
+  // Storage of the families of an earlier scrape (ExporterCollectable gets
+  // them back after the HTTP server wrote them): collectors with thousands of
+  // series pass it to their FamilyBuilders. Null: build afresh.
+  FamilyPool* families = nullptr;
 };
 
 // One source of metrics, listed once in the collector table

@@ -141,12 +141,17 @@ std::vector<prometheus::MetricFamily> ExporterCollectable::Collect() const {
   std::shared_ptr<const IsolationSnapshot> iso =
       isolation_->RefreshKernelState();
   sampler_.Reset();
-  ScrapeContext ctx{*iso, *violations_, sampler_};
+  ScrapeContext ctx{*iso, *violations_, sampler_, &pool_};
   RunCollectors(ctx, out);
   AppendSelfMetrics(*iso, out);
   violations_->ExpireStale();
   violations_->AppendMetrics(out, options_.max_violation_info);
   return out;
+}
+
+void ExporterCollectable::Recycle(
+    std::vector<prometheus::MetricFamily> families) const {
+  pool_.GiveBack(std::move(families));
 }
 
 }  // namespace hostiso

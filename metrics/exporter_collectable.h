@@ -65,6 +65,10 @@ class ExporterCollectable : public prometheus::Collectable {
                       std::shared_ptr<ViolationRegistry> violations);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
+  // Hands a scrape's families back once they were written, for the next
+  // scrape's FamilyBuilders to refill in place (FamilyPool). Optional: a
+  // caller that never gives them back gets the same families, built afresh.
+  void Recycle(std::vector<prometheus::MetricFamily> families) const;
   std::vector<CollectorStatus> Statuses() const EXCLUDES(status_mu_);
   // Starts the collectors' workers; stops them, each within `grace`. false
   // when a worker was left behind.
@@ -92,6 +96,7 @@ class ExporterCollectable : public prometheus::Collectable {
   mutable Mutex scrape_mu_;
   mutable std::vector<Entry> entries_ GUARDED_BY(scrape_mu_);
   mutable GuestSampler sampler_ GUARDED_BY(scrape_mu_);
+  mutable FamilyPool pool_;
   mutable Mutex status_mu_;
   mutable std::vector<CollectorStatus> statuses_ GUARDED_BY(status_mu_);
 };

@@ -2,24 +2,124 @@
 
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <sstream>
 
 namespace hostiso {
 namespace detail {
 
-void AppendSampleValue(std::string& out, double v) {
-  if (std::isnan(v)) {
-    out += "NaN";
-  } else if (std::isinf(v)) {
-    out += v > 0 ? "+Inf" : "-Inf";
-  } else {
-    char buf[32];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-    out.append(buf, ec == std::errc() ? end : buf);
+namespace {
+
+// Decimal digits of `n`.
+int DigitCount(std::uint64_t n) {
+  int digits = 1;
+  while (n >= 10) {
+    n /= 10;
+    ++digits;
   }
+  return digits;
+}
+
+// Length of the %e form std::to_chars would weigh for a value of
+// `significant` digits: "d.ddd" then "e+XX" (|exponent| < 100 here).
+int ScientificLength(int significant) {
+  return significant + (significant > 1 ? 1 : 0) + 4;
+}
+
+// Drops trailing zeros of `n` (not 0); returns how many.
+int TrimZeros(std::uint64_t& n) {
+  int zeros = 0;
+  while (n % 10 == 0) {
+    n /= 10;
+    ++zeros;
+  }
+  return zeros;
+}
+
+// Writes `digits` of `n` zero-padded on the left.
+char* WritePadded(char* p, std::uint64_t n, int digits) {
+  for (int i = digits - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + n % 10);
+    n /= 10;
+  }
+  return p + digits;
+}
+
+// An integral v below 2^53 in magnitude is an exact integer whose shortest
+// round-trip digits are its own; std::to_chars(double) writes them plainly
+// unless the %e form is strictly shorter ("1e+06" for 1000000). nullptr when
+// this does not apply.
+char* WriteIntegral(char* p, char* end, double v) {
+  constexpr double kExactIntegers = 9007199254740992.0;  // 2^53
+  if (!(v > -kExactIntegers && v < kExactIntegers) || v != std::trunc(v) ||
+      (v == 0 && std::signbit(v)))  // -0.0 keeps its sign via to_chars
+    return nullptr;
+  const auto i = static_cast<std::int64_t>(v);
+  std::uint64_t significant =
+      i < 0 ? 0 - static_cast<std::uint64_t>(i) : static_cast<std::uint64_t>(i);
+  if (significant != 0) {
+    const int digits = DigitCount(significant);
+    const int trailing = TrimZeros(significant);
+    if (digits > ScientificLength(digits - trailing)) return nullptr;
+  }
+  return std::to_chars(p, end, i).ptr;
+}
+
+// Seconds counted in nanoseconds (schedstat, cpuacct, cgroup cpu.stat): a
+// positive v below 10^6 that is the double nearest to m / 10^9 for an
+// integer m. m then has at most 15 significant digits, so no other decimal
+// of at most 15 digits reads back as v: the shortest round-trip text is m's
+// digits with trailing zeros dropped, written as std::to_chars would (fixed
+// unless the %e form is strictly shorter). nullptr when this does not apply.
+char* WriteNanoDecimal(char* p, double v) {
+  constexpr double kNano = 1e9;
+  if (!(v > 0 && v < 1e6)) return nullptr;
+  const auto m = static_cast<std::uint64_t>(std::llround(v * kNano));
+  if (m == 0 || static_cast<double>(m) / kNano != v) return nullptr;
+  const std::uint64_t whole = m / 1'000'000'000;
+  std::uint64_t frac = m % 1'000'000'000;
+  if (frac == 0) return nullptr;  // integral: not this path's
+  const int frac_digits = 9 - TrimZeros(frac);
+  if (whole != 0) {
+    p = std::to_chars(p, p + 20, whole).ptr;
+    *p++ = '.';
+    return WritePadded(p, frac, frac_digits);
+  }
+  const int significant = DigitCount(frac);
+  const int leading_zeros = frac_digits - significant;
+  if (2 + frac_digits > ScientificLength(significant)) return nullptr;
+  *p++ = '0';
+  *p++ = '.';
+  for (int i = 0; i < leading_zeros; ++i) *p++ = '0';
+  return WritePadded(p, frac, significant);
+}
+
+}  // namespace
+
+char* WriteSampleValue(char* p, double v) {
+  if (std::isnan(v)) return std::copy_n("NaN", 3, p);
+  if (std::isinf(v)) return std::copy_n(v > 0 ? "+Inf" : "-Inf", 4, p);
+  // Both fast paths write what std::to_chars(double) writes (the golden
+  // files and the unit tests hold them to it), several times cheaper than
+  // its shortest-digits search: most samples are integral (counts, CPU
+  // numbers, bytes, 0/1 gauges) or seconds from nanosecond counters.
+  char* end = WriteIntegral(p, p + kMaxSampleValueLength, v);
+  if (end == nullptr) end = WriteNanoDecimal(p, v);
+  if (end == nullptr) {
+    auto [ptr, ec] = std::to_chars(p, p + kMaxSampleValueLength, v);
+    end = ec == std::errc() ? ptr : p;
+  }
+  return end;
+}
+
+void AppendSampleValue(std::string& out, double v) {
+  char buf[kMaxSampleValueLength];
+  out.append(buf, static_cast<std::size_t>(WriteSampleValue(buf, v) - buf));
 }
 
 namespace {
@@ -75,15 +175,39 @@ constexpr std::array<bool, 256> SpecialBytes() {
   return t;
 }
 
+// Nonzero when a byte of `word` is `c` (the "has zero byte" test of
+// word ^ c repeated).
+constexpr std::uint64_t HasByte(std::uint64_t word, unsigned char c) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  const std::uint64_t x = word ^ (kOnes * c);
+  return (x - kOnes) & ~x & (kOnes * 0x80);
+}
+
+// End of the run of bytes from `i` that need no escape or repair: eight bytes
+// at a time (label values are mostly plain ASCII names), then byte by byte
+// from the first word that holds a special byte.
+template <Escapes kMode>
+std::size_t PlainRunEnd(std::string_view v, std::size_t i) {
+  static constexpr std::array<bool, 256> kSpecial = SpecialBytes<kMode>();
+  for (; i + 8 <= v.size(); i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, v.data() + i, sizeof word);
+    std::uint64_t special = word & 0x8080808080808080ULL;
+    if constexpr (kMode != Escapes::kNone)
+      special |= HasByte(word, '\\') | HasByte(word, '\n');
+    if constexpr (kMode == Escapes::kLabelValue) special |= HasByte(word, '"');
+    if (special != 0) break;
+  }
+  while (i < v.size() && !kSpecial[static_cast<unsigned char>(v[i])]) ++i;
+  return i;
+}
+
 template <Escapes kMode>
 void AppendSanitized(std::string& out, std::string_view v) {
-  static constexpr std::array<bool, 256> kSpecial = SpecialBytes<kMode>();
   std::size_t i = 0;
   while (i < v.size()) {
     // Fast path: copy the run of plain ASCII in one append.
-    std::size_t run = i;
-    while (run < v.size() && !kSpecial[static_cast<unsigned char>(v[run])])
-      ++run;
+    const std::size_t run = PlainRunEnd<kMode>(v, i);
     out.append(v.data() + i, run - i);
     i = run;
     if (i == v.size()) break;
@@ -127,7 +251,7 @@ std::string ToValidUtf8(std::string_view v) {
 
 namespace {
 
-const char* TypeName(prometheus::MetricType type) {
+std::string_view TypeName(prometheus::MetricType type) {
   switch (type) {
     case prometheus::MetricType::Counter:
       return "counter";
@@ -158,60 +282,127 @@ bool Simple(prometheus::MetricType type) {
 
 }  // namespace
 
+namespace {
+
+// The exposition text, written through a pointer into a buffer grown by
+// doubling: a scrape writes tens of thousands of samples of a dozen pieces
+// each (libvirt: 18,000), and std::string's append per piece (capacity
+// check, terminator) cost as much as the copying.
+class TextBuffer {
+ public:
+  explicit TextBuffer(std::size_t initial) { text_.resize(initial); }
+  void Put(std::string_view s) {
+    std::memcpy(Room(s.size()), s.data(), s.size());
+    used_ += s.size();
+  }
+  void Put(char c) {
+    *Room(1) = c;
+    ++used_;
+  }
+  // A label value that needs no escape or repair (the usual case) is copied
+  // whole; any other goes through AppendEscapedLabelValue.
+  void PutLabelValue(std::string_view v) {
+    if (detail::PlainRunEnd<detail::Escapes::kLabelValue>(v, 0) == v.size()) {
+      Put(v);
+      return;
+    }
+    scratch_.clear();
+    detail::AppendEscapedLabelValue(scratch_, v);
+    Put(scratch_);
+  }
+  void PutSampleValue(double v) {
+    char* p = Room(detail::kMaxSampleValueLength);
+    used_ =
+        static_cast<std::size_t>(detail::WriteSampleValue(p, v) - text_.data());
+  }
+  std::size_t Size() const { return used_; }
+  std::string Take() && {
+    text_.resize(used_);
+    return std::move(text_);
+  }
+
+ private:
+  char* Room(std::size_t n) {
+    if (text_.size() - used_ < n)
+      text_.resize(std::max(text_.size() * 2, used_ + n));
+    return text_.data() + used_;
+  }
+  std::string text_;
+  std::size_t used_ = 0;
+  std::string scratch_;
+};
+
+// A counter, gauge or untyped family.
+void WriteSimpleFamily(const prometheus::MetricFamily& f, TextBuffer& out) {
+  out.Put("# HELP ");
+  out.Put(f.name);
+  out.Put(' ');
+  std::string help;
+  detail::AppendEscapedHelp(help, f.help);
+  out.Put(help);
+  out.Put("\n# TYPE ");
+  out.Put(f.name);
+  out.Put(' ');
+  out.Put(TypeName(f.type));
+  out.Put('\n');
+  for (const auto& m : f.metric) {
+    out.Put(f.name);
+    if (!m.label.empty()) {
+      char separator = '{';
+      for (const auto& l : m.label) {
+        out.Put(separator);
+        separator = ',';
+        out.Put(l.name);
+        out.Put("=\"");
+        out.PutLabelValue(l.value);
+        out.Put('"');
+      }
+      out.Put('}');
+    }
+    out.Put(' ');
+    out.PutSampleValue(SampleValue(f, m));
+    if (m.timestamp_ms != 0) {
+      out.Put(' ');
+      out.Put(std::to_string(m.timestamp_ms));
+    }
+    out.Put('\n');
+  }
+}
+
+// prometheus-cpp 1.0.1 escapes label values but never checks UTF-8, and
+// writes HELP verbatim (a newline in it would end the line): a summary or
+// histogram is repaired in a copy, with HELP already escaped, then written by
+// prometheus::TextSerializer.
+void WriteDelegatedFamily(const prometheus::MetricFamily& f, TextBuffer& out) {
+  prometheus::MetricFamily repaired = f;
+  repaired.help.clear();
+  detail::AppendEscapedHelp(repaired.help, f.help);
+  for (auto& m : repaired.metric) {
+    for (auto& l : m.label) l.value = detail::ToValidUtf8(l.value);
+  }
+  std::ostringstream other;
+  prometheus::TextSerializer().Serialize(other, {repaired});
+  out.Put(other.str());
+}
+
+}  // namespace
+
 std::string TextExposition::ToString(
     const std::vector<prometheus::MetricFamily>& families) {
-  std::string out;
-  out.reserve(std::size_t{64} * 1024);
+  // Sized from this thread's previous exposition (scrapes vary little): one
+  // allocation instead of a doubling series that zeroes and copies the text
+  // several times over.
+  thread_local std::size_t last_size = 0;
+  TextBuffer out(std::max(std::size_t{64} * 1024, last_size + last_size / 8));
   for (const auto& f : families) {
-    if (!Simple(f.type)) {
-      // prometheus-cpp 1.0.1 escapes label values but never checks UTF-8,
-      // and writes HELP verbatim (a newline in it would end the line): repair
-      // a copy first, with HELP already escaped.
-      prometheus::MetricFamily repaired = f;
-      repaired.help.clear();
-      detail::AppendEscapedHelp(repaired.help, f.help);
-      for (auto& m : repaired.metric) {
-        for (auto& l : m.label) l.value = detail::ToValidUtf8(l.value);
-      }
-      std::ostringstream other;
-      prometheus::TextSerializer().Serialize(other, {repaired});
-      out += other.str();
-      continue;
-    }
-    out += "# HELP ";
-    out += f.name;
-    out += ' ';
-    detail::AppendEscapedHelp(out, f.help);
-    out += "\n# TYPE ";
-    out += f.name;
-    out += ' ';
-    out += TypeName(f.type);
-    out += '\n';
-    for (const auto& m : f.metric) {
-      out += f.name;
-      if (!m.label.empty()) {
-        out += '{';
-        bool first = true;
-        for (const auto& l : m.label) {
-          if (!first) out += ',';
-          first = false;
-          out += l.name;
-          out += "=\"";
-          detail::AppendEscapedLabelValue(out, l.value);
-          out += '"';
-        }
-        out += '}';
-      }
-      out += ' ';
-      detail::AppendSampleValue(out, SampleValue(f, m));
-      if (m.timestamp_ms != 0) {
-        out += ' ';
-        out += std::to_string(m.timestamp_ms);
-      }
-      out += '\n';
+    if (Simple(f.type)) {
+      WriteSimpleFamily(f, out);
+    } else {
+      WriteDelegatedFamily(f, out);
     }
   }
-  return out;
+  last_size = out.Size();
+  return std::move(out).Take();
 }
 
 void TextExposition::Serialize(

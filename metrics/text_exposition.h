@@ -3,6 +3,7 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/serializer.h>
 
+#include <cstddef>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -26,9 +27,13 @@ class TextExposition : public prometheus::Serializer {
 };
 
 namespace detail {
-// Shortest text that parses back to `v`; "NaN", "+Inf", "-Inf" as Prometheus
-// expects.
+// Shortest text that parses back to `v` (what std::to_chars(double) writes);
+// "NaN", "+Inf", "-Inf" as Prometheus expects.
 void AppendSampleValue(std::string& out, double v);
+// The same into `p`, which has room for kMaxSampleValueLength bytes; returns
+// the end of what was written.
+inline constexpr std::size_t kMaxSampleValueLength = 32;
+char* WriteSampleValue(char* p, double v);
 // Label values and HELP text come from the host (process, domain and IRQ
 // names, paths, nova.conf values) and may hold any bytes. Prometheus rejects a
 // whole scrape whose label value is not UTF-8, so every ill-formed sequence

@@ -3,11 +3,14 @@
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "metrics/family_builder.h"
 
@@ -45,6 +48,51 @@ TEST(TextExpositionTest, SpecialAndRoundTripValues) {
     } else {
       EXPECT_EQ(std::stod(s), v) << s;
     }
+  }
+}
+
+// The fast paths (integral values, seconds from nanoseconds) write exactly
+// what std::to_chars(double) writes (the golden files depend on it),
+// including its "1e+06" and "1e-04" forms and -0.
+TEST(TextExpositionTest, FastPathsMatchShortestDoubleText) {
+  std::vector<double> values;
+  for (int i = -2000; i <= 2000; ++i) values.push_back(i);
+  double power = 1;
+  for (int e = 0; e <= 17; ++e, power *= 10) {
+    for (double m : {1.0, 2.0, 12.0, 120.0, 123.0, 1234567.0, 99.0}) {
+      values.push_back(m * power);
+      values.push_back(-m * power);
+      values.push_back(m * power + 1);
+    }
+  }
+  for (double v : {9007199254740991.0, 9007199254740992.0, 9007199254740993.0,
+                   -9007199254740991.0, 1073741824.0, 4294967296.0, -0.0, 1e15,
+                   1e16, 123456789012345.0, 0.5, -1.5}) {
+    values.push_back(v);
+  }
+  std::uint64_t x = 88172645463325252ULL;  // xorshift: integers of any size
+  for (int i = 0; i < 20000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    values.push_back(static_cast<double>(x >> (x % 60)));
+    // Seconds from nanosecond counters, of every magnitude.
+    const auto ns = x >> (x % 64);
+    values.push_back(static_cast<double>(ns) / 1e9);
+    values.push_back(static_cast<double>(ns % 1000000) / 1e9);
+    values.push_back(static_cast<double>(ns % 1000) / 1e9);
+    values.push_back(static_cast<double>(ns / 1000 * 1000) / 1e9);
+  }
+  for (double v : {0.001, 0.0001, 0.0012, 0.00012, 0.000123, 0.1, 0.25,
+                   999999.999999999, 1e-9, 1.5e-8, 12.000000001}) {
+    values.push_back(v);
+  }
+  for (double v : values) {
+    char buf[32];
+    char* end = std::to_chars(buf, buf + sizeof buf, v).ptr;
+    std::string s;
+    detail::AppendSampleValue(s, v);
+    EXPECT_EQ(s, std::string(buf, end)) << v;
   }
 }
 

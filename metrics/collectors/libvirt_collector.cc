@@ -55,20 +55,21 @@ void AppendStatus(const LibvirtStatus& st,
 }
 
 // hostiso_domain_{info,vcpus,memory_bytes,rss_bytes} of the running domains.
-void AppendDomains(const GuestSample& sample,
+void AppendDomains(const GuestSample& sample, FamilyPool* pool,
                    std::vector<prometheus::MetricFamily>& out) {
   auto info =
       FamilyBuilder::Gauge("hostiso_domain_info",
                            "Running libvirt domain with its Nova metadata "
                            "(empty strings when absent); cpu_policy is "
-                           "derived from the vCPU pins.");
+                           "derived from the vCPU pins.",
+                           pool);
   auto vcpus = FamilyBuilder::Gauge("hostiso_domain_vcpus",
-                                    "vCPUs of the running domain.");
+                                    "vCPUs of the running domain.", pool);
   auto mem = FamilyBuilder::Gauge("hostiso_domain_memory_bytes",
-                                  "Memory allocated to the domain.");
+                                  "Memory allocated to the domain.", pool);
   auto rss = FamilyBuilder::Gauge(
       "hostiso_domain_rss_bytes",
-      "Resident memory of the domain's QEMU process (/proc/PID/statm).");
+      "Resident memory of the domain's QEMU process (/proc/PID/statm).", pool);
   const auto& domains = sample.inventory->domains;
   for (FamilyBuilder* f : {&info, &vcpus, &mem, &rss})
     f->Reserve(domains.size());
@@ -195,20 +196,21 @@ void LibvirtCollector::BindVcpuCounters(
 }
 
 void LibvirtCollector::AppendVcpuSeries(
-    const LibvirtStatus& st, const GuestSample& sample,
+    const LibvirtStatus& st, const GuestSample& sample, FamilyPool* pool,
     std::vector<prometheus::MetricFamily>& out) {
   auto vtime = FamilyBuilder::Counter(
       "hostiso_vcpu_time_seconds_total",
-      "vCPU thread run time (/proc/PID/task/TID/schedstat).");
+      "vCPU thread run time (/proc/PID/task/TID/schedstat).", pool);
   auto vdelay =
       FamilyBuilder::Counter("hostiso_vcpu_delay_seconds_total",
                              "Time the vCPU thread was runnable but waiting "
-                             "for a CPU: the steal its guest sees.");
-  auto vcpu_cpu = FamilyBuilder::Gauge("hostiso_vcpu_cpu",
-                                       "Physical CPU the vCPU last ran on.");
-  auto vcpu_aff =
-      FamilyBuilder::Gauge("hostiso_vcpu_affinity_cpus",
-                           "Physical CPUs the vCPU may run on (1 = pinned).");
+                             "for a CPU: the steal its guest sees.",
+                             pool);
+  auto vcpu_cpu = FamilyBuilder::Gauge(
+      "hostiso_vcpu_cpu", "Physical CPU the vCPU last ran on.", pool);
+  auto vcpu_aff = FamilyBuilder::Gauge(
+      "hostiso_vcpu_affinity_cpus",
+      "Physical CPUs the vCPU may run on (1 = pinned).", pool);
   if (sample.inventory != counters_inventory_)
     BindVcpuCounters(sample.inventory);
   const auto& domains = sample.inventory->domains;
@@ -268,10 +270,12 @@ void LibvirtCollector::AppendVcpuSeries(
 }
 
 void LibvirtCollector::AppendCpuDelay(
-    const CpuRoles& roles, std::vector<prometheus::MetricFamily>& out) {
+    const CpuRoles& roles, FamilyPool* pool,
+    std::vector<prometheus::MetricFamily>& out) {
   auto cpu_delay = FamilyBuilder::Counter(
       "hostiso_cpu_vcpu_delay_seconds_total",
-      "vCPU run-queue delay attributed to the physical CPU the vCPU was on.");
+      "vCPU run-queue delay attributed to the physical CPU the vCPU was on.",
+      pool);
   for (int cpu : roles.Cpus().Members())
     cpu_delay_seconds_.try_emplace(cpu, 0.0);
   for (const auto& [cpu, seconds] : cpu_delay_seconds_)
@@ -289,9 +293,9 @@ Expected<void> LibvirtCollector::Collect(
   static const auto kNoGuests = std::make_shared<const GuestInventory>();
   const GuestSample& sample =
       ctx.guests.Sample(st.last_good ? st.last_good->inventory : kNoGuests);
-  AppendDomains(sample, out);
-  AppendVcpuSeries(st, sample, out);
-  AppendCpuDelay(roles, out);
+  AppendDomains(sample, ctx.families, out);
+  AppendVcpuSeries(st, sample, ctx.families, out);
+  AppendCpuDelay(roles, ctx.families, out);
 
   const std::shared_ptr<const GuestInventory> running = RunningDomains(sample);
   const GuestInventory& live = *running;

@@ -59,13 +59,14 @@ class LibvirtCollector : public Collector {
  private:
   // Per vCPU: counters kept monotonic, and the CPUs their delay accrued on.
   void AppendVcpuSeries(const LibvirtStatus& st, const GuestSample& sample,
+                        FamilyPool* pool,
                         std::vector<prometheus::MetricFamily>& out);
   // Lays the vCPU counters out parallel to `inventory` (domains, then vCPUs),
   // carrying each (domain name, vCPU index) over from the previous layout:
   // a scrape then finds a vCPU's counters by position, not by a string key.
   // Runs only when the libvirt worker publishes a new inventory.
   void BindVcpuCounters(std::shared_ptr<const GuestInventory> inventory);
-  void AppendCpuDelay(const CpuRoles& roles,
+  void AppendCpuDelay(const CpuRoles& roles, FamilyPool* pool,
                       std::vector<prometheus::MetricFamily>& out);
 
   std::shared_ptr<LibvirtSource> source_;  // may be null (tests)

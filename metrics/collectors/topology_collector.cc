@@ -1,7 +1,9 @@
 #include "metrics/collectors/topology_collector.h"
 
 #include <algorithm>
+#include <charconv>
 #include <string>
+#include <string_view>
 
 #include "metrics/detectors/topology_detectors.h"
 #include "metrics/family_builder.h"
@@ -10,18 +12,29 @@ namespace hostiso {
 
 namespace {
 
-void AppendTopologyInfo(const CpuLayout& layout,
+// `n` as label text in `buf`, without a std::string per label.
+std::string_view FormatInt(char (&buf)[16], int n) {
+  const char* end = std::to_chars(buf, buf + sizeof buf, n).ptr;
+  return {buf, static_cast<std::size_t>(end - buf)};
+}
+
+void AppendTopologyInfo(const CpuLayout& layout, FamilyPool* pool,
                         std::vector<prometheus::MetricFamily>& out) {
   auto info = FamilyBuilder::Gauge(
       "hostiso_cpu_topology_info",
       "Where each online CPU sits (sysfs topology and node cpulists); SMT "
-      "siblings share package and core.");
+      "siblings share package and core.",
+      pool);
   info.Reserve(layout.cpus.size());
+  // Rebuilt at every scrape into the pool's storage (no allocation once
+  // warm): cheaper than copying a cached family, which allocates every
+  // series' label vector.
+  char cpu[16], package[16], core[16], node[16];
   for (const CpuPlace& p : layout.cpus) {
-    info.Add({{"cpu", std::to_string(p.cpu)},
-              {"package", std::to_string(p.package)},
-              {"core", std::to_string(p.core)},
-              {"numa_node", std::to_string(p.numa_node)}},
+    info.Add({{"cpu", FormatInt(cpu, p.cpu)},
+              {"package", FormatInt(package, p.package)},
+              {"core", FormatInt(core, p.core)},
+              {"numa_node", FormatInt(node, p.numa_node)}},
              1);
   }
   std::move(info).AppendTo(out);
@@ -217,12 +230,7 @@ Expected<void> TopologyCollector::Collect(
     const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   HOSTISO_ASSIGN_OR_RETURN(std::shared_ptr<const CpuLayout> layout,
                            CurrentLayout(ctx.isolation.topology.online));
-  if (info_layout_ != layout) {
-    info_family_.clear();
-    AppendTopologyInfo(*layout, info_family_);
-    info_layout_ = layout;
-  }
-  out.insert(out.end(), info_family_.begin(), info_family_.end());
+  AppendTopologyInfo(*layout, ctx.families, out);
   std::optional<Error> error;
   const std::vector<NumaNodeMemory> nodes =
       ReadNodes(options_.paths.sysfs, *layout, error);

@@ -81,9 +81,6 @@ class TopologyCollector : public Collector {
   CpuSet layout_online_;
   Clock::time_point layout_read_at_{};
   std::uint64_t layout_reads_ = 0;
-  // hostiso_cpu_topology_info of `info_layout_`: built once per layout.
-  std::shared_ptr<const CpuLayout> info_layout_;
-  std::vector<prometheus::MetricFamily> info_family_;
   std::optional<SmtInputs> smt_inputs_;
   std::vector<Violation> smt_result_;
   // numa_misplacement's inputs (both immutable once published) and result.
