@@ -119,6 +119,16 @@ DomainSample SampleDomain(int procfd, const GuestDomain& d,
   return s;
 }
 
+bool HasVcpuThreads(const GuestInventory& inventory) {
+  for (const GuestDomain& d : inventory.domains) {
+    if (d.qemu_pid <= 0) continue;
+    for (const GuestVcpu& v : d.vcpus) {
+      if (v.tid > 0) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 VcpuCounterTable::VcpuCounterTable(std::vector<VcpuCounters> rows)
@@ -155,8 +165,13 @@ const GuestSample& GuestSampler::Sample(
   static const auto kEmpty = std::make_shared<const GuestInventory>();
   const std::shared_ptr<const GuestInventory>& inv =
       inventory ? inventory : kEmpty;
-  if (!sample_ || sample_->inventory != inv)
-    sample_ = SampleGuests(procfs_, inv, ReadSource().get());
+  if (!sample_ || sample_->inventory != inv) {
+    // The iterator walks every task on the host: not for an inventory with
+    // no vCPU thread to look up.
+    const std::unique_ptr<VcpuCounterTable> counters =
+        HasVcpuThreads(*inv) ? ReadSource() : nullptr;
+    sample_ = SampleGuests(procfs_, inv, counters.get());
+  }
   return *sample_;
 }
 

@@ -127,6 +127,14 @@ TEST_F(GuestSampleTest, SamplerReadsTheSourceOncePerScrape) {
   EXPECT_EQ(source->reads, 2);
 }
 
+TEST_F(GuestSampleTest, NoVcpuThreadNoSourceRead) {
+  auto source = std::make_shared<FakeSource>();
+  GuestSampler sampler(tree_.Root());
+  sampler.SetVcpuCounterSource(source);
+  EXPECT_TRUE(sampler.Sample(nullptr).domains.empty());
+  EXPECT_EQ(source->reads, 0);  // the walk of every task would be wasted
+}
+
 TEST_F(GuestSampleTest, FailingOrGoneSourceFallsBackToTheFiles) {
   WriteThread(101, 1'000, 2'000, 3);
   WriteThread(102, 3'000, 4'000, 5);

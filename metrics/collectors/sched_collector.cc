@@ -80,6 +80,7 @@ struct SchedCollector::State {
   std::uint32_t warned_dropped GUARDED_BY(mu) = 0;
   std::optional<CpuSet> guest_cpus GUARDED_BY(mu);
   SchedCounters counters GUARDED_BY(mu);
+  bool lent_vcpu_counters GUARDED_BY(mu) = false;
 };
 
 // The scrape's GuestSampler reads the vCPU threads' schedstat counters from
@@ -138,7 +139,14 @@ Expected<void> SchedCollector::Collect(
   if (!s.bpf) return Error(s.load_error);
   // From now on (the next scrape: libvirt and cpu sample before this
   // collector runs) the vCPU counters come from the iterator.
-  if (s.bpf->HasVcpuCounters()) ctx.guests.SetVcpuCounterSource(vcpu_counters_);
+  if (s.bpf->HasVcpuCounters()) {
+    ctx.guests.SetVcpuCounterSource(vcpu_counters_);
+    if (!s.lent_vcpu_counters)
+      log::Info(
+          "sched: vCPU run time and delay now come from the task iterator "
+          "(one pass per scrape instead of a schedstat file per vCPU)");
+    s.lent_vcpu_counters = true;
+  }
   const CpuSet& guest_cpus = ctx.isolation.roles.GuestCpus();
   if (auto r = s.SyncGuestCpus(guest_cpus); !r) return r.failure();
   auto snap = s.bpf->Read(s.names);

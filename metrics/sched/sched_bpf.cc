@@ -277,7 +277,7 @@ class LoadedSchedBpf : public SchedBpf {
   std::uint32_t used_ = 0;  // indexes below it were given to a domain
   // The task iterator's link (nullptr when the kernel refused it) and the
   // read buffer it reuses (16,384 vCPU threads x 40 bytes at most).
-  static constexpr std::size_t kIterReadChunk = 64 * 1024;
+  static constexpr std::size_t kIterReadChunk = std::size_t{64} << 10;
   bpf_link* vcpu_iter_;
   std::vector<char> iter_buf_;
 };

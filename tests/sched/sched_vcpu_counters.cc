@@ -51,11 +51,12 @@ class ThreadPool {
   ~ThreadPool() { Stop(); }
   bool Start(int sleepers, int spinners) {
     if (pipe(pipe_) != 0) return false;
-    tids_.assign(static_cast<std::size_t>(sleepers + spinners), 0);
+    const int total = sleepers + spinners;
+    tids_.assign(static_cast<std::size_t>(total), 0);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024);  // 4,000 of them
-    for (int i = 0; i < sleepers + spinners; ++i) {
+    pthread_attr_setstacksize(&attr, std::size_t{64} << 10);  // 4,000 of them
+    for (int i = 0; i < total; ++i) {
       args_.push_back(std::make_unique<Arg>(Arg{this, i, i >= sleepers}));
       pthread_t t{};
       if (pthread_create(&t, &attr, &ThreadPool::Run, args_.back().get()) !=
@@ -66,7 +67,7 @@ class ThreadPool {
       threads_.push_back(t);
     }
     pthread_attr_destroy(&attr);
-    while (started_.load() < sleepers + spinners) usleep(1000);
+    while (started_.load() < total) usleep(1000);
     usleep(50 * 1000);  // every sleeper is in read() by now
     return true;
   }
