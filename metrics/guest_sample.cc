@@ -133,10 +133,13 @@ bool HasVcpuThreads(const GuestInventory& inventory) {
 
 VcpuCounterTable::VcpuCounterTable(std::vector<VcpuCounters> rows)
     : rows_(std::move(rows)) {
-  std::sort(rows_.begin(), rows_.end(),
-            [](const VcpuCounters& a, const VcpuCounters& b) {
-              return a.tid < b.tid;
-            });
+  const auto by_tid = [](const VcpuCounters& a, const VcpuCounters& b) {
+    return a.tid < b.tid;
+  };
+  // The task iterator walks thread ids in ascending order: usually nothing
+  // to sort (the check is 4,000 comparisons, a sort 20 times that).
+  if (!std::is_sorted(rows_.begin(), rows_.end(), by_tid))
+    std::sort(rows_.begin(), rows_.end(), by_tid);
 }
 
 const VcpuCounters* VcpuCounterTable::Find(pid_t tid) const {
