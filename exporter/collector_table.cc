@@ -126,10 +126,12 @@ std::unique_ptr<Collector> MakeSched(const CollectorDeps& d) {
     };
   }
   std::shared_ptr<IsolationSource> isolation = d.isolation;
-  return std::make_unique<SchedCollector>(
+  auto sched = std::make_unique<SchedCollector>(
       d.guests,
       [isolation]() { return isolation->Current()->roles.GuestCpus(); },
       d.flags.census_top_comms, std::move(loader));
+  d.vcpu_held->read = sched->VcpuTimeReader();
+  return sched;
 }
 
 }  // namespace
@@ -141,7 +143,7 @@ const std::vector<CollectorSpec>& CollectorTable() {
        "vCPU threads' schedstat where the guest column misses them)",
        [](const CollectorDeps& d) {
          return std::make_unique<CpuCollector>(d.paths, d.feeds->cpu_shares,
-                                               d.guests);
+                                               d.guests, d.vcpu_held);
        }},
       {"isolation", true,
        "CPU roles, kernel isolation and the isolcpus_mismatch check",

@@ -8,6 +8,7 @@
 #include "exporter/flags.h"
 #include "metrics/census/census_worker.h"
 #include "metrics/collector.h"
+#include "metrics/cpu_accounting.h"
 #include "metrics/cpu_shares.h"
 #include "metrics/exporter_collectable.h"
 #include "metrics/guest_inventory.h"
@@ -38,6 +39,8 @@ struct CollectorDeps {
   std::shared_ptr<GuestInventoryHolder> guests;
   // Filled by the cpu and census factories for the status page.
   std::shared_ptr<StatusFeeds> feeds = std::make_shared<StatusFeeds>();
+  // Set by the sched factory, read by the cpu collector (built before it).
+  std::shared_ptr<VcpuHeldFeed> vcpu_held = std::make_shared<VcpuHeldFeed>();
 };
 
 // One row of the collector table: the only place a collector is named. The

@@ -56,6 +56,16 @@ void Vote(CpuAccount& a, std::optional<AccountingSource> evidence) {
   a.carry = 0;
 }
 
+// kSched while the sched collector measures this CPU; back to kProcStat
+// (and the vote) when it stops.
+void SetSchedSource(CpuAccount& a, bool measured) {
+  const bool in_sched = a.source == AccountingSource::kSched;
+  if (measured == in_sched) return;
+  a.source = measured ? AccountingSource::kSched : AccountingSource::kProcStat;
+  a.streak = 0;
+  a.carry = 0;
+}
+
 }  // namespace
 
 std::string_view AccountingSourceName(AccountingSource source) {
@@ -64,13 +74,18 @@ std::string_view AccountingSourceName(AccountingSource source) {
       return "proc_stat";
     case AccountingSource::kVcpuThreads:
       return "vcpu_threads";
+    case AccountingSource::kSched:
+      return "sched";
   }
   return "proc_stat";
 }
 
-void AdvanceCpuAccount(CpuAccount& a, const ConsumerTicks& raw,
-                       double vcpu_run) {
+void AdvanceCpuAccount(CpuAccount& a, const ConsumerTicks& raw, double vcpu_run,
+                       std::optional<double> sched_vcpu) {
   if (!std::isfinite(vcpu_run) || vcpu_run < 0) vcpu_run = 0;
+  if (sched_vcpu && (!std::isfinite(*sched_vcpu) || *sched_vcpu < 0))
+    sched_vcpu.reset();
+  SetSchedSource(a, sched_vcpu.has_value());
   if (!a.seen) {
     a.seen = true;
     a.high_water = raw;
@@ -87,12 +102,12 @@ void AdvanceCpuAccount(CpuAccount& a, const ConsumerTicks& raw,
     delta[i] = std::max(0.0, raw[i] - a.high_water[i]);
     a.high_water[i] = std::max(a.high_water[i], raw[i]);
   }
-  Vote(a, Evidence(delta, vcpu_run));
+  if (!sched_vcpu) Vote(a, Evidence(delta, vcpu_run));
 
   const double busy = delta[kHost] + delta[kGuest];
   double guest = delta[kGuest];
-  if (a.source == AccountingSource::kVcpuThreads) {
-    const double wanted = vcpu_run + a.carry;
+  if (a.source != AccountingSource::kProcStat) {
+    const double wanted = (sched_vcpu ? *sched_vcpu : vcpu_run) + a.carry;
     guest = std::min(wanted, busy);
     a.carry = std::min(wanted - guest, kMaxCarryShare * Sum(delta));
   }
@@ -120,6 +135,17 @@ std::vector<std::uint64_t> VcpuRunTracker::Advance(
   }
   last_ = std::move(next);
   return per_cpu;
+}
+
+std::vector<std::optional<std::uint64_t>> VcpuHeldTracker::Advance(
+    const std::vector<std::optional<std::uint64_t>>& now) {
+  std::vector<std::optional<std::uint64_t>> since(now.size());
+  for (std::size_t cpu = 0; cpu < now.size(); ++cpu) {
+    if (!now[cpu] || cpu >= last_.size() || !last_[cpu]) continue;
+    if (*now[cpu] >= *last_[cpu]) since[cpu] = *now[cpu] - *last_[cpu];
+  }
+  last_ = now;
+  return since;
 }
 
 }  // namespace hostiso

@@ -4,9 +4,13 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
+
+#include "metrics/expected.h"
 
 namespace hostiso {
 
@@ -18,6 +22,11 @@ enum class AccountingSource {
   // ordinary user threads): the run time of the vCPU threads pinned to the
   // CPU, from /proc/PID/task/TID/schedstat, is the guest share instead.
   kVcpuThreads,
+  // The sched collector's BPF programs measured, at every context switch,
+  // how long vCPU threads held the CPU: the guest share is that time,
+  // whatever /proc/stat's guest column says (it includes the KVM exit
+  // handling done in the vCPU threads, which the column counts as system).
+  kSched,
 };
 std::string_view AccountingSourceName(AccountingSource source);
 
@@ -47,8 +56,14 @@ inline constexpr int kAccountingSwitchAfter = 3;
 
 // Advances one CPU's account by one scrape. `raw` is /proc/stat's split
 // (SplitByConsumer) now; `vcpu_run` the run time, in ticks, of the vCPU
-// threads pinned to this CPU since the previous scrape (VcpuRunTracker).
-// Pure: no I/O.
+// threads pinned to this CPU since the previous scrape (VcpuRunTracker);
+// `sched_vcpu` the time, in ticks, vCPU threads held this CPU since the
+// previous scrape as the sched collector measured it (nullopt when it is
+// off, failed, or has no baseline for this CPU yet). Pure: no I/O.
+//  - With `sched_vcpu`, the source is kSched at once (no vote: it is a
+//    measurement, not an inference) and the busy increase is split as
+//    guest += min(sched_vcpu + carry, busy); without it a CPU in kSched
+//    falls back to kProcStat and the vote below resumes.
 //  - First sight of the CPU: the published counters start at /proc/stat's
 //    own split (the only account of the time before the exporter ran).
 //  - The raw total went backwards (a counter reset or wrap): the new values
@@ -63,7 +78,8 @@ inline constexpr int kAccountingSwitchAfter = 3;
 //    kVcpuThreads; the guest column grew consistently with them, or grew
 //    with no pinned vCPU seen → kProcStat. No evidence keeps the source.
 void AdvanceCpuAccount(CpuAccount& account, const ConsumerTicks& raw,
-                       double vcpu_run);
+                       double vcpu_run,
+                       std::optional<double> sched_vcpu = std::nullopt);
 
 // One pinned vCPU thread as sampled at this scrape.
 struct PinnedVcpuRun {
@@ -89,6 +105,32 @@ class VcpuRunTracker {
     std::uint64_t run_ns;
   };
   std::unordered_map<pid_t, Last> last_;
+};
+
+// Cumulative time (ns) vCPU threads held each CPU, indexed by CPU number
+// (nullopt: not measured), read when called: the sched collector's BPF maps.
+using VcpuHeldReader =
+    std::function<Expected<std::vector<std::optional<std::uint64_t>>>()>;
+
+// How the cpu collector reaches the sched collector, which is built after it:
+// the sched factory sets `read` while the collectors are built (before any
+// scrape, single-threaded); unset when sched is disabled.
+struct VcpuHeldFeed {
+  VcpuHeldReader read;
+};
+
+// Turns VcpuHeldReader's cumulative times into time since the previous
+// call, per CPU: nullopt for a CPU without a baseline (first sight, or its
+// time went backwards: the programs were reloaded). Pure: no I/O.
+class VcpuHeldTracker {
+ public:
+  std::vector<std::optional<std::uint64_t>> Advance(
+      const std::vector<std::optional<std::uint64_t>>& now);
+  // The source failed: the next Advance() only sets baselines.
+  void Reset() { last_.clear(); }
+
+ private:
+  std::vector<std::optional<std::uint64_t>> last_;
 };
 
 }  // namespace hostiso

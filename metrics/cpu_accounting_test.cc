@@ -176,5 +176,46 @@ TEST(VcpuRunTrackerTest, UnknownOrImpossibleCpusAreSkipped) {
   EXPECT_EQ(d[0], 8U);
 }
 
+TEST(CpuAccountingTest, SchedMeasurementSplitsAtOnceAndFallsBackWhenLost) {
+  CpuAccount a;
+  AdvanceCpuAccount(a, {0, 0, 0, 0}, 0);
+  // The guest column reads 90, the vCPU threads held the CPU 95: sched wins
+  // at once, no vote (the column is consistent, which would keep proc_stat).
+  AdvanceCpuAccount(a, {10, 90, 0, 0}, 96, 95.0);
+  EXPECT_EQ(a.source, AccountingSource::kSched);
+  EXPECT_EQ(a.published, (ConsumerTicks{5, 95, 0, 0}));
+  // More held time than busy ticks (the two are read apart): capped, the
+  // rest carried to the next interval.
+  AdvanceCpuAccount(a, {20, 180, 0, 0}, 0, 104.0);
+  EXPECT_EQ(a.published, (ConsumerTicks{5, 195, 0, 0}));
+  AdvanceCpuAccount(a, {70, 230, 0, 0}, 0, 96.0);
+  EXPECT_EQ(a.published, (ConsumerTicks{5, 295, 0, 0}));
+  // sched stops: back to the guest column, counters never step back.
+  AdvanceCpuAccount(a, {120, 280, 0, 0}, 0);
+  EXPECT_EQ(a.source, AccountingSource::kProcStat);
+  EXPECT_EQ(a.published, (ConsumerTicks{55, 345, 0, 0}));
+  EXPECT_EQ(AccountingSourceName(AccountingSource::kSched), "sched");
+}
+
+TEST(CpuAccountingTest, NonsenseSchedTimeIsNotAMeasurement) {
+  CpuAccount a;
+  AdvanceCpuAccount(a, {0, 0, 0, 0}, 0);
+  AdvanceCpuAccount(a, {100, 0, 0, 0}, 0, -1.0);
+  AdvanceCpuAccount(a, {200, 0, 0, 0}, 0,
+                    std::numeric_limits<double>::infinity());
+  EXPECT_EQ(a.source, AccountingSource::kProcStat);
+  EXPECT_EQ(a.published, (ConsumerTicks{200, 0, 0, 0}));
+}
+
+TEST(VcpuHeldTrackerTest, DeltasOnlyWithABaseline) {
+  using Held = std::vector<std::optional<std::uint64_t>>;
+  VcpuHeldTracker t;
+  EXPECT_EQ(t.Advance({100, std::nullopt, 50}), (Held{{}, {}, {}}));
+  EXPECT_EQ(t.Advance({150, 10, 40, 7}), (Held{50, {}, {}, {}}));
+  EXPECT_EQ(t.Advance({160, 30, 45}), (Held{10, 20, 5}));
+  t.Reset();
+  EXPECT_EQ(t.Advance({170, 40, 50}), (Held{{}, {}, {}}));
+}
+
 }  // namespace
 }  // namespace hostiso

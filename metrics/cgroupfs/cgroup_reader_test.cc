@@ -2,12 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "metrics/testing/cpu_list.h"
 #include "metrics/testing/temp_tree.h"
 
 namespace hostiso {
 namespace {
 
-CpuSet L(const char* s) { return *ParseCpuList(s); }
+using testing::Cpus;
 
 // A v1 hybrid host as Debian 12 mounts it without systemd-managed cpusets:
 // cpuset/ and cpuacct/ hierarchies, libvirt's `machine` in both, systemd's
@@ -39,7 +40,7 @@ TEST_F(CgroupV1Test, DetectsV1Hierarchies) {
 
 TEST_F(CgroupV1Test, MachineSliceFromBothHierarchies) {
   auto h = DetectCgroupHierarchy(t_.Root());
-  auto r = ReadSlice(*h, "machine", L("0-7"));
+  auto r = ReadSlice(*h, "machine", Cpus("0-7"));
   ASSERT_TRUE(r) << r.error();
   ASSERT_TRUE(*r);
   EXPECT_EQ((*r)->cpuset.ToString(), "2-7");
@@ -48,7 +49,7 @@ TEST_F(CgroupV1Test, MachineSliceFromBothHierarchies) {
 
 TEST_F(CgroupV1Test, SliceOnlyInCpuacctRunsOnTheRootCpuset) {
   auto h = DetectCgroupHierarchy(t_.Root());
-  auto r = ReadSlice(*h, "system.slice", L("0-7"));
+  auto r = ReadSlice(*h, "system.slice", Cpus("0-7"));
   ASSERT_TRUE(r) << r.error();
   ASSERT_TRUE(*r);
   EXPECT_EQ((*r)->cpuset.ToString(), "0-7");
@@ -59,17 +60,17 @@ TEST_F(CgroupV1Test, OneScrapeReadsAnAncestorsCpusetOnce) {
   t_.Write("cpuacct/user.slice/cpuacct.usage", "1\n");
   auto h = DetectCgroupHierarchy(t_.Root());
   CpusetCache cache;
-  auto a = ReadSlice(*h, "system.slice", L("0-7"), &cache);
+  auto a = ReadSlice(*h, "system.slice", Cpus("0-7"), &cache);
   ASSERT_TRUE(a) << a.error();
   // The root's file changes: the same scrape still sees what it read.
   t_.Write("cpuset/cpuset.effective_cpus", "0-3\n");
-  auto b = ReadSlice(*h, "user.slice", L("0-7"), &cache);
+  auto b = ReadSlice(*h, "user.slice", Cpus("0-7"), &cache);
   ASSERT_TRUE(b) << b.error();
   EXPECT_EQ((*a)->cpuset.ToString(), "0-7");
   EXPECT_EQ((*b)->cpuset.ToString(), "0-7");
   // The next scrape (a new cache) reads it again.
   CpusetCache next;
-  auto c = ReadSlice(*h, "user.slice", L("0-7"), &next);
+  auto c = ReadSlice(*h, "user.slice", Cpus("0-7"), &next);
   ASSERT_TRUE(c) << c.error();
   EXPECT_EQ((*c)->cpuset.ToString(), "0-3");
 }
@@ -77,7 +78,7 @@ TEST_F(CgroupV1Test, OneScrapeReadsAnAncestorsCpusetOnce) {
 TEST_F(CgroupV1Test, SliceOnlyInCpusetHasNoCpuTime) {
   t_.Write("cpuset/test.slice/cpuset.effective_cpus", "1\n");
   auto h = DetectCgroupHierarchy(t_.Root());
-  auto r = ReadSlice(*h, "test.slice", L("0-7"));
+  auto r = ReadSlice(*h, "test.slice", Cpus("0-7"));
   ASSERT_TRUE(r) << r.error();
   ASSERT_TRUE(*r);
   EXPECT_EQ((*r)->cpuset.ToString(), "1");
@@ -93,13 +94,13 @@ TEST_F(CgroupV1Test, HybridUnifiedHierarchyWhenNotInCpuacct) {
   auto h = DetectCgroupHierarchy(t_.Root());
   ASSERT_TRUE(h) << h.error();
   EXPECT_EQ(h->unified_root, t_.Path("unified"));
-  auto r = ReadSlice(*h, "machine", L("0-7"));
+  auto r = ReadSlice(*h, "machine", Cpus("0-7"));
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ((*r)->cpuset.ToString(), "2-7");
   EXPECT_DOUBLE_EQ((*r)->cpu_seconds.value(), 722.062315);
   // A slice only the unified hierarchy has still exists (root cpuset).
   t_.Write("unified/init.scope/cpu.stat", "usage_usec 5000000\n");
-  r = ReadSlice(*h, "init.scope", L("0-7"));
+  r = ReadSlice(*h, "init.scope", Cpus("0-7"));
   ASSERT_TRUE(r) << r.error();
   ASSERT_TRUE(*r);
   EXPECT_EQ((*r)->cpuset.ToString(), "0-7");
@@ -109,14 +110,14 @@ TEST_F(CgroupV1Test, HybridUnifiedHierarchyWhenNotInCpuacct) {
 TEST_F(CgroupV1Test, OldKernelWithoutEffectiveCpus) {
   t_.Write("cpuset/old.slice/cpuset.cpus", "3\n");
   auto h = DetectCgroupHierarchy(t_.Root());
-  auto r = ReadSlice(*h, "old.slice", L("0-7"));
+  auto r = ReadSlice(*h, "old.slice", Cpus("0-7"));
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ((*r)->cpuset.ToString(), "3");
 }
 
 TEST_F(CgroupV1Test, AbsentSliceIsNotAnError) {
   auto h = DetectCgroupHierarchy(t_.Root());
-  auto r = ReadSlice(*h, "user.slice", L("0-7"));
+  auto r = ReadSlice(*h, "user.slice", Cpus("0-7"));
   ASSERT_TRUE(r) << r.error();
   EXPECT_FALSE(*r);
 }
@@ -124,13 +125,13 @@ TEST_F(CgroupV1Test, AbsentSliceIsNotAnError) {
 TEST_F(CgroupV1Test, GarbledFilesAreErrorsNamingThem) {
   t_.Write("cpuacct/machine/cpuacct.usage", "lots\n");
   auto h = DetectCgroupHierarchy(t_.Root());
-  auto r = ReadSlice(*h, "machine", L("0-7"));
+  auto r = ReadSlice(*h, "machine", Cpus("0-7"));
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().find("machine/cpuacct.usage"), std::string::npos)
       << r.error();
   t_.Write("cpuacct/machine/cpuacct.usage", "1\n");
   t_.Write("cpuset/machine/cpuset.effective_cpus", "7-2\n");
-  r = ReadSlice(*h, "machine", L("0-7"));
+  r = ReadSlice(*h, "machine", Cpus("0-7"));
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().find("machine/cpuset.effective_cpus"), std::string::npos)
       << r.error();
@@ -144,7 +145,7 @@ TEST_F(CgroupV1Test, CoMountedCpuAndCpuacct) {
   EXPECT_EQ(h->cpuacct_root, t.Path("cpu,cpuacct"));
   EXPECT_TRUE(h->cpuset_root.empty());
   // No cpuset hierarchy: every online CPU.
-  auto r = ReadSlice(*h, "system.slice", L("0-3"));
+  auto r = ReadSlice(*h, "system.slice", Cpus("0-3"));
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ((*r)->cpuset.ToString(), "0-3");
   EXPECT_DOUBLE_EQ((*r)->cpu_seconds.value(), 2.0);
@@ -177,7 +178,7 @@ TEST_F(CgroupV2Test, DetectsV2) {
 
 TEST_F(CgroupV2Test, OwnCpusetAndUsage) {
   auto h = DetectCgroupHierarchy(t_.Root());
-  auto r = ReadSlice(*h, "system.slice", L("0-7"));
+  auto r = ReadSlice(*h, "system.slice", Cpus("0-7"));
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ((*r)->cpuset.ToString(), "0-2");
   EXPECT_DOUBLE_EQ((*r)->cpu_seconds.value(), 2.5);
@@ -185,12 +186,12 @@ TEST_F(CgroupV2Test, OwnCpusetAndUsage) {
 
 TEST_F(CgroupV2Test, WithoutCpusetControllerInheritsFromTheParent) {
   auto h = DetectCgroupHierarchy(t_.Root());
-  auto r = ReadSlice(*h, "user.slice", L("0-7"));
+  auto r = ReadSlice(*h, "user.slice", Cpus("0-7"));
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ((*r)->cpuset.ToString(), "0-7");
   EXPECT_DOUBLE_EQ((*r)->cpu_seconds.value(), 0.75);
   t_.Write("system.slice/ovs.service/cpu.stat", "usage_usec 1\n");
-  r = ReadSlice(*h, "system.slice/ovs.service", L("0-7"));
+  r = ReadSlice(*h, "system.slice/ovs.service", Cpus("0-7"));
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ((*r)->cpuset.ToString(), "0-2");
 }
@@ -198,7 +199,7 @@ TEST_F(CgroupV2Test, WithoutCpusetControllerInheritsFromTheParent) {
 TEST_F(CgroupV2Test, NoCpusetControllerAtAllMeansEveryOnlineCpu) {
   t_.Remove("cpuset.cpus.effective");
   auto h = DetectCgroupHierarchy(t_.Root());
-  auto r = ReadSlice(*h, "user.slice", L("0-5"));
+  auto r = ReadSlice(*h, "user.slice", Cpus("0-5"));
   ASSERT_TRUE(r) << r.error();
   EXPECT_EQ((*r)->cpuset.ToString(), "0-5");
 }
@@ -206,7 +207,7 @@ TEST_F(CgroupV2Test, NoCpusetControllerAtAllMeansEveryOnlineCpu) {
 TEST_F(CgroupV2Test, GarbledCpuStat) {
   t_.Write("system.slice/cpu.stat", "user_usec 5\n");
   auto h = DetectCgroupHierarchy(t_.Root());
-  auto r = ReadSlice(*h, "system.slice", L("0-7"));
+  auto r = ReadSlice(*h, "system.slice", Cpus("0-7"));
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().find("system.slice/cpu.stat: no usage_usec"),
             std::string::npos)

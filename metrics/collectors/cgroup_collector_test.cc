@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "metrics/testing/cpu_list.h"
 #include "metrics/testing/families.h"
 #include "metrics/testing/scrape.h"
 #include "metrics/testing/temp_tree.h"
@@ -9,9 +10,9 @@
 namespace hostiso {
 namespace {
 
-using testing::ByLabels;
+using testing::Cpus;
 
-CpuSet L(const char* s) { return *ParseCpuList(s); }
+using testing::ByLabels;
 
 // An 8-CPU v1 host, guest CPUs 2-7 (--isolation.guest-cpus): libvirt's
 // `machine` confined to them, an operator's ovs.slice spilling onto CPU 2.
@@ -24,9 +25,9 @@ class CgroupCollectorTest : public ::testing::Test {
     t_.Write("cpuacct/cpuacct.usage", "1\n");
     t_.Write("cpuacct/machine/cpuacct.usage", "5000000000\n");
     t_.Write("cpuacct/system.slice/cpuacct.usage", "1500000000\n");
-    scrape_.isolation.topology.online = L("0-7");
+    scrape_.isolation.topology.online = Cpus("0-7");
     scrape_.isolation.roles =
-        CpuRoles(GuestSetsFromConfig(std::nullopt, L("2-7")), L("0-7"));
+        CpuRoles(GuestSetsFromConfig(std::nullopt, Cpus("2-7")), Cpus("0-7"));
   }
   CgroupCollector Make() {
     return CgroupCollector(

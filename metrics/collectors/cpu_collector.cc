@@ -12,11 +12,13 @@ namespace hostiso {
 
 CpuCollector::CpuCollector(const HostPaths& paths,
                            std::shared_ptr<Latest<CpuShares>> shares,
-                           std::shared_ptr<const GuestInventoryHolder> guests)
+                           std::shared_ptr<const GuestInventoryHolder> guests,
+                           std::shared_ptr<const VcpuHeldFeed> sched)
     : stat_path_(paths.Proc("stat")),
       schedstat_path_(paths.Proc("schedstat")),
       shares_(std::move(shares)),
-      guests_(std::move(guests)) {}
+      guests_(std::move(guests)),
+      sched_(std::move(sched)) {}
 
 void CpuCollector::PublishShares(CpuConsumerSeconds now) {
   const auto at = std::chrono::steady_clock::now();
@@ -60,6 +62,18 @@ std::vector<std::uint64_t> CpuCollector::VcpuRunPerCpu(
   return vcpu_runs_.Advance(runs);
 }
 
+std::vector<std::optional<std::uint64_t>> CpuCollector::SchedVcpuPerCpu() {
+  if (!sched_ || !sched_->read) return {};
+  auto held = sched_->read();
+  if (!held) {
+    // The sched collector reports its own failure; this CPU split falls
+    // back to /proc/stat and the vCPU threads until it reads again.
+    sched_vcpu_.Reset();
+    return {};
+  }
+  return sched_vcpu_.Advance(*held);
+}
+
 Expected<void> CpuCollector::CollectSeconds(
     const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   // In the sysfs fallback this scrape's isolation refresh already read
@@ -69,18 +83,21 @@ Expected<void> CpuCollector::CollectSeconds(
                                ? *ctx.isolation.proc_stat
                                : ReadAndParse(stat_path_, ParseProcStat));
   const std::vector<std::uint64_t> vcpu_run_ns = VcpuRunPerCpu(ctx);
+  const std::vector<std::optional<std::uint64_t>> sched_vcpu_ns =
+      SchedVcpuPerCpu();
   auto seconds = FamilyBuilder::Counter(
       "hostiso_cpu_seconds_total",
       "CPU time by consumer: host "
       "(user+nice-guest-guest_nice+system+irq+softirq), "
       "guest (guest+guest_nice), steal, idle (idle+iowait). From /proc/stat; "
-      "host/guest split by the pinned vCPU threads' run time where "
-      "hostiso_cpu_accounting_source says vcpu_threads.");
+      "host/guest split by the vCPU threads' time where "
+      "hostiso_cpu_accounting_source says vcpu_threads or sched.");
   auto sources = FamilyBuilder::Gauge(
       "hostiso_cpu_accounting_source",
       "Where the CPU's host/guest split comes from: proc_stat (its guest "
-      "column) or vcpu_threads (schedstat of the vCPU threads pinned there, "
-      "when the guest column misses their time: nested KVM, TCG).");
+      "column), vcpu_threads (schedstat of the vCPU threads pinned there, "
+      "when the guest column misses their time: nested KVM, TCG) or sched "
+      "(the time vCPU threads held it, measured by the sched collector).");
   seconds.Reserve(ticks.size() * 4);
   sources.Reserve(ticks.size());
   // Division, not multiplication by 1/hz: 1420/100 prints as 14.2.
@@ -94,8 +111,11 @@ Expected<void> CpuCollector::CollectSeconds(
     const double run_ns = index < vcpu_run_ns.size()
                               ? static_cast<double>(vcpu_run_ns[index])
                               : 0.0;
+    std::optional<double> sched_ticks;
+    if (index < sched_vcpu_ns.size() && sched_vcpu_ns[index])
+      sched_ticks = static_cast<double>(*sched_vcpu_ns[index]) * hz / 1e9;
     AdvanceCpuAccount(account, {c.host, c.guest, c.steal, c.idle},
-                      run_ns * hz / 1e9);
+                      run_ns * hz / 1e9, sched_ticks);
     const ConsumerTicks& v = account.published;
     if (shares_) {
       now[t.cpu] = {v[kHost] / hz, v[kGuest] / hz, v[kSteal] / hz,

@@ -51,8 +51,9 @@ class PerCpuMonotonic {
 }  // namespace detail
 
 // hostiso_cpu_seconds_total{cpu,consumer} from /proc/stat, its host/guest
-// split taken from the pinned vCPU threads' run time where /proc/stat's guest
-// column misses it (hostiso_cpu_accounting_source{cpu,source} says which), and
+// split taken from the sched collector's vCPU time while it runs, else from
+// the pinned vCPU threads' run time where /proc/stat's guest column misses it
+// (hostiso_cpu_accounting_source{cpu,source} says which), and
 // hostiso_cpu_runqueue_wait_seconds_total{cpu} from /proc/schedstat (absent
 // on kernels without CONFIG_SCHEDSTATS: the series are then omitted, not
 // failed). With `shares`, each scrape after the first also publishes the
@@ -62,10 +63,14 @@ class CpuCollector : public Collector {
  public:
   // `guests` (may be null: /proc/stat alone) names the vCPU threads whose
   // schedstat the scrape's GuestSampler reads.
+  // `sched` (may be null or unset): the sched collector's per-CPU vCPU
+  // time; while it reads, every CPU it measures is split by it (source
+  // "sched").
   explicit CpuCollector(
       const HostPaths& paths,
       std::shared_ptr<Latest<CpuShares>> shares = nullptr,
-      std::shared_ptr<const GuestInventoryHolder> guests = nullptr);
+      std::shared_ptr<const GuestInventoryHolder> guests = nullptr,
+      std::shared_ptr<const VcpuHeldFeed> sched = nullptr);
   Expected<void> Collect(const ScrapeContext& ctx,
                          std::vector<prometheus::MetricFamily>& out) override;
 
@@ -74,6 +79,9 @@ class CpuCollector : public Collector {
                                 std::vector<prometheus::MetricFamily>& out);
   // Run time of the pinned vCPU threads per CPU since the previous scrape.
   std::vector<std::uint64_t> VcpuRunPerCpu(const ScrapeContext& ctx);
+  // Time vCPU threads held each CPU since the previous scrape, from the
+  // sched collector; empty when it is off or its read failed.
+  std::vector<std::optional<std::uint64_t>> SchedVcpuPerCpu();
   Expected<void> CollectRunqueueWait(
       std::vector<prometheus::MetricFamily>& out);
 
@@ -86,6 +94,8 @@ class CpuCollector : public Collector {
   std::chrono::steady_clock::time_point previous_at_{};
   std::shared_ptr<const GuestInventoryHolder> guests_;
   VcpuRunTracker vcpu_runs_;
+  std::shared_ptr<const VcpuHeldFeed> sched_;
+  VcpuHeldTracker sched_vcpu_;
   std::vector<CpuAccount> accounts_;  // indexed by CPU number
   detail::PerCpuMonotonic<1> runqueue_;
 };

@@ -264,5 +264,51 @@ TEST_F(CpuCollectorGuestTest, PinnedVcpuTimeBecomesGuestTimeAfterHysteresis) {
   EXPECT_NEAR(s["1/host"] + s["1/guest"], (50 + 500) / hz_, 1e-6);
 }
 
+// With the sched collector's vCPU time per CPU, every CPU it measures is
+// split by it at once; when its read fails, the CPU falls back to /proc/stat.
+TEST_F(CpuCollectorTest, SchedVcpuTimeSplitsMeasuredCpus) {
+  auto feed = std::make_shared<VcpuHeldFeed>();
+  std::uint64_t held1 = 0;
+  bool fail = false;
+  feed->read = [&]() -> Expected<std::vector<std::optional<std::uint64_t>>> {
+    if (fail) return Error("sched not loaded");
+    return std::vector<std::optional<std::uint64_t>>{std::nullopt, held1};
+  };
+  CpuCollector collector{HostPaths{tree_.Root(), "/nonexistent", "/"}, nullptr,
+                         nullptr, feed};
+  auto scrape = [&](Series* s) {
+    bool ok = false;
+    s->clear();
+    sources_.clear();
+    for (const auto& f : scrape_.Scrape(collector, &ok)) {
+      for (const auto& m : f.metric) {
+        if (f.name == "hostiso_cpu_seconds_total")
+          (*s)[m.label[0].value + "/" + m.label[1].value] = m.counter.value;
+        if (f.name == "hostiso_cpu_accounting_source")
+          sources_[m.label[0].value] = m.label[1].value;
+      }
+    }
+    return ok;
+  };
+  // CPU 1: /proc/stat counts everything as system time (nested KVM).
+  tree_.Write("stat", "cpu0 10 0 0 100\ncpu1 0 0 50 100\n");
+  Series s;
+  ASSERT_TRUE(scrape(&s));  // baselines
+  held1 += static_cast<std::uint64_t>(70 / hz_ * 1e9);
+  tree_.Write("stat", "cpu0 110 0 0 100\ncpu1 0 0 150 100\n");
+  ASSERT_TRUE(scrape(&s));
+  EXPECT_EQ(sources_["1"], "sched");
+  EXPECT_EQ(sources_["0"], "proc_stat");  // not measured
+  EXPECT_NEAR(s["1/guest"], 70 / hz_, 1e-6);
+  EXPECT_NEAR(s["1/host"], (50 + 30) / hz_, 1e-6);
+  EXPECT_NEAR(s["0/guest"], 0, 1e-9);
+  fail = true;
+  tree_.Write("stat", "cpu0 210 0 0 100\ncpu1 0 0 250 100\n");
+  ASSERT_TRUE(scrape(&s));  // the cpu collector itself still succeeds
+  EXPECT_EQ(sources_["1"], "proc_stat");
+  EXPECT_NEAR(s["1/guest"], 70 / hz_, 1e-6);
+  EXPECT_NEAR(s["1/host"], (50 + 30 + 100) / hz_, 1e-6);
+}
+
 }  // namespace
 }  // namespace hostiso

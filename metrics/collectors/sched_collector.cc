@@ -131,6 +131,24 @@ bool SchedCollector::Stop(std::chrono::milliseconds grace) {
   return stopped;
 }
 
+VcpuHeldReader SchedCollector::VcpuTimeReader() const {
+  std::shared_ptr<State> state = state_;
+  return [state]() -> Expected<std::vector<std::optional<std::uint64_t>>> {
+    MutexLock lock(state->mu);
+    if (!state->bpf)
+      return Error(state->loaded ? state->load_error : "sched not loaded");
+    auto cpus = state->bpf->ReadCpus();
+    if (!cpus) return cpus.failure();
+    std::vector<std::optional<std::uint64_t>> held;
+    for (const SchedSnapshot::Cpu& c : *cpus) {
+      const auto cpu = static_cast<std::size_t>(c.cpu);
+      if (held.size() <= cpu) held.resize(cpu + 1);
+      held[cpu] = c.held_ns[HOSTISO_CLASS_VCPU];
+    }
+    return held;
+  };
+}
+
 Expected<void> SchedCollector::Collect(
     const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   State& s = *state_;

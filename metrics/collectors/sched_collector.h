@@ -6,6 +6,7 @@
 #include <string>
 
 #include "metrics/collector.h"
+#include "metrics/cpu_accounting.h"
 #include "metrics/guest_inventory.h"
 #include "metrics/mutex.h"
 #include "metrics/periodic_worker.h"
@@ -42,6 +43,10 @@ class SchedCollector : public Collector {
                          std::vector<prometheus::MetricFamily>& out) override;
   void Start() override;
   bool Stop(std::chrono::milliseconds grace) override;
+  // Reads, when called, the time vCPU threads held each CPU (the cpu
+  // collector's host/guest split; VcpuHeldFeed). An Error while the programs
+  // are not loaded. Safe from the scrape thread (takes the state's lock).
+  VcpuHeldReader VcpuTimeReader() const;
 
   struct State;
 

@@ -44,6 +44,12 @@ class FakeBpf : public SchedBpf {
     s.domains.resize(DomainCapacity());
     return s;
   }
+  Expected<std::vector<SchedSnapshot::Cpu>> ReadCpus() override {
+    SchedSnapshot::Cpu c;
+    c.cpu = 2;
+    c.held_ns[HOSTISO_CLASS_VCPU] = 7000;
+    return std::vector<SchedSnapshot::Cpu>{c};
+  }
   std::uint32_t DomainCapacity() const override { return 4; }
 
  private:
@@ -70,6 +76,10 @@ TEST(SchedCollector, ReportsWhyItCouldNotLoadOnEveryScrape) {
   }
   EXPECT_TRUE(out.empty());
   EXPECT_EQ(loads, 1);  // tried once, not at every scrape
+  // The cpu collector's reader fails the same way (it falls back).
+  auto held = c.VcpuTimeReader()();
+  ASSERT_FALSE(held);
+  EXPECT_EQ(held.error(), "no privilege (needs CAP_BPF)");
 }
 
 TEST(SchedCollector, FillsMapsFromInventoryAndRolesAndServesCounters) {
@@ -117,6 +127,12 @@ TEST(SchedCollector, FillsMapsFromInventoryAndRolesAndServesCounters) {
     }
   }
   EXPECT_TRUE(has_histogram);
+  // The vCPU time per CPU the cpu collector reads: CPU 2 only.
+  auto held = c.VcpuTimeReader()();
+  ASSERT_TRUE(held);
+  ASSERT_EQ(held->size(), 3u);
+  EXPECT_FALSE((*held)[0]);
+  EXPECT_EQ((*held)[2], std::optional<std::uint64_t>(7000));
 }
 
 // A loaded collector whose kernel accepted the task iterator (or not).

@@ -2,18 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include "metrics/testing/cpu_list.h"
+
 namespace hostiso {
 namespace {
 
-CpuSet L(const char* list) { return *ParseCpuList(list); }
+using testing::Cpus;
 
 // host 0-1, shared 2-7, dedicated 8-15.
 CpuRoles Roles() {
   GuestCpuSets sets;
   sets.source = GuestSetSource::kNova;
-  sets.shared = L("2-7");
-  sets.dedicated = L("8-15");
-  return CpuRoles(sets, L("0-15"));
+  sets.shared = Cpus("2-7");
+  sets.dedicated = Cpus("8-15");
+  return CpuRoles(sets, Cpus("0-15"));
 }
 
 GuestDomain Dom(std::string name, std::vector<const char*> affinities,
@@ -24,8 +26,9 @@ GuestDomain Dom(std::string name, std::vector<const char*> affinities,
   d.vcpu_count = static_cast<int>(affinities.size());
   d.memory_bytes = 1ULL << 30;
   for (std::size_t i = 0; i < affinities.size(); ++i)
-    d.vcpus.push_back(GuestVcpu{static_cast<int>(i), 0, L(affinities[i]), -1});
-  d.emulator_affinity = L(emulator);
+    d.vcpus.push_back(
+        GuestVcpu{static_cast<int>(i), 0, Cpus(affinities[i]), -1});
+  d.emulator_affinity = Cpus(emulator);
   return d;
 }
 
@@ -50,7 +53,7 @@ TEST(Detectors, VcpuOnHostCpu) {
 TEST(Detectors, EmulatorAndIothreads) {
   GuestInventory inv;
   GuestDomain d = Dom("vm", {"9"}, "1-3");
-  d.iothread_affinity = {L("2-3"), L("0")};
+  d.iothread_affinity = {Cpus("2-3"), Cpus("0")};
   inv.domains = {d, Dom("clean", {"10"}, "2-7")};
   EXPECT_EQ(Subjects(DetectEmulatorOnHostCpu(inv, Roles())),
             (Strings{"vm emulator [1]", "vm iothread 2 [0]"}));
@@ -64,7 +67,8 @@ TEST(Detectors, DedicatedCpuShared) {
   EXPECT_EQ(Subjects(DetectDedicatedCpuShared(inv, Roles())),
             (Strings{"cpu 9 [9]", "cpu 12 [12]", "cpu 13 [13]"}));
   GuestCpuSets none;
-  EXPECT_TRUE(DetectDedicatedCpuShared(inv, CpuRoles(none, L("0-15"))).empty());
+  EXPECT_TRUE(
+      DetectDedicatedCpuShared(inv, CpuRoles(none, Cpus("0-15"))).empty());
 }
 
 TEST(Detectors, VcpuCapacityAndOvercommit) {
@@ -94,8 +98,8 @@ TEST(Detectors, VcpuCapacityAndOvercommit) {
 TEST(Detectors, LegacyGuestRoleCountsAsShared) {
   GuestCpuSets sets;
   sets.source = GuestSetSource::kFlag;
-  sets.legacy = L("1");
-  CpuRoles roles(sets, L("0-1"));
+  sets.legacy = Cpus("1");
+  CpuRoles roles(sets, Cpus("0-1"));
   GuestInventory inv;
   inv.domains = {Dom("a", {"1"}), Dom("b", {"1"}), Dom("c", {"1"}),
                  Dom("d", {"1"}), Dom("e", {"1"})};

@@ -2,27 +2,29 @@
 
 #include <gtest/gtest.h>
 
+#include "metrics/testing/cpu_list.h"
+
 namespace hostiso {
 namespace {
 
-CpuSet L(const char* s) { return *ParseCpuList(s); }
+using testing::Cpus;
 
 CpuRoles Roles(const char* dedicated, const char* shared, const char* present) {
   NovaConfig n;
-  if (*dedicated) n.cpu_dedicated_set = L(dedicated);
-  if (*shared) n.cpu_shared_set = L(shared);
-  return CpuRoles(GuestSetsFromConfig(n, std::nullopt), L(present));
+  if (*dedicated) n.cpu_dedicated_set = Cpus(dedicated);
+  if (*shared) n.cpu_shared_set = Cpus(shared);
+  return CpuRoles(GuestSetsFromConfig(n, std::nullopt), Cpus(present));
 }
 
 TEST(IsolcpusMismatchTest, CleanWhenIsolationMatchesDedicated) {
-  EXPECT_TRUE(
-      DetectIsolcpusMismatch(Roles("4-7", "2-3", "0-7"), L("4-7"), L("0-7"))
-          .empty());
+  EXPECT_TRUE(DetectIsolcpusMismatch(Roles("4-7", "2-3", "0-7"), Cpus("4-7"),
+                                     Cpus("0-7"))
+                  .empty());
 }
 
 TEST(IsolcpusMismatchTest, HostAndSharedCpusIsolated) {
-  auto v =
-      DetectIsolcpusMismatch(Roles("4-7", "2-3", "0-7"), L("1-7"), L("0-7"));
+  auto v = DetectIsolcpusMismatch(Roles("4-7", "2-3", "0-7"), Cpus("1-7"),
+                                  Cpus("0-7"));
   ASSERT_EQ(v.size(), 3U);
   EXPECT_EQ(v[0].subject, "cpu 1 (host)");
   EXPECT_EQ(v[1].subject, "cpu 2 (shared)");
@@ -30,16 +32,17 @@ TEST(IsolcpusMismatchTest, HostAndSharedCpusIsolated) {
 }
 
 TEST(IsolcpusMismatchTest, DedicatedSetWithoutAnyIsolation) {
-  auto v = DetectIsolcpusMismatch(Roles("4-7", "", "0-7"), CpuSet(), L("0-7"));
+  auto v =
+      DetectIsolcpusMismatch(Roles("4-7", "", "0-7"), CpuSet(), Cpus("0-7"));
   ASSERT_EQ(v.size(), 1U);
   EXPECT_EQ(v[0].subject, "nova.conf cpu_dedicated_set");
   EXPECT_EQ(v[0].cpus.ToString(), "4-7");
 }
 
 TEST(IsolcpusMismatchTest, OfflineIsolatedCpusIgnored) {
-  EXPECT_TRUE(
-      DetectIsolcpusMismatch(Roles("4-7", "", "0-7"), L("1,4-7"), L("0,2-7"))
-          .empty());
+  EXPECT_TRUE(DetectIsolcpusMismatch(Roles("4-7", "", "0-7"), Cpus("1,4-7"),
+                                     Cpus("0,2-7"))
+                  .empty());
 }
 
 }  // namespace

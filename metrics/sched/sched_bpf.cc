@@ -11,6 +11,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <set>
 #include <string>
@@ -103,6 +104,35 @@ class LoadedSchedBpf : public SchedBpf {
     return snap;
   }
 
+  Expected<std::vector<SchedSnapshot::Cpu>> ReadCpus() override {
+    const int fd = bpf_map__fd(skel_->maps.cpus);
+    std::vector<SchedSnapshot::Cpu> cpus;
+    // bpf_ktime_get_ns() is CLOCK_MONOTONIC: the same clock as since_ns.
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    const auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1000000000ULL +
+                     static_cast<std::uint64_t>(ts.tv_nsec);
+    for (std::uint32_t cpu = 0; cpu < nr_cpus_; ++cpu) {
+      auto copy = ReadCpuState(fd, cpu);
+      if (!copy) return copy.failure();
+      const hostiso_cpu_state& st = copy->state;
+      if (st.since_ns == 0) continue;  // no switch seen (offline CPU)
+      SchedSnapshot::Cpu& c = cpus.emplace_back();
+      c.cpu = static_cast<int>(cpu);
+      std::copy(std::begin(st.held_ns), std::end(st.held_ns),
+                c.held_ns.begin());
+      // The holder's current interval is charged only at its next switch;
+      // a vCPU spinning alone on its CPU may not switch for seconds, so it
+      // is added here (the next switch charges at least as much: the
+      // published counters stay monotonic).
+      if (copy->settled && st.holder_class < HOSTISO_CLASS_COUNT &&
+          now > st.since_ns)
+        c.held_ns[st.holder_class] += now - st.since_ns;
+      c.intrusion_overflow_ns = st.intrusion_overflow_ns;
+    }
+    return cpus;
+  }
+
   std::uint32_t DomainCapacity() const override { return max_domains_; }
 
   bool HasVcpuCounters() const override { return vcpu_iter_ != nullptr; }
@@ -173,20 +203,36 @@ class LoadedSchedBpf : public SchedBpf {
   }
 
   Expected<void> ReadCpus(SchedSnapshot& snap) {
-    const int fd = bpf_map__fd(skel_->maps.cpus);
-    for (std::uint32_t cpu = 0; cpu < nr_cpus_; ++cpu) {
-      hostiso_cpu_state st{};
-      if (bpf_map_lookup_elem(fd, &cpu, &st) != 0)
+    auto cpus = ReadCpus();
+    if (!cpus) return cpus.failure();
+    snap.cpus = std::move(*cpus);
+    return Ok();
+  }
+
+  // One CPU's entry, copied while its CPU may be updating it. `settled`:
+  // two copies agreed, so since_ns and held_ns belong to one switch (a torn
+  // pair would charge the running interval twice).
+  struct CpuStateCopy {
+    hostiso_cpu_state state{};
+    bool settled = false;
+  };
+  static Expected<CpuStateCopy> ReadCpuState(int fd, std::uint32_t cpu) {
+    CpuStateCopy a;
+    CpuStateCopy b;
+    if (bpf_map_lookup_elem(fd, &cpu, &a.state) != 0)
+      return Error(std::string("reading the sched CPU map: ") +
+                   std::strerror(errno));
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      if (bpf_map_lookup_elem(fd, &cpu, &b.state) != 0)
         return Error(std::string("reading the sched CPU map: ") +
                      std::strerror(errno));
-      if (st.since_ns == 0) continue;  // no switch seen (offline CPU)
-      SchedSnapshot::Cpu& c = snap.cpus.emplace_back();
-      c.cpu = static_cast<int>(cpu);
-      std::copy(std::begin(st.held_ns), std::end(st.held_ns),
-                c.held_ns.begin());
-      c.intrusion_overflow_ns = st.intrusion_overflow_ns;
+      b.settled = std::memcmp(&a.state, &b.state, sizeof a.state) == 0;
+      if (b.settled) break;
+      a = b;
     }
-    return Ok();
+    // Not settled (switching faster than two reads apart): held_ns alone is
+    // still usable, each field being monotonic.
+    return b;
   }
 
   Expected<void> ReadDomains(const std::vector<std::string>& names,

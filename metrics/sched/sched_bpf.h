@@ -29,6 +29,9 @@ class SchedBpf {
   // CPU, so the whole cap would cost 512 of them per scrape).
   virtual Expected<SchedSnapshot> Read(
       const std::vector<std::string>& names) = 0;
+  // The per-CPU part of Read() alone (the cpu collector's exact host/guest
+  // split, hostiso_cpu_accounting_source="sched"): one map read per CPU.
+  virtual Expected<std::vector<SchedSnapshot::Cpu>> ReadCpus() = 0;
   // How many domains the maps hold.
   virtual std::uint32_t DomainCapacity() const = 0;
   // The schedstat counters of every thread in the vCPU map, read in one pass

@@ -7,7 +7,9 @@
 # (systemd as PID 1 of the container, host network) so that the installed,
 # enabled unit starts the exporter with all its sandboxing, and checks from
 # the host the scrape, the process' uid, capabilities, no_new_privs, seccomp,
-# nice and scheduling policy; finally purges the package.
+# nice and scheduling policy; boots it again with the shipped sched drop-in
+# (CAP_BPF+CAP_PERFMON, bpf()) and checks the sched collector loads with
+# exactly those capabilities; finally purges the package.
 #
 # Usage: tests/packaging/test_deb_package.sh <build_dir>
 # Needs root, network access to the Debian archive, cpack, dpkg-deb,
@@ -224,27 +226,47 @@ unmount_all
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # The admin's way to pass flags: the conffile read by EnvironmentFile=.
 printf 'HOSTISO_EXPORTER_ARGS="--web.listen-address=127.0.0.1:%s"\n' "$port" >"$root/etc/default/hostiso-exporter"
-echo "== systemd-nspawn -b: the enabled unit on 127.0.0.1:$port"
-setsid systemd-nspawn -D "$root" -M "$machine" -b --register=no --keep-unit \
-  --console=passive >"$work/nspawn.log" 2>&1 &
-nspawn_pid=$!
-t0=$SECONDS
-ok=""
-for _ in $(seq 1 120); do
-  kill -0 "$nspawn_pid" 2>/dev/null || { cat "$work/nspawn.log"; fail "systemd-nspawn exited"; }
-  if curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" -o "$work/metrics-unit.txt" 2>/dev/null; then
-    ok=1; break
+# boot_unit OUT [NSPAWN_ARGS...]: boots the root until the unit's exporter
+# answers a scrape (written to OUT); sets nspawn_pid, init_pid.
+boot_unit() {
+  local out=$1 t0=$SECONDS ok=""
+  shift
+  setsid systemd-nspawn -D "$root" -M "$machine" -b --register=no --keep-unit \
+    --console=passive "$@" >"$work/nspawn.log" 2>&1 &
+  nspawn_pid=$!
+  for _ in $(seq 1 120); do
+    kill -0 "$nspawn_pid" 2>/dev/null || { cat "$work/nspawn.log"; fail "systemd-nspawn exited"; }
+    if curl -fsS --max-time 5 "http://127.0.0.1:$port/metrics" -o "$out" 2>/dev/null; then
+      ok=1; break
+    fi
+    sleep 0.5
+  done
+  init_pid=$(pgrep -P "$nspawn_pid" | sed -n 1p || true)
+  if [ -z "$ok" ]; then
+    cat "$work/nspawn.log"
+    [ -n "$init_pid" ] && in_ct journalctl -u hostiso-exporter.service --no-pager 2>&1 | tail -30
+    fail "the unit's exporter did not answer on 127.0.0.1:$port"
   fi
-  sleep 0.5
-done
-init_pid=$(pgrep -P "$nspawn_pid" | sed -n 1p || true)
+  echo "   answered $((SECONDS - t0)) s after boot started"
+}
+poweroff_unit() {
+  kill -TERM "$nspawn_pid"
+  for _ in $(seq 1 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
+  kill -0 "$nspawn_pid" 2>/dev/null && fail "container did not power off within 30 s"
+  wait "$nspawn_pid" 2>/dev/null || true
+  nspawn_pid=""
+  rm -rf "/run/systemd/nspawn/propagate/$machine" 2>/dev/null || true
+}
 in_ct() { nsenter --target "$init_pid" --mount --pid -- "$@"; }
-if [ -z "$ok" ]; then
-  cat "$work/nspawn.log"
-  [ -n "$init_pid" ] && in_ct journalctl -u hostiso-exporter.service --no-pager 2>&1 | tail -30
-  fail "the unit's exporter did not answer on 127.0.0.1:$port"
-fi
-echo "   answered $((SECONDS - t0)) s after boot started"
+# unit_exporter_status: /proc/PID/status of the unit's exporter, seen from the host.
+unit_exporter_status() {
+  local xpid
+  xpid=$(pgrep -f "^/usr/bin/hostiso_exporter --web.listen-address=127.0.0.1:$port\$" | sed -n 1p || true)
+  [ -n "$xpid" ] || fail "exporter process not found from the host"
+  cat "/proc/$xpid/status"
+}
+echo "== systemd-nspawn -b: the enabled unit on 127.0.0.1:$port"
+boot_unit "$work/metrics-unit.txt"
 grep -qE '^hostiso_build_info[{ ]' "$work/metrics-unit.txt" || fail "hostiso_build_info missing (unit)"
 grep -qE '^hostiso_cpu_seconds_total[{ ]' "$work/metrics-unit.txt" || fail "hostiso_cpu_seconds_total missing (unit)"
 # No libvirtd here: the libvirt collector fails (hostiso_libvirt_up 0); the
@@ -256,9 +278,8 @@ if grep -E '^hostiso_collector_success\{' "$work/metrics-unit.txt" | grep -vE 'c
 fi
 [ "$(in_ct systemctl is-active hostiso-exporter.service)" = active ] || fail "unit not active"
 [ "$(in_ct systemctl show -p NRestarts --value hostiso-exporter.service)" = 0 ] || fail "unit restarted"
-xpid=$(pgrep -f "^/usr/bin/hostiso_exporter --web.listen-address=127.0.0.1:$port\$" | sed -n 1p || true)
-[ -n "$xpid" ] || fail "exporter process not found from the host"
-st=$(cat "/proc/$xpid/status")
+st=$(unit_exporter_status)
+xpid=$(awk '/^Pid:/ {print $2}' <<<"$st")
 check_status() { grep -qE "$1" <<<"$st" || fail "unit's exporter: $2 ($(grep -E "^${1%%:*}" <<<"$st" | sed -n 1p))"; }
 check_status "^Uid:\s+$uid\s+$uid\s+$uid\s+$uid\$" "not running as hostiso ($uid)"
 check_status '^CapEff:\s+0+$' "has effective capabilities"
@@ -271,12 +292,39 @@ read -r nice policy < <(sed 's/^.*) //' "/proc/$xpid/stat" | awk '{print $17, $3
 [ "$nice" = 19 ] || fail "unit's exporter nice $nice, want 19"
 [ "$policy" = 3 ] || fail "unit's exporter policy $policy, want 3 (SCHED_BATCH)"
 echo "   unit OK: uid $uid, CapEff/CapBnd/CapAmb 0, NoNewPrivs 1, seccomp, nice 19, SCHED_BATCH, NRestarts 0"
-kill -TERM "$nspawn_pid"
-for _ in $(seq 1 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
-kill -0 "$nspawn_pid" 2>/dev/null && fail "container did not power off within 30 s"
-wait "$nspawn_pid" 2>/dev/null || true
-nspawn_pid=""
-rm -rf "/run/systemd/nspawn/propagate/$machine" 2>/dev/null || true
+poweroff_unit
+
+# ------------------------------------------------------------- 6b. sched opt-in
+# The documented opt-in for the sched collector: the shipped drop-in, in the
+# booted unit. The container's own bounding set and seccomp filter must let
+# CAP_BPF, CAP_PERFMON and bpf() through first (a host's systemd has no such
+# outer limits). The collector must load and every other collector still
+# succeed; the exporter holds exactly those two capabilities.
+dropin_dir="$root/etc/systemd/system/hostiso-exporter.service.d"
+install -D -m 0644 "$root/usr/share/doc/hostiso-exporter/examples/hostiso-exporter-sched.conf" \
+  "$dropin_dir/sched.conf"
+echo "== systemd-nspawn -b: the unit with the sched drop-in"
+boot_unit "$work/metrics-sched.txt" --capability=CAP_BPF,CAP_PERFMON --system-call-filter=bpf
+if ! has -E '^hostiso_collector_success\{collector="sched"\} 1$' "$work/metrics-sched.txt"; then
+  grep -E '^hostiso_collector_success\{' "$work/metrics-sched.txt" || true
+  in_ct journalctl -u hostiso-exporter.service --no-pager 2>&1 | tail -20
+  fail "sched collector did not load under the drop-in"
+fi
+if grep -E '^hostiso_collector_success\{' "$work/metrics-sched.txt" | grep -vE 'collector="libvirt"' | has -E ' 0$'; then
+  grep -E '^hostiso_collector_success\{' "$work/metrics-sched.txt"
+  fail "a collector failed under the sched drop-in"
+fi
+has -E '^hostiso_cpu_held_seconds_total\{' "$work/metrics-sched.txt" || fail "no hostiso_cpu_held_seconds_total under the drop-in"
+st=$(unit_exporter_status)
+# CAP_PERFMON is bit 38, CAP_BPF bit 39: 0x000000c000000000.
+check_status '^CapEff:\s+000000c000000000$' "effective capabilities not exactly CAP_BPF+CAP_PERFMON"
+check_status '^CapBnd:\s+000000c000000000$' "bounding set not exactly CAP_BPF+CAP_PERFMON"
+check_status '^Uid:\s+'"$uid"'\s' "not running as hostiso ($uid)"
+check_status '^NoNewPrivs:\s+1$' "no_new_privs not set"
+check_status '^Seccomp:\s+2$' "no seccomp filter"
+echo "   sched drop-in OK: collector sched 1, CapEff/CapBnd = CAP_BPF+CAP_PERFMON, NoNewPrivs 1, seccomp"
+poweroff_unit
+rm -rf "$dropin_dir"
 mount_root
 
 # ------------------------------------------------------------- 7. removal
