@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+
+#include "metrics/log.h"
 #include "metrics/procfs/read_file.h"
 #include "metrics/procfs/task_schedstat.h"
 #include "metrics/procfs/task_stat.h"
@@ -17,9 +20,9 @@ int OnlyCpu(const CpuSet& affinity) {
   return affinity.Count() == 1 ? affinity.End() - 1 : -1;
 }
 
-void SampleVcpu(int task_dirfd, const GuestVcpu& v, VcpuSample& out) {
-  out.cpu = OnlyCpu(v.affinity);
-  if (v.tid <= 0 || task_dirfd < 0) return;
+// The vCPU's counters from its own files: schedstat, and stat's processor
+// when it may run on several CPUs.
+void ReadVcpuFiles(int task_dirfd, const GuestVcpu& v, VcpuSample& out) {
   char path[64];
   char buf[512];
   ssize_t n = ReadSmallFileAt(task_dirfd,
@@ -43,7 +46,50 @@ void SampleVcpu(int task_dirfd, const GuestVcpu& v, VcpuSample& out) {
   if (out.cpu < 0) out.cpu = v.last_cpu;  // libvirt's view, as last refreshed
 }
 
-DomainSample SampleDomain(int procfd, const GuestDomain& d) {
+// QEMU's task directory, opened on first use: with a VcpuCounterSource that
+// reports every vCPU it is never opened.
+class LazyTaskDir {
+ public:
+  LazyTaskDir(int procfd, pid_t pid) : procfd_(procfd), pid_(pid) {}
+  int Get() {
+    if (!opened_) {
+      opened_ = true;
+      char path[64];
+      fd_ = OpenDirAt(procfd_, IdPath(path, sizeof(path), pid_, "task"));
+    }
+    return fd_.get();
+  }
+
+ private:
+  int procfd_;
+  pid_t pid_;
+  bool opened_ = false;
+  UniqueFd fd_;
+};
+
+// Returns true when the counters came from `counters`.
+// A row is used only when its thread is in this domain's QEMU, as the file
+// path /proc/QEMU/task/TID would require: a thread id reused by another
+// process never lends it its counters.
+bool SampleVcpu(LazyTaskDir& task_dir, pid_t qemu_pid,
+                const VcpuCounterTable* counters, const GuestVcpu& v,
+                VcpuSample& out) {
+  out.cpu = OnlyCpu(v.affinity);
+  if (v.tid <= 0) return false;
+  const VcpuCounters* c = counters ? counters->Find(v.tid) : nullptr;
+  if (c != nullptr && c->tgid == qemu_pid) {
+    out.run_ns = c->run_ns;
+    out.delay_ns = c->delay_ns;
+    if (out.cpu < 0) out.cpu = c->cpu;
+    return true;
+  }
+  if (const int fd = task_dir.Get(); fd >= 0) ReadVcpuFiles(fd, v, out);
+  return false;
+}
+
+DomainSample SampleDomain(int procfd, const GuestDomain& d,
+                          const VcpuCounterTable* counters,
+                          std::size_t& from_source) {
   DomainSample s;
   s.vcpus.resize(d.vcpus.size());
   if (d.qemu_pid <= 0) {
@@ -65,24 +111,55 @@ DomainSample SampleDomain(int procfd, const GuestDomain& d) {
   if (auto statm =
           ParseStatm(std::string_view(buf, static_cast<std::size_t>(n))))
     s.statm = *statm;
-  const UniqueFd task =
-      OpenDirAt(procfd, IdPath(path, sizeof(path), d.qemu_pid, "task"));
-  for (std::size_t i = 0; i < d.vcpus.size(); ++i)
-    SampleVcpu(task.get(), d.vcpus[i], s.vcpus[i]);
+  LazyTaskDir task_dir(procfd, d.qemu_pid);
+  for (std::size_t i = 0; i < d.vcpus.size(); ++i) {
+    if (SampleVcpu(task_dir, d.qemu_pid, counters, d.vcpus[i], s.vcpus[i]))
+      ++from_source;
+  }
   return s;
+}
+
+bool HasVcpuThreads(const GuestInventory& inventory) {
+  for (const GuestDomain& d : inventory.domains) {
+    if (d.qemu_pid <= 0) continue;
+    for (const GuestVcpu& v : d.vcpus) {
+      if (v.tid > 0) return true;
+    }
+  }
+  return false;
 }
 
 }  // namespace
 
+VcpuCounterTable::VcpuCounterTable(std::vector<VcpuCounters> rows)
+    : rows_(std::move(rows)) {
+  const auto by_tid = [](const VcpuCounters& a, const VcpuCounters& b) {
+    return a.tid < b.tid;
+  };
+  // The task iterator walks thread ids in ascending order: usually nothing
+  // to sort (the check is 4,000 comparisons, a sort 20 times that).
+  if (!std::is_sorted(rows_.begin(), rows_.end(), by_tid))
+    std::sort(rows_.begin(), rows_.end(), by_tid);
+}
+
+const VcpuCounters* VcpuCounterTable::Find(pid_t tid) const {
+  auto it = std::lower_bound(
+      rows_.begin(), rows_.end(), tid,
+      [](const VcpuCounters& row, pid_t t) { return row.tid < t; });
+  return it != rows_.end() && it->tid == tid ? &*it : nullptr;
+}
+
 GuestSample SampleGuests(const std::string& procfs,
-                         std::shared_ptr<const GuestInventory> inventory) {
+                         std::shared_ptr<const GuestInventory> inventory,
+                         const VcpuCounterTable* counters) {
   GuestSample sample;
   sample.inventory = std::move(inventory);
   if (!sample.inventory) return sample;
   const UniqueFd proc = OpenDirAt(AT_FDCWD, procfs.c_str());
   sample.domains.reserve(sample.inventory->domains.size());
   for (const GuestDomain& d : sample.inventory->domains)
-    sample.domains.push_back(SampleDomain(proc.get(), d));
+    sample.domains.push_back(
+        SampleDomain(proc.get(), d, counters, sample.vcpus_from_source));
   return sample;
 }
 
@@ -91,9 +168,31 @@ const GuestSample& GuestSampler::Sample(
   static const auto kEmpty = std::make_shared<const GuestInventory>();
   const std::shared_ptr<const GuestInventory>& inv =
       inventory ? inventory : kEmpty;
-  if (!sample_ || sample_->inventory != inv)
-    sample_ = SampleGuests(procfs_, inv);
+  if (!sample_ || sample_->inventory != inv) {
+    // The iterator walks every task on the host: not for an inventory with
+    // no vCPU thread to look up.
+    const std::unique_ptr<VcpuCounterTable> counters =
+        HasVcpuThreads(*inv) ? ReadSource() : nullptr;
+    sample_ = SampleGuests(procfs_, inv, counters.get());
+  }
   return *sample_;
+}
+
+std::unique_ptr<VcpuCounterTable> GuestSampler::ReadSource() {
+  const std::shared_ptr<VcpuCounterSource> source = source_.lock();
+  if (!source) return nullptr;
+  auto rows = source->ReadVcpuCounters();
+  if (!rows) {
+    if (!source_failing_)
+      log::Warn(
+          "cannot read the vCPU counters from the sched collector; reading "
+          "each vCPU's schedstat file instead",
+          {{"err", rows.error()}});
+    source_failing_ = true;
+    return nullptr;
+  }
+  source_failing_ = false;
+  return std::make_unique<VcpuCounterTable>(std::move(*rows));
 }
 
 }  // namespace hostiso

@@ -80,13 +80,34 @@ struct SchedCollector::State {
   std::uint32_t warned_dropped GUARDED_BY(mu) = 0;
   std::optional<CpuSet> guest_cpus GUARDED_BY(mu);
   SchedCounters counters GUARDED_BY(mu);
+  bool lent_vcpu_counters GUARDED_BY(mu) = false;
+};
+
+// The scrape's GuestSampler reads the vCPU threads' schedstat counters from
+// the programs' task iterator through this (one pass instead of a file per
+// thread). Weak: the sampler outlives no collector, but need not know.
+class SchedCollector::IterCounterSource : public VcpuCounterSource {
+ public:
+  explicit IterCounterSource(std::weak_ptr<State> state)
+      : state_(std::move(state)) {}
+  Expected<std::vector<VcpuCounters>> ReadVcpuCounters() override {
+    const std::shared_ptr<State> s = state_.lock();
+    if (!s) return Error("the sched collector is gone");
+    MutexLock lock(s->mu);
+    if (!s->bpf) return Error(s->load_error);
+    return s->bpf->ReadVcpuCounters();
+  }
+
+ private:
+  std::weak_ptr<State> state_;
 };
 
 SchedCollector::SchedCollector(
     std::shared_ptr<const GuestInventoryHolder> guests, GuestCpus guest_cpus,
     std::size_t top_comms, Loader loader)
     : state_(std::make_shared<State>(std::move(guests), std::move(guest_cpus),
-                                     top_comms, std::move(loader))) {}
+                                     top_comms, std::move(loader))),
+      vcpu_counters_(std::make_shared<IterCounterSource>(state_)) {}
 
 SchedCollector::~SchedCollector() { Stop(std::chrono::seconds(2)); }
 
@@ -134,6 +155,16 @@ Expected<void> SchedCollector::Collect(
   s.Load();  // no-op after Start(); tests may skip Start()
   MutexLock lock(s.mu);
   if (!s.bpf) return Error(s.load_error);
+  // From now on (the next scrape: libvirt and cpu sample before this
+  // collector runs) the vCPU counters come from the iterator.
+  if (s.bpf->HasVcpuCounters()) {
+    ctx.guests.SetVcpuCounterSource(vcpu_counters_);
+    if (!s.lent_vcpu_counters)
+      log::Info(
+          "sched: vCPU run time and delay now come from the task iterator "
+          "(one pass per scrape instead of a schedstat file per vCPU)");
+    s.lent_vcpu_counters = true;
+  }
   const CpuSet& guest_cpus = ctx.isolation.roles.GuestCpus();
   if (auto r = s.SyncGuestCpus(guest_cpus); !r) return r.failure();
   auto snap = s.bpf->Read(s.names);

@@ -51,8 +51,11 @@ class SchedCollector : public Collector {
   struct State;
 
  private:
+  class IterCounterSource;
   // Shared with the worker, which may outlive a Stop() that timed out.
   std::shared_ptr<State> state_;
+  // Lent (weakly) to the scrape's GuestSampler once the programs loaded.
+  std::shared_ptr<IterCounterSource> vcpu_counters_;
   std::unique_ptr<PeriodicWorker> worker_;
 };
 

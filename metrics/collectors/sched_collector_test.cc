@@ -5,6 +5,8 @@
 #include <mutex>
 #include <thread>
 
+#include "metrics/testing/temp_tree.h"
+
 namespace hostiso {
 namespace {
 
@@ -131,6 +133,69 @@ TEST(SchedCollector, FillsMapsFromInventoryAndRolesAndServesCounters) {
   ASSERT_EQ(held->size(), 3u);
   EXPECT_FALSE((*held)[0]);
   EXPECT_EQ((*held)[2], std::optional<std::uint64_t>(7000));
+}
+
+// A loaded collector whose kernel accepted the task iterator (or not).
+class FakeIterBpf : public FakeBpf {
+ public:
+  FakeIterBpf(std::shared_ptr<Seen> seen, bool has_iter)
+      : FakeBpf(std::move(seen)), has_iter_(has_iter) {}
+  bool HasVcpuCounters() const override { return has_iter_; }
+  Expected<std::vector<VcpuCounters>> ReadVcpuCounters() override {
+    return std::vector<VcpuCounters>{{11, 10, 1, 1234, 567, 8}};
+  }
+
+ private:
+  bool has_iter_;
+};
+
+// How many vCPUs the scrape after the collector's first one took from it.
+std::size_t ServedFromIterator(bool has_iter, bool destroy_collector) {
+  testing::TempTree tree;
+  tree.Write("10/statm", "1000 250 10 1 0 100 0\n");
+  auto inv = std::make_shared<GuestInventory>();
+  GuestDomain& d = inv->domains.emplace_back();
+  d.name = "instance-1";
+  d.qemu_pid = 10;
+  d.vcpus.push_back({0, 11, CpuSet::FromList({1}), -1});
+  auto guests = std::make_shared<GuestInventoryHolder>();
+  guests->Publish(inv);
+  auto seen = std::make_shared<FakeBpf::Seen>();
+  auto c = std::make_unique<SchedCollector>(
+      guests, [] { return CpuSet(); }, 10,
+      [seen, has_iter]() -> Expected<std::unique_ptr<SchedBpf>> {
+        return std::unique_ptr<SchedBpf>(
+            std::make_unique<FakeIterBpf>(seen, has_iter));
+      });
+  IsolationSnapshot snap;
+  ViolationRegistry reg;
+  GuestSampler sampler(tree.Root());
+  ScrapeContext ctx{snap, reg, sampler};
+  std::vector<prometheus::MetricFamily> out;
+  EXPECT_TRUE(c->Collect(ctx, out));
+  if (destroy_collector) c.reset();
+  sampler.Reset();  // the next scrape
+  const GuestSample& s = sampler.Sample(inv);
+  if (s.vcpus_from_source == 1) {
+    EXPECT_EQ(s.domains[0].vcpus[0].run_ns, 1234u);
+    EXPECT_EQ(s.domains[0].vcpus[0].delay_ns, 567u);
+  } else {
+    // No file in the tree: unknown, not a value from anywhere else.
+    EXPECT_FALSE(s.domains[0].vcpus[0].run_ns.has_value());
+  }
+  return s.vcpus_from_source;
+}
+
+TEST(SchedCollector, LendsItsTaskIteratorToTheGuestSampler) {
+  EXPECT_EQ(ServedFromIterator(/*has_iter=*/true, false), 1u);
+}
+
+TEST(SchedCollector, WithoutTheIteratorTheSamplerReadsFiles) {
+  EXPECT_EQ(ServedFromIterator(/*has_iter=*/false, false), 0u);
+}
+
+TEST(SchedCollector, SamplerOutlivesTheCollectorSafely) {
+  EXPECT_EQ(ServedFromIterator(/*has_iter=*/true, true), 0u);
 }
 
 }  // namespace

@@ -376,3 +376,27 @@ int BPF_PROG(hostiso_sched_process_exit, struct task_struct *p) {
   if (p->pid == p->tgid) bpf_map_delete_elem(&procs, &tid);
   return 0;
 }
+
+/* One record per registered vCPU thread, read by the exporter at scrape time
+ * (bpf_iter_create + read): its schedstat counters in one pass over the
+ * host's tasks instead of one open/read/close of
+ * /proc/PID/task/TID/schedstat per vCPU. The values are the task's own
+ * fields, read as procfs reads them (plain loads, no lock: schedstat takes
+ * none either); sum_exec_runtime of a task on a CPU lags by at most the tick
+ * that will fold its current slice in, in both. */
+SEC("iter/task")
+int hostiso_vcpu_iter(struct bpf_iter__task *ctx) {
+  struct task_struct *task = ctx->task;
+  if (!task) return 0; /* the end of the walk */
+  __u32 tid = task->pid;
+  if (!bpf_map_lookup_elem(&vcpus, &tid)) return 0;
+  struct hostiso_vcpu_counters r = {};
+  r.tid = tid;
+  r.tgid = task->tgid;
+  r.cpu = task->thread_info.cpu;
+  r.run_ns = task->se.sum_exec_runtime;
+  r.delay_ns = task->sched_info.run_delay;
+  r.pcount = task->sched_info.pcount;
+  bpf_seq_write(ctx->meta->seq, &r, sizeof(r));
+  return 0;
+}

@@ -107,6 +107,22 @@ struct hostiso_sched_stats {
   __u64 dropped; /* entries refused by a full map */
 };
 
+/* One record of the task iterator "hostiso_vcpu_iter" (SEC("iter/task")):
+ * a registered vCPU thread's own scheduler counters, the very fields
+ * /proc/PID/task/TID/schedstat prints (fs/proc/base.c, proc_pid_schedstat:
+ * se.sum_exec_runtime, sched_info.run_delay, sched_info.pcount) and stat's
+ * "processor" (task_cpu). Kernel totals since the thread started, not sums
+ * that began when the programs were attached. */
+struct hostiso_vcpu_counters {
+  __u32 tid;
+  __u32 tgid; /* its process: the sampler checks it is the domain's QEMU */
+  __u32 cpu;
+  __u32 pad;
+  __u64 run_ns;   /* se.sum_exec_runtime */
+  __u64 delay_ns; /* sched_info.run_delay */
+  __u64 pcount;   /* sched_info.pcount: times it ran on a CPU */
+};
+
 /* The bucket of a wait of `ns` nanoseconds: the smallest i with
  * ns <= BASE << i, the +Inf bucket beyond the last bound. Loop-free so the
  * verifier sees a bounded program. */

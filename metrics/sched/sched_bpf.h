@@ -7,6 +7,7 @@
 
 #include "metrics/cpu_set.h"
 #include "metrics/expected.h"
+#include "metrics/guest_sample.h"
 #include "metrics/sched/sched_model.h"
 
 namespace hostiso {
@@ -33,6 +34,14 @@ class SchedBpf {
   virtual Expected<std::vector<SchedSnapshot::Cpu>> ReadCpus() = 0;
   // How many domains the maps hold.
   virtual std::uint32_t DomainCapacity() const = 0;
+  // The schedstat counters of every thread in the vCPU map, read in one pass
+  // by the task iterator (hostiso_vcpu_iter); an Error when the kernel could
+  // not load or attach it (the rest of the programs still run).
+  virtual Expected<std::vector<VcpuCounters>> ReadVcpuCounters() {
+    return Error("the sched collector has no vCPU counter iterator");
+  }
+  // Whether ReadVcpuCounters() can work (the iterator is attached).
+  virtual bool HasVcpuCounters() const { return false; }
 };
 
 // Opens, sizes (from the possible CPUs) and attaches the programs; an Error

@@ -9,6 +9,9 @@ TCG) are pinned to CPU 1 with a host busy loop; their emulator threads sit on CP
 Checked over one window between two scrapes:
 - hostiso_cpu_held_seconds_total{cpu="1",holder="vcpu"} grew by the two vCPU threads'
   run time from /proc/PID/task/TID/schedstat, within 2 %;
+- each vCPU's hostiso_vcpu_{time,delay}_seconds_total (served from the sched collector's
+  task iterator, which the exporter's log confirms) grew exactly as its schedstat did,
+  between the file reads just before and just after the two scrapes;
 - each domain's wait attributed to other_guest and host splits in the proportion of the
   other vCPU's run time to the busy loop's run time (both from schedstat), within 5 %;
 Then the busy loop stops and 1,000 short processes (5 ms of CPU each, one comm) run on
@@ -98,6 +101,7 @@ def snapshot(exporter, tids):
     after = {k: schedstat(t) for k, t in tids.items()}
     mid = {k: tuple((a + b) // 2 for a, b in zip(before[k], after[k])) for k in tids}
     mid["when"] = (t0 + t1) / 2
+    mid["bounds"] = (before, after)
     return samples, mid
 
 
@@ -120,6 +124,21 @@ def check_vcpu_time(c, s1, s2, st1, st2):
     print("CPU %d vcpu held %.4f s; vCPU threads' schedstat run %.4f s" % (GUEST_CPU, held, run))
     c.check(held is not None and run > 1 and abs(held - run) <= 0.02 * run,
             "per-CPU vcpu time matches the vCPU threads' schedstat within 2 %")
+
+
+def check_vcpu_counters(c, s1, s2, st1, st2):
+    """The per-vCPU counters served from the task iterator (the log says it is in use) grow
+    as the threads' own schedstat: between what the files said just outside the scrapes."""
+    (before1, after1), (before2, after2) = st1["bounds"], st2["bounds"]
+    for g in GUESTS:
+        for i, name in ((0, "hostiso_vcpu_time_seconds_total"),
+                        (1, "hostiso_vcpu_delay_seconds_total")):
+            got = grown(s1, s2, name, domain=g, vcpu="0")
+            low = (before2[g][i] - after1[g][i]) / 1e9 - 1e-6
+            high = (after2[g][i] - before1[g][i]) / 1e9 + 1e-6
+            print("%s %s grew %s s; schedstat says %.6f..%.6f s" % (g, name, got, low, high))
+            c.check(got is not None and low <= got <= high,
+                    "%s: %s grows exactly as its schedstat" % (g, name))
 
 
 def check_attribution(c, s1, s2, st1, st2):
@@ -219,6 +238,8 @@ def run(args, work, c):
             check_intrusion(c, exporter, args.burner)
         print("exporter log lines about sched:\n" + "\n".join(
             ln for ln in exporter.stderr.splitlines() if "sched:" in ln or "sched f" in ln))
+        c.check("from the task iterator" in exporter.stderr,
+                "vCPU counters came from the sched collector's task iterator")
     finally:
         if busy:
             busy.kill()
@@ -247,6 +268,7 @@ def measure(c, exporter, busy, args):
     time.sleep(args.window)
     s2, st2 = snapshot(exporter, tids)
     check_vcpu_time(c, s1, s2, st1, st2)
+    check_vcpu_counters(c, s1, s2, st1, st2)
     check_attribution(c, s1, s2, st1, st2)
 
 

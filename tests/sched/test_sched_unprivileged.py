@@ -5,8 +5,9 @@ Root runs the exporter through setpriv twice, as user nobody:
 - with no capabilities: hostiso_collector_success{collector="sched"} is 0, exactly one
   log line names the reason (no privilege, CAP_BPF and CAP_PERFMON), no sched series is
   served, and every other collector (libvirt off: no daemon here) still succeeds;
-- with only CAP_BPF and CAP_PERFMON (ambient): the collector loads (success 1) and the
-  per-CPU held time is served, so those two capabilities are enough.
+- with only CAP_BPF and CAP_PERFMON (ambient): the collector loads (success 1), its vCPU
+  counter task iterator attaches, and the per-CPU held time is served, so those two
+  capabilities are enough.
 
 Usage: test_sched_unprivileged.py --exporter BIN. Exit 0 pass, 1 fail, 77 skip.
 """
@@ -72,6 +73,8 @@ def check_with_bpf_caps(c, work, exporter):
             % [ln for ln in log.splitlines() if SCHED_WORD.search(ln)])
     c.check(bool(select(s, "hostiso_cpu_held_seconds_total")),
             "CAP_BPF+CAP_PERFMON: per-CPU held time served")
+    c.check(any("task iterator" in ln for ln in log.splitlines()),
+            "CAP_BPF+CAP_PERFMON: the vCPU counter task iterator attached")
 
 
 def main():
