@@ -277,18 +277,25 @@ def main():
     p.add_argument("--exporter", required=True)
     p.add_argument("--burner", required=True)
     p.add_argument("--window", type=float, default=10.0)
-    args = p.parse_args()
+    return run_live(p.parse_args(), run, "loads BPF, starts libvirtd")
+
+
+def run_live(args, body, root_for, why_not=lambda: None):
+    """Runs body(args, work, checker) in a scratch directory and returns the checker's exit
+    code; exits 77 with the reason when this machine cannot run a live sched test (not
+    root, one CPU, no libvirtd or guests, the collector cannot load, or `why_not()`)."""
     if os.geteuid() != 0:
-        skip("needs root (loads BPF, starts libvirtd)")
+        skip("needs root (%s)" % root_for)
     if GUEST_CPU >= os.cpu_count():
         skip("needs at least 2 CPUs")
-    why = Libvirtd("/nonexistent", GUESTS, PREFIX).why_not() or why_sched_cannot_load(args.exporter)
+    why = (why_not() or Libvirtd("/nonexistent", GUESTS, PREFIX).why_not()
+           or why_sched_cannot_load(args.exporter))
     if why:
         skip(why)
     c = Checker()
     with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="hostiso-sched-") as work:
         os.chmod(work, 0o755)  # QEMU (libvirt-qemu) opens the disks in here
-        run(args, work, c)
+        body(args, work, c)
     return c.finish()
 
 

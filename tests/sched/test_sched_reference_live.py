@@ -52,15 +52,14 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
-from exporter_harness import SKIP, Checker, Exporter, parse, select  # noqa: E402
+from exporter_harness import SKIP, Exporter, parse, select  # noqa: E402
 from libvirt_harness import Libvirtd  # noqa: E402
-from sched_preflight import why_sched_cannot_load  # noqa: E402
-from test_sched_live import GUEST_CPU, GUESTS, PREFIX, Guests, one, vcpu_tid  # noqa: E402
+from test_sched_live import (GUEST_CPU, GUESTS, PREFIX, Guests, one, run_live,  # noqa: E402
+                             vcpu_tid)
 
 HIST = "hostiso_domain_runqueue_latency_seconds"
 INTRUSION = "hostiso_sched_intrusion_seconds_total"
@@ -461,20 +460,8 @@ def main():
     p.add_argument("--window", type=float, default=20.0)
     p.add_argument("--step", type=float, default=0.5, help="seconds between scrapes")
     p.add_argument("--keep-trace", help="copy perf's trace here (to look at it afterwards)")
-    args = p.parse_args()
-    if os.geteuid() != 0:
-        skip("needs root (loads BPF, records scheduler tracepoints, starts libvirtd)")
-    if GUEST_CPU >= os.cpu_count():
-        skip("needs at least 2 CPUs")
-    why = (why_no_perf() or Libvirtd("/nonexistent", GUESTS, PREFIX).why_not()
-           or why_sched_cannot_load(args.exporter))
-    if why:
-        skip(why)
-    c = Checker()
-    with tempfile.TemporaryDirectory(dir="/var/tmp", prefix="hostiso-schedref-") as work:
-        os.chmod(work, 0o755)  # QEMU (libvirt-qemu) opens the disks in here
-        run(args, work, c)
-    return c.finish()
+    return run_live(p.parse_args(), run,
+                    "loads BPF, records scheduler tracepoints, starts libvirtd", why_no_perf)
 
 
 if __name__ == "__main__":
