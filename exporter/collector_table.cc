@@ -164,7 +164,11 @@ const std::vector<CollectorSpec>& CollectorTable() {
        "memory reservation headroom and RAM overcommit (/proc/meminfo, "
        "hugepages)",
        [](const CollectorDeps& d) {
-         return std::make_unique<MemoryCollector>(d.paths, d.guests);
+         // Without the libvirt collector nothing publishes guests: the
+         // host's memory is all host memory.
+         return std::make_unique<MemoryCollector>(
+             d.paths,
+             d.flags.collectors.count("libvirt") != 0 ? d.guests : nullptr);
        }},
       {"disk", true, "disk reservation headroom and layout per images_type",
        MakeDisk},

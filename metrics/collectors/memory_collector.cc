@@ -91,6 +91,13 @@ MemoryCollector::MemoryCollector(
     HostPaths paths, std::shared_ptr<const GuestInventoryHolder> guests)
     : paths_(std::move(paths)), guests_(std::move(guests)) {}
 
+bool MemoryCollector::GuestsKnown() const {
+  // Before libvirt's first refresh the holder has an empty "none" inventory:
+  // no guests known is not "no guests". Host-used memory would then include
+  // every guest's and read as a reserve breach at each start.
+  return !guests_ || guests_->Current()->source != "none";
+}
+
 Expected<void> MemoryCollector::Collect(
     const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   // Without meminfo nothing here means anything.
@@ -114,7 +121,7 @@ Expected<void> MemoryCollector::Collect(
                                  : std::move(sysfs_pools).value();
   }
   std::optional<MemoryBreakdown> breakdown;
-  if (pools && meminfo.mem_available) {
+  if (pools && meminfo.mem_available && GuestsKnown()) {
     breakdown = ComputeHostMemory({meminfo, *pools, GuestUses(sample)});
     AppendHostUsed(*breakdown, out);
   } else if (!meminfo.mem_available && !warned_no_available_) {

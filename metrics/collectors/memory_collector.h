@@ -26,6 +26,9 @@ namespace hostiso {
 // Without MemAvailable (kernels before 3.14) the figures built on it are left
 // out and the MemTotal-based ones still served. An unreadable huge page pool
 // leaves out every figure that needs the pools, and fails the collector.
+// With a guest source (`guests`, the libvirt collector's inventory) that has
+// not published yet, the host-used figures and the breach are left out too.
+// `guests` is null on hosts without the libvirt collector: no guests.
 class MemoryCollector : public Collector {
  public:
   MemoryCollector(HostPaths paths,
@@ -37,6 +40,9 @@ class MemoryCollector : public Collector {
   void AppendReservation(const ScrapeContext& ctx,
                          const std::optional<MemoryBreakdown>& breakdown,
                          std::vector<prometheus::MetricFamily>& out) const;
+  // Whether the guests' memory is known: no guest source, or one refresh of
+  // it published.
+  bool GuestsKnown() const;
   void AppendGuestMemory(const ScrapeContext& ctx, const Meminfo& meminfo,
                          const GuestSample& sample,
                          std::vector<prometheus::MetricFamily>& out) const;

@@ -48,6 +48,7 @@ class MemoryCollectorTest : public ::testing::Test {
     t_.Write("proc/1002/statm",
              "0 " + Pages(150 * kMiB) + " " + Pages(50 * kMiB) + " 0 0 0 0\n");
     auto inv = std::make_shared<GuestInventory>();
+    inv->source = "libvirt";
     GuestDomain normal;
     normal.name = "instance-00000001";
     normal.qemu_pid = 1001;
@@ -130,6 +131,27 @@ TEST_F(MemoryCollectorTest, HostUsedHeadroomAndBreach) {
   EXPECT_GT(ByLabels(out, "hostiso_memory_reserve_headroom_bytes")[""], 0);
   EXPECT_TRUE(reg_.Current(ViolationKind::kMemoryReserveBreach).empty());
   EXPECT_EQ(reg_.Onsets(ViolationKind::kMemoryReserveBreach), 1U);
+}
+
+// Before the libvirt worker's first refresh the guests are unknown: host-used
+// memory would include them and read as a breach at every start.
+TEST_F(MemoryCollectorTest, NoHostUsedOrBreachBeforeTheGuestsAreKnown) {
+  NovaConfig nova;
+  nova.reserved_host_memory_mb = 4096;
+  snap_.nova = nova;
+  auto unknown = std::make_shared<GuestInventoryHolder>();  // source "none"
+  MemoryCollector c(Paths("sys"), unknown);
+  std::vector<prometheus::MetricFamily> out;
+  ASSERT_TRUE(Collect(c, out));
+  EXPECT_TRUE(ByLabels(out, "hostiso_memory_host_used_bytes").empty());
+  EXPECT_TRUE(ByLabels(out, "hostiso_memory_reserve_headroom_bytes").empty());
+  EXPECT_EQ(ByLabels(out, "hostiso_memory_total_bytes")[""], 32 * kGiB);
+  EXPECT_EQ(reg_.Onsets(ViolationKind::kMemoryReserveBreach), 0U);
+  // Without a guest source (no libvirt collector) all of it is host memory.
+  MemoryCollector plain(Paths("sys"), nullptr);
+  out.clear();
+  ASSERT_TRUE(Collect(plain, out));
+  EXPECT_FALSE(ByLabels(out, "hostiso_memory_host_used_bytes").empty());
 }
 
 TEST_F(MemoryCollectorTest, WithoutNovaNoReservationNoViolation) {
