@@ -97,7 +97,9 @@ class LoadedSchedBpf : public SchedBpf {
 
   Expected<SchedSnapshot> Read(const std::vector<std::string>& names) override {
     SchedSnapshot snap;
-    if (auto r = ReadCpus(snap); !r) return r.failure();
+    auto cpus = ReadCpus();
+    if (!cpus) return cpus.failure();
+    snap.cpus = std::move(*cpus);
     if (auto r = ReadDomains(names, snap); !r) return r.failure();
     ReadIntrusion(snap);
     ReadStats(snap);
@@ -199,13 +201,6 @@ class LoadedSchedBpf : public SchedBpf {
         return Error(std::string("updating a sched classification map: ") +
                      std::strerror(errno));
     }
-    return Ok();
-  }
-
-  Expected<void> ReadCpus(SchedSnapshot& snap) {
-    auto cpus = ReadCpus();
-    if (!cpus) return cpus.failure();
-    snap.cpus = std::move(*cpus);
     return Ok();
   }
 

@@ -210,42 +210,59 @@ def check_intrusion(c, exporter, burner):
             "sched intrusion counts the short processes within 5 % of their own CPU time")
 
 
+class Scene:
+    """The live setup both sched tests measure: a private libvirtd, the two spinning
+    guests pinned to GUEST_CPU, and a host busy loop pinned there. `why` is None when it
+    all started, else the reason; everything started is stopped on exit."""
+
+    def __init__(self, work):
+        self.libvirtd = Libvirtd(work, GUESTS, PREFIX)
+        self.guests = Guests(self.libvirtd, work)
+        self.busy = None
+        self.why = None
+
+    def __enter__(self):
+        try:
+            self.why = self.libvirtd.start() or self.guests.start()
+            if not self.why:
+                self.busy = subprocess.Popen(["taskset", "-c", str(GUEST_CPU), "sh", "-c",
+                                              "while :; do :; done"])
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def stop_busy(self):
+        if self.busy:
+            self.busy.kill()
+            self.busy.wait()
+            self.busy = None
+
+    def __exit__(self, *exc):
+        self.stop_busy()
+        self.guests.stop()
+        self.libvirtd.stop()
+        return False
+
+
 def run(args, work, c):
-    libvirtd = Libvirtd(work, GUESTS, PREFIX)
-    guests = Guests(libvirtd, work)
-    busy = None
-    try:
-        why = libvirtd.start()
-        if why:
-            c.check(False, why)
+    with Scene(work) as scene:
+        if scene.why:
+            c.check(False, scene.why)
             return
-        why = guests.start()
-        if why:
-            c.check(False, why)
-            return
-        busy = subprocess.Popen(["taskset", "-c", str(GUEST_CPU), "sh", "-c",
-                                 "while :; do :; done"])
         flags = ["--isolation.guest-cpus=%d" % GUEST_CPU, "--libvirt.uri=qemu:///system",
                  "--libvirt.refresh-interval=2", "--census.interval=%d" % CENSUS_INTERVAL,
                  # a busy shared machine runs many names on CPU 1: keep ours ranked
                  "--census.top-comms=1000",
                  "--nova.config=" + os.path.join(work, "missing-nova.conf")]
         with Exporter(args.exporter, flags) as exporter:
-            measure(c, exporter, busy, args)
-            busy.kill()
-            busy.wait()
-            busy = None
+            measure(c, exporter, scene.busy, args)
+            scene.stop_busy()
             check_intrusion(c, exporter, args.burner)
         print("exporter log lines about sched:\n" + "\n".join(
             ln for ln in exporter.stderr.splitlines() if "sched:" in ln or "sched f" in ln))
         c.check("from the task iterator" in exporter.stderr,
                 "vCPU counters came from the sched collector's task iterator")
-    finally:
-        if busy:
-            busy.kill()
-            busy.wait()
-        guests.stop()
-        libvirtd.stop()
 
 
 def measure(c, exporter, busy, args):

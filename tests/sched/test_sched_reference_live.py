@@ -57,9 +57,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from exporter_harness import SKIP, Exporter, parse, select  # noqa: E402
-from libvirt_harness import Libvirtd  # noqa: E402
-from test_sched_live import (GUEST_CPU, GUESTS, PREFIX, Guests, one, run_live,  # noqa: E402
-                             vcpu_tid)
+from test_sched_live import GUEST_CPU, GUESTS, Scene, one, run_live, vcpu_tid  # noqa: E402
 
 HIST = "hostiso_domain_runqueue_latency_seconds"
 INTRUSION = "hostiso_sched_intrusion_seconds_total"
@@ -427,16 +425,10 @@ def measure(c, exporter, work, args):
 
 
 def run(args, work, c):
-    libvirtd = Libvirtd(work, GUESTS, PREFIX)
-    guests = Guests(libvirtd, work)
-    busy = None
-    try:
-        why = libvirtd.start() or guests.start()
-        if why:
-            c.check(False, why)
+    with Scene(work) as scene:
+        if scene.why:
+            c.check(False, scene.why)
             return
-        busy = subprocess.Popen(["taskset", "-c", str(GUEST_CPU), "sh", "-c",
-                                 "while :; do :; done"])
         # Only what the comparison needs: a short scrape reads the maps close to the
         # middle of its request, the time each interval is cut at.
         flags = ["--collector.disable-defaults", "--collector.sched", "--collector.libvirt",
@@ -446,12 +438,6 @@ def run(args, work, c):
         with Exporter(args.exporter, flags) as exporter:
             time.sleep(2)  # both domains in the maps for a while
             measure(c, exporter, work, args)
-    finally:
-        if busy:
-            busy.kill()
-            busy.wait()
-        guests.stop()
-        libvirtd.stop()
 
 
 def main():
