@@ -67,7 +67,9 @@ ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf,
       return -1;
     }
     if (n == 0) break;
+    const bool short_read = static_cast<std::size_t>(n) < cap - used;
     used += static_cast<std::size_t>(n);
+    if (short_read) break;  // the end of the file (see the header)
   }
   if (used == cap) {
     // Full buffer: more may follow. A truncated line would parse into wrong
