@@ -75,12 +75,43 @@ struct {
   __uint(max_entries, 1); /* resized to max_domains */
 } domains SEC(".maps");
 
+/* Per-CPU values: each CPU adds to its own slot, without an atomic, and the
+ * key is the name alone (one entry for a name seen on many CPUs). */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
   __type(key, struct hostiso_intrusion_key);
   __type(value, __u64);
-  __uint(max_entries, HOSTISO_MAX_INTRUSION_KEYS);
+  __uint(max_entries, HOSTISO_MAX_INTRUSION_COMMS);
 } intrusion SEC(".maps");
+
+/* Bumped by the exporter after each change of the vcpus/procs maps: a
+ * memoised class older than it is looked up again. */
+volatile __u64 class_generation;
+
+/* The last few tasks classified on this CPU (a pair ping-ponging, a vCPU and
+ * the idle task): switching between them costs no hash lookup. A slot is a
+ * task by (tid, start time), so a reused thread id never matches. */
+#define CLASS_MEMO_SLOTS 4
+struct class_memo {
+  __u64 start_ns;
+  __u64 generation;
+  __u32 tid;
+  __u32 cls;
+  __u32 domain;
+  __u32 pad;
+};
+struct class_memos {
+  struct class_memo slot[CLASS_MEMO_SLOTS];
+  __u32 next; /* the slot the next miss replaces */
+  __u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __type(key, __u32);
+  __type(value, struct class_memos);
+  __uint(max_entries, 1);
+} class_memo SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -122,27 +153,71 @@ static __always_inline void CountDrop(void) {
   if (s) s->dropped++;
 }
 
-static __always_inline struct holder Classify(struct task_struct *p) {
+/* The class from the maps. A vCPU thread is a thread of its QEMU: only a
+ * task of a known QEMU process is looked up among the vCPUs, so a host task
+ * costs one lookup, a kernel thread none. */
+static __always_inline struct holder LookUpClass(struct task_struct *p,
+                                                 __u32 tid) {
   struct holder h = {HOSTISO_CLASS_HOST, 0};
-  __u32 tid = p->pid;
-  __u32 tgid = p->tgid;
-  if (tid == 0) {
-    h.cls = HOSTISO_CLASS_IDLE;
+  if (p->flags & PF_KTHREAD) {
+    h.cls = HOSTISO_CLASS_KERNEL;
     return h;
   }
+  __u32 tgid = p->tgid;
+  struct hostiso_proc_class *q = bpf_map_lookup_elem(&procs, &tgid);
+  if (!q) return h;
   struct hostiso_vcpu_class *v = bpf_map_lookup_elem(&vcpus, &tid);
-  if (v) {
+  if (v && v->domain == q->domain) {
     h.cls = HOSTISO_CLASS_VCPU;
     h.domain = v->domain;
     return h;
   }
-  struct hostiso_proc_class *q = bpf_map_lookup_elem(&procs, &tgid);
-  if (q) {
-    h.cls = HOSTISO_CLASS_EMULATOR;
-    h.domain = q->domain;
-    return h;
+  h.cls = HOSTISO_CLASS_EMULATOR;
+  h.domain = q->domain;
+  return h;
+}
+
+/* The memoised class of `p` on this CPU: 1 with `h` filled, 0 on a miss.
+ * `m` is this CPU's entry of class_memo. */
+static __always_inline int Recall(struct class_memos *m, __u32 tid, __u64 start,
+                                  __u64 generation, struct holder *h) {
+  for (int i = 0; i < CLASS_MEMO_SLOTS; i++) {
+    struct class_memo *s = &m->slot[i];
+    if (s->tid == tid && s->start_ns == start && s->generation == generation) {
+      /* A class read back from a map is a plain number to the verifier:
+       * bound it, as the callers index arrays with it. */
+      __u32 cls = s->cls;
+      h->cls = cls < HOSTISO_CLASS_COUNT ? cls : HOSTISO_CLASS_HOST;
+      h->domain = s->domain;
+      return 1;
+    }
   }
-  if (p->flags & PF_KTHREAD) h.cls = HOSTISO_CLASS_KERNEL;
+  return 0;
+}
+
+static __always_inline struct class_memos *Memos(void) {
+  __u32 zero = 0;
+  return bpf_map_lookup_elem(&class_memo, &zero);
+}
+
+static __always_inline struct holder Classify(struct task_struct *p) {
+  struct holder h = {HOSTISO_CLASS_IDLE, 0};
+  __u32 tid = p->pid;
+  if (tid == 0) return h;
+  struct class_memos *m = Memos();
+  if (!m) return LookUpClass(p, tid);
+  __u64 start = p->start_time;
+  __u64 generation = class_generation;
+  if (Recall(m, tid, start, generation, &h)) return h;
+  h = LookUpClass(p, tid);
+  __u32 i = m->next % CLASS_MEMO_SLOTS;
+  m->next = i + 1;
+  struct class_memo *s = &m->slot[i];
+  s->tid = tid;
+  s->start_ns = start;
+  s->generation = generation;
+  s->cls = h.cls;
+  s->domain = h.domain;
   return h;
 }
 
@@ -176,18 +251,22 @@ static __always_inline void ChargeIntrusion(__u32 cpu, struct task_struct *p,
   __u32 *guest = bpf_map_lookup_elem(&guest_cpus, &cpu);
   if (!guest || !*guest) return;
   struct hostiso_intrusion_key key = {};
-  key.cpu = cpu;
-  bpf_probe_read_kernel_str(key.comm, sizeof(key.comm), p->comm);
+  /* All 16 bytes: the kernel pads comm with NULs (strscpy_pad); the exporter
+   * cuts each name at its first NUL and adds up names that match. */
+  bpf_probe_read_kernel(key.comm, sizeof(key.comm), p->comm);
+  /* This CPU's value of the entry: only this CPU's sched_switch adds to it,
+   * with interrupts off, so a plain add is exact. */
   __u64 *ns = bpf_map_lookup_elem(&intrusion, &key);
   if (ns) {
-    __sync_fetch_and_add(ns, delta);
+    *ns += delta;
     return;
   }
+  /* A new entry holds `delta` on this CPU and 0 on the others. */
   __u64 init = delta;
   if (bpf_map_update_elem(&intrusion, &key, &init, BPF_NOEXIST) == 0) return;
-  ns = bpf_map_lookup_elem(&intrusion, &key); /* raced with another CPU */
+  ns = bpf_map_lookup_elem(&intrusion, &key); /* another CPU added it */
   if (ns) {
-    __sync_fetch_and_add(ns, delta);
+    *ns += delta;
     return;
   }
   st->intrusion_overflow_ns += delta;
@@ -344,13 +423,26 @@ static __always_inline int OnWakeup(struct task_struct *p) {
   struct hostiso_sched_stats *s = Stats();
   if (s) s->events++;
   __u32 tid = p->pid;
-  struct hostiso_vcpu_class *v = bpf_map_lookup_elem(&vcpus, &tid);
-  if (!v) return 0;
+  if (tid == 0) return 0;
+  /* A task that last ran on this CPU (the usual local wakeup) is known to
+   * its memo: no hash lookup. The memo is not filled here: it keeps the
+   * tasks that switch on this CPU. */
+  __u32 domain = 0;
+  struct holder h = {HOSTISO_CLASS_HOST, 0};
+  struct class_memos *m = Memos();
+  if (m && Recall(m, tid, p->start_time, class_generation, &h)) {
+    if (h.cls != HOSTISO_CLASS_VCPU) return 0;
+    domain = h.domain;
+  } else {
+    h = LookUpClass(p, tid);
+    if (h.cls != HOSTISO_CLASS_VCPU) return 0;
+    domain = h.domain;
+  }
   /* The run queue the task was put on (kernel/sched/core.c sets it before
    * the tracepoint fires). */
   __u32 cpu = p->thread_info.cpu;
   if (cpu >= nr_cpus) return 0;
-  StartWait(tid, v->domain, cpu, bpf_ktime_get_ns());
+  StartWait(tid, domain, cpu, bpf_ktime_get_ns());
   return 0;
 }
 

@@ -48,7 +48,9 @@ enum hostiso_sched_rel {
 #define HOSTISO_MAX_DOMAINS 512
 #define HOSTISO_MAX_VCPU_THREADS 16384
 #define HOSTISO_MAX_WAITING 16384
-#define HOSTISO_MAX_INTRUSION_KEYS 8192
+/* Names, not (CPU, name) pairs: the map is per-CPU, and drained at every
+ * scrape, so it holds only the names that ran on guest-role CPUs since. */
+#define HOSTISO_MAX_INTRUSION_COMMS 1024
 #define HOSTISO_COMM_LEN 16
 
 /* Map "vcpus": vCPU thread id -> this. */
@@ -95,9 +97,9 @@ struct hostiso_domain_stats {
   __u64 preemptions[HOSTISO_REL_COUNT];
 };
 
-/* Map "intrusion" (hash): host time on a guest-role CPU by comm. */
+/* Map "intrusion" (per-CPU hash): host time on each guest-role CPU by comm
+ * (the value of CPU N is the time on CPU N). */
 struct hostiso_intrusion_key {
-  __u32 cpu;
   char comm[HOSTISO_COMM_LEN];
 };
 

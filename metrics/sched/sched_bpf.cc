@@ -13,8 +13,10 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "metrics/log.h"
@@ -80,8 +82,13 @@ class LoadedSchedBpf : public SchedBpf {
 
   Expected<void> SetClassification(const SchedClassification& c) override {
     auto vcpus = Sync(bpf_map__fd(skel_->maps.vcpus), c.vcpus);
+    // Every CPU's memoised classes are stale now, even after a partial
+    // update.
+    __atomic_add_fetch(&skel_->bss->class_generation, 1, __ATOMIC_SEQ_CST);
     if (!vcpus) return vcpus.failure();
-    return Sync(bpf_map__fd(skel_->maps.procs), c.procs);
+    auto procs = Sync(bpf_map__fd(skel_->maps.procs), c.procs);
+    __atomic_add_fetch(&skel_->bss->class_generation, 1, __ATOMIC_SEQ_CST);
+    return procs;
   }
 
   Expected<void> SetGuestCpus(const CpuSet& cpus) override {
@@ -270,22 +277,30 @@ class LoadedSchedBpf : public SchedBpf {
   void ReadIntrusion(SchedSnapshot& snap) {
     const int fd = bpf_map__fd(skel_->maps.intrusion);
     hostiso_intrusion_key key{};
+    // A per-CPU hash returns one 8-byte value per possible CPU.
+    std::vector<std::uint64_t> per_cpu(nr_cpus_);
+    std::map<std::pair<int, std::string>, std::uint64_t> by_cpu_and_comm;
     // Bounded: the program may insert while we drain.
-    for (int i = 0; i < 2 * HOSTISO_MAX_INTRUSION_KEYS; ++i) {
+    for (int i = 0; i < 2 * HOSTISO_MAX_INTRUSION_COMMS; ++i) {
       if (bpf_map_get_next_key(fd, nullptr, &key) != 0) break;
-      std::uint64_t ns = 0;
-      if (bpf_map_lookup_and_delete_elem(fd, &key, &ns) != 0) {
+      if (bpf_map_lookup_and_delete_elem(fd, &key, per_cpu.data()) != 0) {
         if (errno == ENOENT) continue;  // deleted since get_next_key
         // Kernels before 5.14 cannot look up and delete a hash entry in one
         // call: read, then delete (an add in between is lost).
-        if (bpf_map_lookup_elem(fd, &key, &ns) != 0 ||
+        if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0 ||
             bpf_map_delete_elem(fd, &key) != 0)
           break;  // never spin on an entry that cannot be removed
       }
-      const std::size_t len = strnlen(key.comm, sizeof(key.comm));
-      snap.intrusion.push_back(
-          {static_cast<int>(key.cpu), std::string(key.comm, len), ns});
+      // The name up to its first NUL: bytes after it (a kernel that did not
+      // pad comm) would otherwise split one name into several.
+      const std::string comm(key.comm, strnlen(key.comm, sizeof(key.comm)));
+      for (std::uint32_t cpu = 0; cpu < nr_cpus_; ++cpu) {
+        if (per_cpu[cpu] != 0)
+          by_cpu_and_comm[{static_cast<int>(cpu), comm}] += per_cpu[cpu];
+      }
     }
+    for (auto& [cpu_comm, ns] : by_cpu_and_comm)
+      snap.intrusion.push_back({cpu_comm.first, cpu_comm.second, ns});
   }
 
   void ReadStats(SchedSnapshot& snap) {
