@@ -268,29 +268,18 @@ class LoadedSchedBpf : public SchedBpf {
     return Ok();
   }
 
-  // Drains the (cpu, comm) map: each entry is read and deleted in one call,
-  // so it holds only the names that ran since the previous read. A host that
-  // churns through unique names (numbered workers) then never fills it, and
-  // the exporter keeps no per-name state beyond the ledger's bounded ranking.
-  // An add the program makes to an entry in the instant it is deleted is lost
-  // (nanoseconds of one thread's run).
+  // Drains the per-CPU name map: each entry is read and deleted, so it holds
+  // only the names that ran since the previous read. A host that churns
+  // through unique names (numbered workers) then never fills it, and the
+  // exporter keeps no per-name state beyond the ledger's bounded ranking.
+  // One pass over the map as it was when the read began: names the programs
+  // add meanwhile (host tasks switching fast on a guest CPU re-add theirs at
+  // once) wait for the next scrape, instead of keeping the drain busy.
   void ReadIntrusion(SchedSnapshot& snap) {
     const int fd = bpf_map__fd(skel_->maps.intrusion);
-    hostiso_intrusion_key key{};
-    // A per-CPU hash returns one 8-byte value per possible CPU.
-    std::vector<std::uint64_t> per_cpu(nr_cpus_);
     std::map<std::pair<int, std::string>, std::uint64_t> by_cpu_and_comm;
-    // Bounded: the program may insert while we drain.
-    for (int i = 0; i < 2 * HOSTISO_MAX_INTRUSION_COMMS; ++i) {
-      if (bpf_map_get_next_key(fd, nullptr, &key) != 0) break;
-      if (bpf_map_lookup_and_delete_elem(fd, &key, per_cpu.data()) != 0) {
-        if (errno == ENOENT) continue;  // deleted since get_next_key
-        // Kernels before 5.14 cannot look up and delete a hash entry in one
-        // call: read, then delete (an add in between is lost).
-        if (bpf_map_lookup_elem(fd, &key, per_cpu.data()) != 0 ||
-            bpf_map_delete_elem(fd, &key) != 0)
-          break;  // never spin on an entry that cannot be removed
-      }
+    const auto add = [&](const hostiso_intrusion_key& key,
+                         const std::uint64_t* per_cpu) {
       // The name up to its first NUL: bytes after it (a kernel that did not
       // pad comm) would otherwise split one name into several.
       const std::string comm(key.comm, strnlen(key.comm, sizeof(key.comm)));
@@ -298,9 +287,65 @@ class LoadedSchedBpf : public SchedBpf {
         if (per_cpu[cpu] != 0)
           by_cpu_and_comm[{static_cast<int>(cpu), comm}] += per_cpu[cpu];
       }
-    }
+    };
+    if (!DrainIntrusionBatched(fd, add)) DrainIntrusionByKey(fd, add);
     for (auto& [cpu_comm, ns] : by_cpu_and_comm)
       snap.intrusion.push_back({cpu_comm.first, cpu_comm.second, ns});
+  }
+
+  // BPF_MAP_LOOKUP_AND_DELETE_BATCH (Linux 5.6): a few system calls for the
+  // whole map, one pass over its buckets. false when its first call failed
+  // (nothing was read then).
+  template <typename Add>
+  bool DrainIntrusionBatched(int fd, const Add& add) {
+    constexpr std::uint32_t kChunk = 128;
+    std::vector<hostiso_intrusion_key> keys(kChunk);
+    // A per-CPU hash returns one 8-byte value per possible CPU per entry.
+    std::vector<std::uint64_t> values(std::size_t{kChunk} * nr_cpus_);
+    std::uint32_t token = 0;
+    bool first = true;
+    for (std::uint32_t read = 0; read < HOSTISO_MAX_INTRUSION_COMMS;) {
+      std::uint32_t count = kChunk;
+      const int rc = bpf_map_lookup_and_delete_batch(
+          fd, first ? nullptr : &token, &token, keys.data(), values.data(),
+          &count, nullptr);
+      const int err = rc != 0 ? errno : 0;
+      // A first call that fails (no batch operations: EINVAL; or any other
+      // error) leaves the map to the key-by-key drain; a later one leaves
+      // the rest to the next scrape.
+      if (rc != 0 && err != ENOENT && count == 0) return !first;
+      first = false;
+      for (std::uint32_t i = 0; i < count; ++i)
+        add(keys[i], values.data() + std::size_t{i} * nr_cpus_);
+      read += count;
+      if (rc != 0) break;  // ENOENT: the end of the map
+    }
+    return true;
+  }
+
+  // Older kernels: the keys present now, then each one read and deleted.
+  template <typename Add>
+  void DrainIntrusionByKey(int fd, const Add& add) {
+    std::vector<hostiso_intrusion_key> keys;
+    hostiso_intrusion_key key{};
+    const hostiso_intrusion_key* prev = nullptr;
+    while (keys.size() < HOSTISO_MAX_INTRUSION_COMMS &&
+           bpf_map_get_next_key(fd, prev, &key) == 0) {
+      keys.push_back(key);
+      prev = &keys.back();
+    }
+    std::vector<std::uint64_t> per_cpu(nr_cpus_);
+    for (const hostiso_intrusion_key& k : keys) {
+      if (bpf_map_lookup_and_delete_elem(fd, &k, per_cpu.data()) != 0) {
+        if (errno == ENOENT) continue;
+        // Kernels before 5.14 cannot look up and delete a hash entry in one
+        // call: read, then delete (an add in between is lost).
+        if (bpf_map_lookup_elem(fd, &k, per_cpu.data()) != 0 ||
+            bpf_map_delete_elem(fd, &k) != 0)
+          continue;
+      }
+      add(k, per_cpu.data());
+    }
   }
 
   void ReadStats(SchedSnapshot& snap) {
