@@ -1,10 +1,16 @@
 #include "metrics/process_metrics.h"
 
 #include <dirent.h>
+#include <time.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
 
 #include "metrics/family_builder.h"
 #include "metrics/procfs/host_paths.h"
 #include "metrics/procfs/read_file.h"
+#include "metrics/procfs/statm.h"
 #include "metrics/procfs/task_stat.h"
 #include "metrics/text.h"
 
@@ -64,25 +70,34 @@ ProcessMetrics::ProcessMetrics() {
   }
 }
 
+// Not /proc/self/stat: with its whole set of web workers (a thousand
+// threads) the exporter made the kernel walk every thread for fields it does
+// not use (do_task_stat was a quarter of a scrape's CPU). The CPU clock sums
+// only the threads' run time, in nanoseconds rather than clock ticks, and
+// statm's counters come from the memory map without a walk.
 Expected<void> ProcessMetrics::Append(
     std::vector<prometheus::MetricFamily>& out) const {
-  HOSTISO_ASSIGN_OR_RETURN(TaskStat stat,
-                           ReadAndParse("/proc/self/stat", ParseTaskStat));
+  timespec cpu{};
+  if (::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) != 0)
+    return Error(std::string("CLOCK_PROCESS_CPUTIME_ID: ") +
+                 std::strerror(errno));
   AppendOne(
       out,
       FamilyBuilder::Counter("process_cpu_seconds_total",
                              "Total user and system CPU time spent in "
                              "seconds."),
-      static_cast<double>(stat.utime + stat.stime) / ClockTicksPerSecond());
+      static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) / 1e9);
+  HOSTISO_ASSIGN_OR_RETURN(Statm statm,
+                           ReadAndParse("/proc/self/statm", ParseStatm));
+  const auto page = static_cast<double>(PageSizeBytes());
   AppendOne(out,
             FamilyBuilder::Gauge("process_resident_memory_bytes",
                                  "Resident memory size in bytes."),
-            static_cast<double>(stat.rss_pages > 0 ? stat.rss_pages : 0) *
-                static_cast<double>(PageSizeBytes()));
+            static_cast<double>(statm.resident) * page);
   AppendOne(out,
             FamilyBuilder::Gauge("process_virtual_memory_bytes",
                                  "Virtual memory size in bytes."),
-            static_cast<double>(stat.vsize_bytes));
+            static_cast<double>(statm.size) * page);
   if (start_time_seconds_) {
     AppendOne(out,
               FamilyBuilder::Gauge("process_start_time_seconds",

@@ -12,10 +12,11 @@ Expected<Statm> ParseStatm(std::string_view text) {
   const std::string_view shared_text = TakeField(rest);
   if (size.empty() || resident_text.empty() || shared_text.empty())
     return Error("statm: expected at least 3 fields");
+  auto total = ParseUint(size);
   auto resident = ParseUint(resident_text);
   auto shared = ParseUint(shared_text);
-  if (!resident || !shared) return Error("statm: expected numbers");
-  return Statm{*resident, *shared};
+  if (!total || !resident || !shared) return Error("statm: expected numbers");
+  return Statm{*resident, *shared, *total};
 }
 
 }  // namespace hostiso

@@ -11,6 +11,7 @@ namespace hostiso {
 struct Statm {
   std::uint64_t resident = 0;  // field 2: RssAnon + RssFile + RssShmem
   std::uint64_t shared = 0;    // field 3: RssFile + RssShmem
+  std::uint64_t size = 0;      // field 1: VmSize, the whole address space
 };
 Expected<Statm> ParseStatm(std::string_view text);
 
