@@ -127,7 +127,7 @@ Expected<std::string_view> ReadSmallFile(const char* path, char* buf,
         std::string(path) + ": larger than " + std::to_string(cap) + " bytes",
         EFBIG);
   if (err != 0) return ErrnoError(path, err);
-  return std::string_view(buf, 0);
+  return std::string_view();  // an empty regular file
 }
 
 const char* IdPath(char* buf, std::size_t cap, long id, const char* leaf) {
