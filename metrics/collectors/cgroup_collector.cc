@@ -28,10 +28,6 @@ void AddError(std::optional<Error>& all, const Error& e) {
   all = all ? Error(all->message() + "; " + e.message()) : e;
 }
 
-// libvirt's machine slice: `machine.slice` under systemd, `machine` when
-// libvirtd runs without systemd (it then creates it itself).
-constexpr const char* kMachineSlices[] = {"machine.slice", "machine"};
-
 }  // namespace
 
 // What one scrape read, for the families and the detectors.
@@ -91,13 +87,17 @@ void CgroupCollector::ReadWatched(const CgroupHierarchy& h,
     }
     return true;
   };
-  // The machine slice is read, not looked for: one failed open more on a
-  // host where it is `machine`, none where it is `machine.slice`.
+  // The machine slice found at the last scrape is read straight away (no
+  // stat); else it is looked for, as libvirt creates it with its first guest.
   std::string machine;
-  for (const char* name : kMachineSlices) {
-    if (read(name, true)) machine = name;
-    if (!machine.empty() || round.machine_failed) break;
+  if (!machine_slice_.empty() && read(machine_slice_, true)) {
+    machine = machine_slice_;
+  } else if (!round.machine_failed) {
+    std::optional<std::string> found = FindMachineSlice(h);
+    if (found && read(*found, true)) machine = std::move(*found);
   }
+  // After a failed read, the same name is tried first next time.
+  if (!round.machine_failed) machine_slice_ = machine;
   std::vector<const std::string*> done;
   for (const std::string& s : options_.host_slices) {
     // Named twice (or the machine slice named as a host slice): one series.

@@ -66,6 +66,9 @@ class CgroupCollector : public Collector {
   CgroupCollectorOptions options_;
   detail::SliceCounters counters_;
   std::optional<CgroupHierarchy> hierarchy_;
+  // libvirt's machine slice as found at the last scrape ("machine.slice" or
+  // "machine"); empty when there was none.
+  std::string machine_slice_;
   std::uint64_t detections_ = 0;
 };
 

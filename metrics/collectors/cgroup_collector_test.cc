@@ -139,6 +139,31 @@ TEST_F(CgroupCollectorTest, SliceRemovedBetweenScrapesReadsAsAbsent) {
       scrape_.violations.Current(ViolationKind::kHostSliceOnGuestCpu).empty());
 }
 
+TEST_F(CgroupCollectorTest, MachineSliceFollowedWhenItGoesAndComes) {
+  CgroupCollector c = Make();
+  auto out = scrape_.Scrape(c);
+  EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpu_seconds_total")["slice=machine,"],
+            5.0);
+  t_.Remove("cpuset/machine");
+  t_.Remove("cpuacct/machine");
+  bool ok = false;
+  out = scrape_.Scrape(c, &ok);
+  ASSERT_TRUE(ok) << scrape_.last_error;
+  EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpu_seconds_total"),
+            (std::map<std::string, double>{{"slice=system.slice,", 1.5}}));
+  // Under systemd, libvirt's slice is machine.slice.
+  t_.Write("cpuset/machine.slice/cpuset.effective_cpus", "4-7\n");
+  t_.Write("cpuacct/machine.slice/cpuacct.usage", "2000000000\n");
+  out = scrape_.Scrape(c, &ok);
+  ASSERT_TRUE(ok) << scrape_.last_error;
+  EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpuset_info")
+                .count("slice=machine.slice,cpus=4-7,"),
+            1U);
+  EXPECT_EQ(
+      ByLabels(out, "hostiso_cgroup_cpu_seconds_total")["slice=machine.slice,"],
+      2.0);
+}
+
 TEST_F(CgroupCollectorTest, HierarchyDetectedOnceAndAgainAfterAFailure) {
   CgroupCollector c = Make();
   scrape_.Scrape(c);
