@@ -61,7 +61,9 @@ ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf, std::size_t cap);
 // and for a FIFO, device, socket or directory its type. The type is checked
 // (fstat) only when the read failed, overflowed or was empty: a FIFO without
 // a writer reads as an empty file, which would otherwise parse as an empty
-// value.
+// value. Unlike ReadFile, a FIFO whose writer has already written is read
+// like a file: sysfs and cgroupfs cannot hold FIFOs, and whoever can plant
+// one under --path.sysfs can as well write a regular file.
 Expected<std::string_view> ReadSmallFile(const char* path, char* buf,
                                          std::size_t cap);
 
