@@ -54,9 +54,10 @@ Expected<std::string> ReadFile(const std::string& path, std::size_t cap) {
 
 namespace {
 
-// Reads `fd` into `buf` until EOF or `cap` bytes. Returns the length, or -1
-// with errno set (EFBIG when more than `cap` bytes follow: a truncated line
-// would parse into wrong numbers).
+// Reads `fd` into `buf` until EOF, a short read or `cap` bytes (see
+// ReadSmallFileAt in the header). Returns the length, or -1 with errno set
+// (EFBIG when more than `cap` bytes follow: a truncated line would parse into
+// wrong numbers).
 ssize_t ReadAllInto(int fd, char* buf, std::size_t cap) {
   std::size_t used = 0;
   while (used < cap) {
@@ -97,25 +98,10 @@ Expected<std::string_view> ReadSmallFile(const char* path, char* buf,
                                          std::size_t cap) {
   UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (!fd.valid()) return ErrnoError(path, errno);
-  // One read() is the whole file when it returns less than asked: the files
-  // read here are single-record kernfs files (a sysfs attribute, a cgroup
-  // file, a node's meminfo: one show() call, handed out whole when it fits)
-  // or regular files, where read() stops short only at the end. No second
-  // read() just to see EOF.
-  ssize_t n = 0;
-  do {
-    n = ::read(fd.get(), buf, cap);
-  } while (n < 0 && errno == EINTR);
-  int err = n < 0 ? errno : 0;
-  if (n > 0 && static_cast<std::size_t>(n) < cap)
-    return std::string_view(buf, static_cast<std::size_t>(n));
-  if (n > 0) {
-    // A full buffer: more may follow, and a truncated line would parse into
-    // wrong numbers.
-    char extra = 0;
-    if (::read(fd.get(), &extra, 1) == 0) return std::string_view(buf, cap);
-    err = EFBIG;
-  }
+  // Usually one read(): a short read is the end of the file (ReadAllInto).
+  const ssize_t n = ReadAllInto(fd.get(), buf, cap);
+  if (n > 0) return std::string_view(buf, static_cast<std::size_t>(n));
+  const int err = n < 0 ? errno : 0;
   // Failed, too long or empty: say so by type when this is no regular file
   // (a FIFO without a writer reads as an empty file).
   struct stat st {};
