@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <string_view>
 #include <utility>
 
 #include "metrics/cgroupfs/cgroup_files.h"
@@ -35,6 +36,20 @@ std::string In(const std::string& root, const std::string& rel) {
   return rel.empty() ? root : JoinPath(root, rel);
 }
 
+// One cgroup file read at every scrape (cpuset, cpu.stat, cpuacct.usage):
+// into the caller's stack buffer `buf` (no fstat, no allocation), or, for a
+// file too long for it (the cpuset list of a many-CPU host), into `big`.
+// Errors as ReadFile's; code() is the errno (ENOENT when absent).
+constexpr std::size_t kCgroupFileBuf = 4096;
+Expected<std::string_view> ReadCgroupFile(const std::string& path,
+                                          char (&buf)[kCgroupFileBuf],
+                                          std::string& big) {
+  auto text = ReadSmallFile(path.c_str(), buf, sizeof buf);
+  if (text || text.failure().code() != EFBIG) return text;
+  HOSTISO_ASSIGN_OR_RETURN(big, ReadFile(path));
+  return std::string_view(big);
+}
+
 // The cpuset file of one cgroup directory: nullopt when it has none.
 Expected<std::optional<CpuSet>> ReadOwnCpuset(const CgroupHierarchy& h,
                                               const std::string& dir) {
@@ -46,7 +61,9 @@ Expected<std::optional<CpuSet>> ReadOwnCpuset(const CgroupHierarchy& h,
   const auto* end = v2 ? std::end(kV2Files) : std::end(kV1Files);
   for (const auto* name = begin; name != end; ++name) {
     const std::string path = JoinPath(dir, *name);
-    auto text = ReadFile(path);
+    char buf[kCgroupFileBuf];
+    std::string big;
+    auto text = ReadCgroupFile(path, buf, big);
     if (!text) {
       if (IsAbsence(text.failure())) continue;
       return text.failure();
@@ -89,7 +106,9 @@ Expected<std::optional<double>> ReadCpuSeconds(const std::string& dir,
                                                bool cpu_stat) {
   const std::string path =
       JoinPath(dir, cpu_stat ? "cpu.stat" : "cpuacct.usage");
-  auto text = ReadFile(path);
+  char buf[kCgroupFileBuf];
+  std::string big;
+  auto text = ReadCgroupFile(path, buf, big);
   if (!text) {
     if (IsAbsence(text.failure())) return std::optional<double>();
     return text.failure();
@@ -160,7 +179,8 @@ Expected<std::optional<SliceReading>> ReadSlice(const CgroupHierarchy& h,
                                                 const CpuSet& online,
                                                 CpusetCache* cache) {
   using Result = std::optional<SliceReading>;
-  if (!SliceExists(h, slice)) return Result();
+  // Read first, stat only when a file was missing: a slice's files are
+  // there on every scrape but the first of a new host.
   CpusetCache own_cache;
   HOSTISO_ASSIGN_OR_RETURN(
       FoundCpuset found,
@@ -168,9 +188,11 @@ Expected<std::optional<SliceReading>> ReadSlice(const CgroupHierarchy& h,
   SliceReading r;
   r.cpuset = std::move(found.cpus);
   HOSTISO_ASSIGN_OR_RETURN(r.cpu_seconds, CpuSeconds(h, slice));
-  // A file missing may mean the slice was removed while we read it (its
-  // cpuset then came from its parent): look again.
-  if ((!found.own || !r.cpu_seconds) && !SliceExists(h, slice)) return Result();
+  // Its own CPU-time file read: the slice exists (in the cpuacct or unified
+  // hierarchy; under v1 systemd's slices have no cpuset directory and
+  // inherit the root's). Without one, the slice may not exist, or was
+  // removed while we read it (its cpuset then came from its parent): look.
+  if (!r.cpu_seconds && !SliceExists(h, slice)) return Result();
   return Result(std::move(r));
 }
 

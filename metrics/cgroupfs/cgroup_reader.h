@@ -64,7 +64,9 @@ using CpusetCache = std::map<std::string, std::optional<CpuSet>>;
 // Reads the cgroup at `slice` (a relative path such as "system.slice" or
 // "machine"). nullopt when it exists in no hierarchy (or vanished while being
 // read): not an error. An unreadable or malformed file is an error naming it.
-// `cache`, when given, is shared by the slices of one scrape.
+// `cache`, when given, is shared by the slices of one scrape. The files are
+// read first; the slice's directories are stat-ed only when it has no
+// CPU-time file (absent, or removed while being read).
 Expected<std::optional<SliceReading>> ReadSlice(const CgroupHierarchy& h,
                                                 const std::string& slice,
                                                 const CpuSet& online,

@@ -2,9 +2,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "metrics/cgroupfs/cgroup_reader.h"
 #include "metrics/collector.h"
 
 namespace hostiso {
@@ -40,20 +42,34 @@ struct CgroupCollectorOptions {
 // Collector "cgroup": hostiso_cgroup_cpuset_info{slice,cpus} and
 // hostiso_cgroup_cpu_seconds_total{slice} for libvirt's machine slice and the
 // host slices, and the host_slice_on_guest_cpu and machine_slice_on_host_cpu
-// detectors. cgroup v2 or v1 (cgroupfs/cgroup_reader.h), detected at every
-// scrape: two or three small files per slice. A slice that does not exist is
-// left out; an unreadable or malformed file fails the collector and leaves out
-// that slice's series, and the detectors of its kind keep their last subjects
-// (up to the kind's max age) rather than report on part of the slices.
+// detectors. cgroup v2 or v1 (cgroupfs/cgroup_reader.h), detected once and
+// again after a failed scrape or one that found no slice at all; at every
+// scrape two or three small files per slice, read without stat-ing first. A
+// slice that does not exist is left out; an unreadable or malformed file fails
+// the collector and leaves out that slice's series, and the detectors of its
+// kind keep their last subjects (up to the kind's max age) rather than report
+// on part of the slices.
 class CgroupCollector : public Collector {
  public:
   explicit CgroupCollector(CgroupCollectorOptions options);
   Expected<void> Collect(const ScrapeContext& ctx,
                          std::vector<prometheus::MetricFamily>& out) override;
+  // How many times the hierarchy was detected (tests).
+  std::uint64_t Detections() const { return detections_; }
 
  private:
+  struct Round;
+  Expected<const CgroupHierarchy*> Hierarchy();
+  void ReadWatched(const CgroupHierarchy& h, const CpuSet& online,
+                   Round& round);
+
   CgroupCollectorOptions options_;
   detail::SliceCounters counters_;
+  std::optional<CgroupHierarchy> hierarchy_;
+  // libvirt's machine slice as found at the last scrape ("machine.slice" or
+  // "machine"); empty when there was none.
+  std::string machine_slice_;
+  std::uint64_t detections_ = 0;
 };
 
 }  // namespace hostiso

@@ -1,6 +1,7 @@
 #include "metrics/collectors/cgroup_collector.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "metrics/testing/cpu_list.h"
 #include "metrics/testing/families.h"
@@ -115,6 +116,108 @@ TEST_F(CgroupCollectorTest, SliceNamedTwiceIsOneSeries) {
   CgroupCollector c({t_.Root(), {"system.slice", "machine", "system.slice"}});
   auto out = scrape_.Scrape(c);
   EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpuset_info").size(), 2U);
+}
+
+TEST_F(CgroupCollectorTest, SliceRemovedBetweenScrapesReadsAsAbsent) {
+  CgroupCollector c = Make();
+  auto out = scrape_.Scrape(c);
+  ASSERT_EQ(ByLabels(out, "hostiso_cgroup_cpuset_info")
+                .count("slice=ovs.slice,cpus=0-2,"),
+            1U);
+  // Its files are read without a stat first: their absence must still mean
+  // "no such slice", not its parent's cpuset.
+  t_.Remove("cpuset/ovs.slice");
+  t_.Remove("cpuacct/system.slice");
+  bool ok = false;
+  out = scrape_.Scrape(c, &ok);
+  ASSERT_TRUE(ok) << scrape_.last_error;
+  EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpuset_info"),
+            (std::map<std::string, double>{{"slice=machine,cpus=2-7,", 1}}));
+  EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpu_seconds_total"),
+            (std::map<std::string, double>{{"slice=machine,", 5.0}}));
+  EXPECT_TRUE(
+      scrape_.violations.Current(ViolationKind::kHostSliceOnGuestCpu).empty());
+}
+
+TEST_F(CgroupCollectorTest, MachineSliceFollowedWhenItGoesAndComes) {
+  CgroupCollector c = Make();
+  auto out = scrape_.Scrape(c);
+  EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpu_seconds_total")["slice=machine,"],
+            5.0);
+  t_.Remove("cpuset/machine");
+  t_.Remove("cpuacct/machine");
+  bool ok = false;
+  out = scrape_.Scrape(c, &ok);
+  ASSERT_TRUE(ok) << scrape_.last_error;
+  EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpu_seconds_total"),
+            (std::map<std::string, double>{{"slice=system.slice,", 1.5}}));
+  // Under systemd, libvirt's slice is machine.slice.
+  t_.Write("cpuset/machine.slice/cpuset.effective_cpus", "4-7\n");
+  t_.Write("cpuacct/machine.slice/cpuacct.usage", "2000000000\n");
+  out = scrape_.Scrape(c, &ok);
+  ASSERT_TRUE(ok) << scrape_.last_error;
+  EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpuset_info")
+                .count("slice=machine.slice,cpus=4-7,"),
+            1U);
+  EXPECT_EQ(
+      ByLabels(out, "hostiso_cgroup_cpu_seconds_total")["slice=machine.slice,"],
+      2.0);
+}
+
+TEST_F(CgroupCollectorTest, HierarchyDetectedOnceAndAgainAfterAFailure) {
+  CgroupCollector c = Make();
+  scrape_.Scrape(c);
+  scrape_.Scrape(c);
+  EXPECT_EQ(c.Detections(), 1U);
+  t_.Write("cpuacct/system.slice/cpuacct.usage", "garbage\n");
+  bool ok = true;
+  scrape_.Scrape(c, &ok);
+  EXPECT_FALSE(ok);
+  EXPECT_EQ(c.Detections(), 1U);
+  t_.Write("cpuacct/system.slice/cpuacct.usage", "1\n");
+  scrape_.Scrape(c, &ok);
+  EXPECT_TRUE(ok) << scrape_.last_error;
+  EXPECT_EQ(c.Detections(), 2U);
+}
+
+TEST_F(CgroupCollectorTest, FifoOrOverlongCpusetFailsThatSlice) {
+  CgroupCollector c = Make();
+  t_.Remove("cpuset/ovs.slice/cpuset.effective_cpus");
+  // A FIFO reads as empty (an empty cpuset would parse): still an error.
+  ASSERT_EQ(
+      ::mkfifo(t_.Path("cpuset/ovs.slice/cpuset.effective_cpus").c_str(), 0600),
+      0);
+  bool ok = true;
+  auto out = scrape_.Scrape(c, &ok);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(scrape_.last_error.find("ovs.slice/cpuset.effective_cpus: a FIFO"),
+            std::string::npos)
+      << scrape_.last_error;
+  EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpuset_info").size(), 2U);
+  // A long cpuset list (a many-CPU host) is read whole, past the stack
+  // buffer.
+  t_.Remove("cpuset/ovs.slice/cpuset.effective_cpus");
+  std::string list;
+  for (int cpu = 0; cpu < 4000; cpu += 2)
+    list += (cpu == 0 ? "" : ",") + std::to_string(cpu);
+  t_.Write("cpuset/ovs.slice/cpuset.effective_cpus", list + "\n");
+  out = scrape_.Scrape(c, &ok);
+  EXPECT_TRUE(ok) << scrape_.last_error;
+  EXPECT_EQ(ByLabels(out, "hostiso_cgroup_cpuset_info").size(), 3U);
+}
+
+TEST_F(CgroupCollectorTest, UnmountedRootFailsAtTheNextScrape) {
+  CgroupCollector c({t_.Root(), {"system.slice"}});
+  bool ok = false;
+  scrape_.Scrape(c, &ok);
+  ASSERT_TRUE(ok) << scrape_.last_error;
+  // Everything gone after the cached detection: not "no slices", an error.
+  t_.Remove("cpuacct");
+  t_.Remove("cpuset");
+  scrape_.Scrape(c, &ok);
+  EXPECT_FALSE(ok);
+  EXPECT_NE(scrape_.last_error.find("no cgroup hierarchy"), std::string::npos)
+      << scrape_.last_error;
 }
 
 TEST(SliceCountersTest, AbsentSliceStartsAfresh) {

@@ -40,25 +40,6 @@ void AppendTopologyInfo(const CpuLayout& layout, FamilyPool* pool,
   std::move(info).AppendTo(out);
 }
 
-// Reads every node's memory; the nodes read are returned, the first error
-// (if any) in `error`.
-std::vector<NumaNodeMemory> ReadNodes(const std::string& sysfs,
-                                      const CpuLayout& layout,
-                                      std::optional<Error>& error) {
-  std::vector<NumaNodeMemory> nodes;
-  // A kernel without NUMA has no node directories to read.
-  if (!layout.numa_from_sysfs) return nodes;
-  for (const auto& [node, cpus] : layout.nodes) {
-    auto memory = ReadNumaNodeMemory(sysfs, node);
-    if (!memory) {
-      if (!error) error = memory.failure();
-      continue;
-    }
-    nodes.push_back(std::move(memory).value());
-  }
-  return nodes;
-}
-
 void AppendNodeMemory(const std::vector<NumaNodeMemory>& nodes,
                       std::vector<prometheus::MetricFamily>& out) {
   auto total =
@@ -178,9 +159,39 @@ Expected<std::shared_ptr<const CpuLayout>> TopologyCollector::CurrentLayout(
     return read.failure();
   }
   layout_ = std::make_shared<const CpuLayout>(std::move(read).value());
+  // Nodes come and go only with the layout: list their files again.
+  node_files_.clear();
   layout_online_ = online;
   layout_read_at_ = now;
   return layout_;
+}
+
+std::vector<NumaNodeMemory> TopologyCollector::ReadNodes(
+    const CpuLayout& layout, std::optional<Error>& error) {
+  std::vector<NumaNodeMemory> nodes;
+  // A kernel without NUMA has no node directories to read.
+  if (!layout.numa_from_sysfs) return nodes;
+  nodes.reserve(layout.nodes.size());
+  for (const auto& [node, cpus] : layout.nodes) {
+    auto files = node_files_.find(node);
+    if (files == node_files_.end()) {
+      auto listed = ListNumaNodeFiles(options_.paths.sysfs, node);
+      if (!listed) {
+        if (!error) error = listed.failure();
+        continue;
+      }
+      files = node_files_.emplace(node, std::move(listed).value()).first;
+    }
+    auto memory = ReadNumaNodeMemory(files->second);
+    if (!memory) {
+      if (!error) error = memory.failure();
+      // A pool or node that vanished, or a broken file: list it afresh.
+      node_files_.erase(files);
+      continue;
+    }
+    nodes.push_back(std::move(memory).value());
+  }
+  return nodes;
 }
 
 std::shared_ptr<const GuestInventory> TopologyCollector::FreshGuests() const {
@@ -232,8 +243,7 @@ Expected<void> TopologyCollector::Collect(
                            CurrentLayout(ctx.isolation.topology.online));
   AppendTopologyInfo(*layout, ctx.families, out);
   std::optional<Error> error;
-  const std::vector<NumaNodeMemory> nodes =
-      ReadNodes(options_.paths.sysfs, *layout, error);
+  const std::vector<NumaNodeMemory> nodes = ReadNodes(*layout, error);
   AppendNodeMemory(nodes, out);
   const std::shared_ptr<const GuestInventory> guests = FreshGuests();
   if (ctx.isolation.nova) {

@@ -38,7 +38,9 @@ struct TopologyOptions {
 //   the cache is older than layout_max_age (3 files x N CPUs otherwise);
 // - per node, at every scrape: hostiso_numa_memory_{total,free}_bytes
 //   (nodeN/meminfo) and hostiso_numa_hugepages_{pool,free}_bytes
-//   (nodeN/hugepages/hugepages-*kB);
+//   (nodeN/hugepages/hugepages-*kB/{nr,free}_hugepages). The pools (one per
+//   page size, fixed at boot) are listed with the layout, not at every
+//   scrape; a node whose files fail to read is listed again next scrape;
 // - where nova.conf's reserved_huge_pages reserves pages on a node:
 //   hostiso_numa_hugepages_reserved_bytes{node} and
 //   hostiso_numa_hugepages_reserve_headroom_bytes{node} (reserved - huge
@@ -61,6 +63,9 @@ class TopologyCollector : public Collector {
       const CpuSet& online);
   // The inventory when it is an input and fresh enough; else null.
   std::shared_ptr<const GuestInventory> FreshGuests() const;
+  // Every node's memory and pools; the first error (if any) in `error`.
+  std::vector<NumaNodeMemory> ReadNodes(const CpuLayout& layout,
+                                        std::optional<Error>& error);
   void Evaluate(const ScrapeContext& ctx,
                 const std::shared_ptr<const CpuLayout>& layout,
                 const std::shared_ptr<const GuestInventory>& guests);
@@ -81,6 +86,9 @@ class TopologyCollector : public Collector {
   CpuSet layout_online_;
   Clock::time_point layout_read_at_{};
   std::uint64_t layout_reads_ = 0;
+  // The files of each node, listed with `layout_` (ListNumaNodeFiles); a
+  // node is absent until listed, and dropped after a failed read.
+  std::map<int, NumaNodeFiles> node_files_;
   std::optional<SmtInputs> smt_inputs_;
   std::vector<Violation> smt_result_;
   // numa_misplacement's inputs (both immutable once published) and result.

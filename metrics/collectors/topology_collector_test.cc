@@ -1,6 +1,7 @@
 #include "metrics/collectors/topology_collector.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "metrics/isolation_source.h"
 #include "metrics/testing/families.h"
@@ -119,6 +120,65 @@ TEST_F(TopologyCollectorTest, LayoutIsCachedUntilTheOnlineListChanges) {
   ASSERT_TRUE(Scrape(fresh, out));
   ASSERT_TRUE(Scrape(fresh, out));
   EXPECT_EQ(fresh.LayoutReads(), 2U);
+}
+
+TEST_F(TopologyCollectorTest, PoolsAreListedWithTheLayoutOnly) {
+  TopologyCollector c(Options(false), nullptr);
+  std::vector<prometheus::MetricFamily> out;
+  ASSERT_TRUE(Scrape(c, out));
+  const std::string pool = "sys/devices/system/node/node0/hugepages/";
+  t_.Write(pool + "hugepages-1048576kB/nr_hugepages", "2\n");
+  t_.Write(pool + "hugepages-1048576kB/free_hugepages", "1\n");
+  // Sizes are fixed at boot: not listed again at every scrape.
+  ASSERT_TRUE(Scrape(c, out));
+  EXPECT_EQ(ByLabels(out, "hostiso_numa_hugepages_pool_bytes").size(), 2U);
+  // The counters themselves are read at every scrape.
+  t_.Write(pool + "hugepages-2048kB/nr_hugepages", "256\n");
+  ASSERT_TRUE(Scrape(c, out));
+  EXPECT_EQ(
+      ByLabels(
+          out,
+          "hostiso_numa_hugepages_pool_bytes")["node=0,page_size=2097152,"],
+      512.0 * 1024 * 1024);
+  // Listed again with the layout (here: a CPU went offline).
+  t_.Write("sys/devices/system/cpu/online", "0-2\n");
+  ASSERT_TRUE(Scrape(c, out));
+  EXPECT_EQ(c.LayoutReads(), 2U);
+  auto pools = ByLabels(out, "hostiso_numa_hugepages_pool_bytes");
+  EXPECT_EQ(pools.size(), 3U);
+  EXPECT_EQ(pools["node=0,page_size=1073741824,"], 2.0 * 1024 * 1024 * 1024);
+}
+
+TEST_F(TopologyCollectorTest, FifoOrOverlongCounterFailsItsNode) {
+  const std::string counter =
+      "sys/devices/system/node/node1/hugepages/hugepages-2048kB/"
+      "free_hugepages";
+  TopologyCollector c(Options(false), nullptr);
+  std::vector<prometheus::MetricFamily> out;
+  ASSERT_TRUE(Scrape(c, out));
+  t_.Remove(counter);
+  ASSERT_EQ(::mkfifo(t_.Path(counter).c_str(), 0600), 0);
+  auto fifo = Scrape(c, out);
+  ASSERT_FALSE(fifo);
+  EXPECT_NE(fifo.error().find("free_hugepages: a FIFO"), std::string::npos)
+      << fifo.error();
+  EXPECT_EQ(ByLabels(out, "hostiso_numa_memory_total_bytes").count("node=1,"),
+            0U);
+  EXPECT_EQ(ByLabels(out, "hostiso_numa_hugepages_free_bytes").size(), 1U);
+  t_.Remove(counter);
+  t_.Write(counter, std::string(100, '1') + "\n");
+  auto huge = Scrape(c, out);
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.error().find("free_hugepages: larger than"), std::string::npos)
+      << huge.error();
+  // Fixed: the node is listed and read again.
+  t_.Write(counter, "7\n");
+  ASSERT_TRUE(Scrape(c, out));
+  EXPECT_EQ(
+      ByLabels(
+          out,
+          "hostiso_numa_hugepages_free_bytes")["node=1,page_size=2097152,"],
+      7.0 * 2 * 1024 * 1024);
 }
 
 TEST_F(TopologyCollectorTest, GuestsGiveHeadroomAndNumaMisplacement) {

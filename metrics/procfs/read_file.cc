@@ -52,18 +52,18 @@ Expected<std::string> ReadFile(const std::string& path, std::size_t cap) {
   return out;
 }
 
-ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf,
-                        std::size_t cap) {
-  int fd = ::openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) return -1;
+namespace {
+
+// Reads `fd` into `buf` until EOF, a short read or `cap` bytes (see
+// ReadSmallFileAt in the header). Returns the length, or -1 with errno set
+// (EFBIG when more than `cap` bytes follow: a truncated line would parse into
+// wrong numbers).
+ssize_t ReadAllInto(int fd, char* buf, std::size_t cap) {
   std::size_t used = 0;
   while (used < cap) {
     ssize_t n = ::read(fd, buf + used, cap - used);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int saved = errno;
-      ::close(fd);
-      errno = saved;
       return -1;
     }
     if (n == 0) break;
@@ -72,18 +72,48 @@ ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf,
     if (short_read) break;  // the end of the file (see the header)
   }
   if (used == cap) {
-    // Full buffer: more may follow. A truncated line would parse into wrong
-    // numbers, so refuse it.
     char extra = 0;
-    ssize_t more = ::read(fd, &extra, 1);
-    if (more != 0) {
-      ::close(fd);
+    if (::read(fd, &extra, 1) != 0) {
       errno = EFBIG;
       return -1;
     }
   }
-  ::close(fd);
   return static_cast<ssize_t>(used);
+}
+
+}  // namespace
+
+ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf,
+                        std::size_t cap) {
+  int fd = ::openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return -1;
+  const ssize_t n = ReadAllInto(fd, buf, cap);
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+  return n;
+}
+
+Expected<std::string_view> ReadSmallFile(const char* path, char* buf,
+                                         std::size_t cap) {
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (!fd.valid()) return ErrnoError(path, errno);
+  // Usually one read(): a short read is the end of the file (ReadAllInto).
+  const ssize_t n = ReadAllInto(fd.get(), buf, cap);
+  if (n > 0) return std::string_view(buf, static_cast<std::size_t>(n));
+  const int err = n < 0 ? errno : 0;
+  // Failed, too long or empty: say so by type when this is no regular file
+  // (a FIFO without a writer reads as an empty file).
+  struct stat st {};
+  if (::fstat(fd.get(), &st) == 0 && !S_ISREG(st.st_mode))
+    return Error(std::string(path) + ": " + FileTypeName(st.st_mode) +
+                 ", expected a regular file");
+  if (err == EFBIG)
+    return Error(
+        std::string(path) + ": larger than " + std::to_string(cap) + " bytes",
+        EFBIG);
+  if (err != 0) return ErrnoError(path, err);
+  return std::string_view();  // an empty regular file
 }
 
 const char* IdPath(char* buf, std::size_t cap, long id, const char* leaf) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "metrics/expected.h"
@@ -49,6 +50,22 @@ auto ReadAndParse(const std::string& path, Parser&& parse)
 // call of four per file). Returns the length, or -1 with errno set
 // (ENOENT/ESRCH when the task exited, EFBIG when the file does not fit).
 ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf, std::size_t cap);
+
+// ReadSmallFileAt for the few small kernel files read at every scrape (a node's
+// meminfo, huge page counters, cgroup cpuset and cpu.stat files), with
+// ReadFile's errors: open, one read into `buf` (no allocation; a short read is
+// the end of the file, as for ReadSmallFileAt), close, and no fstat on the way
+// to success. The text is returned as a view into `buf`. Errors name the path:
+// the errno text (code() is the errno: ENOENT for a missing file), "larger than
+// `cap` bytes" for a file that does not fit, and for a FIFO, device, socket or
+// directory its type. The type is checked (fstat) only when the read failed,
+// overflowed or was empty: a FIFO without a writer reads as an empty file,
+// which would otherwise parse as an empty value. Unlike ReadFile, a FIFO whose
+// writer has already written is read like a file: sysfs and cgroupfs cannot
+// hold FIFOs, and whoever can plant one under --path.sysfs can as well write a
+// regular file.
+Expected<std::string_view> ReadSmallFile(const char* path, char* buf,
+                                         std::size_t cap);
 
 // "<id>/<leaf>" ("4242/stat") into `buf` of `cap` bytes, without allocating:
 // the per-task paths of the hot loops. `leaf` must fit (callers use fixed

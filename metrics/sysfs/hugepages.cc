@@ -1,7 +1,10 @@
 #include "metrics/sysfs/hugepages.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
+#include <system_error>
+#include <utility>
 
 #include "metrics/procfs/read_file.h"
 #include "metrics/text.h"
@@ -28,24 +31,46 @@ std::optional<std::uint64_t> ParseHugePageDirName(std::string_view name) {
 
 namespace {
 
-Expected<std::uint64_t> ParseCounter(std::string_view text) {
+// A counter file's text ("512\n").
+Expected<std::uint64_t> ParseHugePageCounter(std::string_view text) {
   auto v = ParseUint(TrimSpace(text));
   if (!v) return Error("expected a number");
   return *v;
 }
 
-// <pool>/nr_hugepages and its siblings: one decimal count each.
-Expected<std::uint64_t> ReadCounter(const std::string& path, bool optional) {
-  auto count = ReadAndParse(path, ParseCounter);
-  // An optional counter the kernel does not have (ENOENT) reads as 0; one it
-  // has but that is unreadable or malformed is an error.
-  if (!count && optional && count.failure().code() == ENOENT) {
-    return std::uint64_t{0};
-  }
+}  // namespace
+
+Expected<std::uint64_t> ReadHugePageCounter(const std::string& path) {
+  // A count is at most 20 digits and a newline; anything longer is no
+  // counter (and an error, not a truncated number).
+  char buf[64];
+  HOSTISO_ASSIGN_OR_RETURN(std::string_view text,
+                           ReadSmallFile(path.c_str(), buf, sizeof buf));
+  auto count = ParseHugePageCounter(text);
+  if (!count) return count.failure().WithContext(path);
   return count;
 }
 
-}  // namespace
+Expected<std::vector<HugePageDir>> ListHugePageDirs(const std::string& dir) {
+  std::vector<HugePageDir> pools;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) {
+    // No hugetlbfs support: no pools at all.
+    if (ec == std::errc::no_such_file_or_directory) return pools;
+    return Error(dir + ": " + ec.message());
+  }
+  for (const auto& entry : it) {
+    std::string name = entry.path().filename().string();
+    auto size = ParseHugePageDirName(name);
+    if (size) pools.push_back({*size, std::move(name)});
+  }
+  std::sort(pools.begin(), pools.end(),
+            [](const HugePageDir& a, const HugePageDir& b) {
+              return a.page_size_bytes < b.page_size_bytes;
+            });
+  return pools;
+}
 
 Expected<std::vector<HugePagePool>> ReadHugePagePools(
     const std::string& sysfs) {
@@ -54,34 +79,28 @@ Expected<std::vector<HugePagePool>> ReadHugePagePools(
 
 Expected<std::vector<HugePagePool>> ReadHugePagePoolsIn(
     const std::string& pools_dir) {
+  HOSTISO_ASSIGN_OR_RETURN(std::vector<HugePageDir> dirs,
+                           ListHugePageDirs(pools_dir));
   std::vector<HugePagePool> pools;
-  const std::filesystem::path dir = pools_dir;
-  std::error_code ec;
-  std::filesystem::directory_iterator it(dir, ec);
-  if (ec) {
-    // No hugetlbfs support: no pools at all.
-    if (ec == std::errc::no_such_file_or_directory) return pools;
-    return Error(dir.string() + ": " + ec.message());
-  }
-  for (const auto& entry : it) {
-    auto size = ParseHugePageDirName(entry.path().filename().string());
-    if (!size) continue;
-    const std::string base = entry.path().string() + "/";
+  pools.reserve(dirs.size());
+  for (const HugePageDir& dir : dirs) {
+    const std::string base = JoinPath(pools_dir, dir.name) + "/";
     HugePagePool pool;
-    pool.page_size_bytes = *size;
+    pool.page_size_bytes = dir.page_size_bytes;
     HOSTISO_ASSIGN_OR_RETURN(pool.total,
-                             ReadCounter(base + "nr_hugepages", false));
+                             ReadHugePageCounter(base + "nr_hugepages"));
     HOSTISO_ASSIGN_OR_RETURN(pool.free,
-                             ReadCounter(base + "free_hugepages", false));
-    // Older kernels lack resv_hugepages.
-    HOSTISO_ASSIGN_OR_RETURN(pool.reserved,
-                             ReadCounter(base + "resv_hugepages", true));
+                             ReadHugePageCounter(base + "free_hugepages"));
+    // Only kernel/mm/hugepages has resv_hugepages (per-node pools and older
+    // kernels do not): absent reads as 0, unreadable or malformed is an error.
+    auto reserved = ReadHugePageCounter(base + "resv_hugepages");
+    if (reserved) {
+      pool.reserved = *reserved;
+    } else if (reserved.failure().code() != ENOENT) {
+      return reserved.failure();
+    }
     pools.push_back(pool);
   }
-  std::sort(pools.begin(), pools.end(),
-            [](const HugePagePool& a, const HugePagePool& b) {
-              return a.page_size_bytes < b.page_size_bytes;
-            });
   return pools;
 }
 

@@ -29,6 +29,23 @@ struct HugePagePool {
 // "hugepages-2048kB" -> 2097152; nullopt for any other name.
 std::optional<std::uint64_t> ParseHugePageDirName(std::string_view name);
 
+// One hugepages-*kB pool directory: its page size and its name.
+struct HugePageDir {
+  std::uint64_t page_size_bytes = 0;
+  std::string name;  // "hugepages-2048kB"
+};
+
+// The hugepages-*kB pools in `dir` (kernel/mm/hugepages or a node's
+// hugepages directory), sorted by page size. Fixed at boot (one pool per size
+// the kernel supports): list them once, then read their counters at every
+// scrape. An absent directory (no hugetlbfs) gives an empty list.
+Expected<std::vector<HugePageDir>> ListHugePageDirs(const std::string& dir);
+
+// One counter file of a pool (nr_hugepages, free_hugepages, resv_hugepages):
+// one decimal count, read without allocating. Errors name the file (code()
+// is the errno when it could not be read: ENOENT when absent).
+Expected<std::uint64_t> ReadHugePageCounter(const std::string& path);
+
 // Reads <sysfs>/kernel/mm/hugepages/hugepages-*kB/{nr,free,resv}_hugepages,
 // sorted by page size. An absent directory (no hugetlbfs) gives an empty list;
 // an unreadable counter is an error naming the file.
@@ -36,8 +53,9 @@ Expected<std::vector<HugePagePool>> ReadHugePagePools(const std::string& sysfs);
 
 // The same for any directory of hugepages-*kB pools: the host's
 // (kernel/mm/hugepages) or one NUMA node's
-// (devices/system/node/nodeN/hugepages, which has nr_hugepages and
-// free_hugepages but no resv_hugepages: `reserved` is then 0).
+// (devices/system/node/nodeN/hugepages, which has nr_hugepages,
+// free_hugepages and surplus_hugepages but no resv_hugepages: `reserved` is
+// then 0).
 Expected<std::vector<HugePagePool>> ReadHugePagePoolsIn(const std::string& dir);
 
 // The default-size pool as /proc/meminfo describes it: the fallback when

@@ -31,10 +31,31 @@ struct NumaNodeMemory {
   std::vector<HugePagePool> hugepages;  // sorted by page size
 };
 
-// Reads <sysfs>/devices/system/node/nodeN/meminfo and
-// nodeN/hugepages/hugepages-*kB/{nr,free}_hugepages. A node without a
-// hugepages directory (no hugetlbfs) has no pools; any unreadable or
-// malformed file is an error naming it.
+// The files of one node read at every scrape, listed once: its meminfo and
+// the counters of its huge page pools (the sizes are fixed at boot).
+struct NumaNodeFiles {
+  struct Pool {
+    std::uint64_t page_size_bytes = 0;
+    std::string nr_hugepages;    // .../hugepages-NkB/nr_hugepages
+    std::string free_hugepages;  // .../hugepages-NkB/free_hugepages
+  };
+  int node = 0;
+  std::string meminfo;      // <sysfs>/devices/system/node/nodeN/meminfo
+  std::vector<Pool> pools;  // sorted by page size
+};
+
+// Lists nodeN/hugepages/hugepages-*kB (a directory listing). A node without a
+// hugepages directory (no hugetlbfs) has no pools; an unlistable one is an
+// error naming it.
+Expected<NumaNodeFiles> ListNumaNodeFiles(const std::string& sysfs_root,
+                                          int node);
+
+// Reads the listed files (no listing, no allocation but the result's pool
+// vector): meminfo and each pool's nr_hugepages and free_hugepages. Any
+// unreadable, non-regular, over-long or malformed file is an error naming it.
+Expected<NumaNodeMemory> ReadNumaNodeMemory(const NumaNodeFiles& files);
+
+// ListNumaNodeFiles + ReadNumaNodeMemory.
 Expected<NumaNodeMemory> ReadNumaNodeMemory(const std::string& sysfs_root,
                                             int node);
 
