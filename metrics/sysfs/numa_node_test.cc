@@ -41,12 +41,19 @@ TEST(NodeMeminfoTest, RejectsAnotherNodesFileAndMalformedLines) {
       "Node 0 MemTotal: 18014398509481984 kB\nNode 0 MemFree: 1 kB\n", 0));
 }
 
-TEST(NumaNodeMemoryTest, ReadsMeminfoAndPerNodePools) {
-  testing::TempTree t;
-  const std::string node = "devices/system/node/node1/";
+// Node 1 with its meminfo and a 2 MiB pool of 64 pages, 60 free; returns
+// the node's directory under the tree.
+std::string WriteNode1(testing::TempTree& t) {
+  std::string node = "devices/system/node/node1/";
   t.Write(node + "meminfo", kNode1);
   t.Write(node + "hugepages/hugepages-2048kB/nr_hugepages", "64\n");
   t.Write(node + "hugepages/hugepages-2048kB/free_hugepages", "60\n");
+  return node;
+}
+
+TEST(NumaNodeMemoryTest, ReadsMeminfoAndPerNodePools) {
+  testing::TempTree t;
+  const std::string node = WriteNode1(t);
   t.Write(node + "hugepages/hugepages-2048kB/surplus_hugepages", "0\n");
   t.Write(node + "hugepages/hugepages-1048576kB/nr_hugepages", "2\n");
   t.Write(node + "hugepages/hugepages-1048576kB/free_hugepages", "1\n");
@@ -80,10 +87,7 @@ TEST(NumaNodeMemoryTest, NoHugepagesDirectoryIsNoPoolsButBadCounterFails) {
 
 TEST(NumaNodeMemoryTest, ListedFilesAreReadWithoutListingAgain) {
   testing::TempTree t;
-  const std::string node = "devices/system/node/node1/";
-  t.Write(node + "meminfo", kNode1);
-  t.Write(node + "hugepages/hugepages-2048kB/nr_hugepages", "64\n");
-  t.Write(node + "hugepages/hugepages-2048kB/free_hugepages", "60\n");
+  const std::string node = WriteNode1(t);
   auto files = ListNumaNodeFiles(t.Root(), 1);
   ASSERT_TRUE(files) << files.error();
   ASSERT_EQ(files->pools.size(), 1U);
