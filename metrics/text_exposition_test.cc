@@ -81,7 +81,7 @@ TEST(TextExpositionTest, FastPathsMatchShortestDoubleText) {
     values.push_back(static_cast<double>(ns) / 1e9);
     values.push_back(static_cast<double>(ns % 1000000) / 1e9);
     values.push_back(static_cast<double>(ns % 1000) / 1e9);
-    values.push_back(static_cast<double>(ns / 1000 * 1000) / 1e9);
+    values.push_back(static_cast<double>(ns - ns % 1000) / 1e9);
   }
   for (double v : {0.001, 0.0001, 0.0012, 0.00012, 0.000123, 0.1, 0.25,
                    999999.999999999, 1e-9, 1.5e-8, 12.000000001}) {
