@@ -284,6 +284,25 @@ bool Simple(prometheus::MetricType type) {
 
 namespace {
 
+// Copies `n` bytes. Most pieces of a sample are a few bytes long (label
+// names, short values, punctuation), where a call to memcpy with a length
+// known only at run time costs more than the copy: up to 16 bytes are moved
+// by two fixed-size copies that may overlap (each compiles to one load and
+// one store), and never read beyond `src + n`.
+void CopySmall(char* dst, const char* src, std::size_t n) {
+  if (n >= 8 && n <= 16) {
+    std::memcpy(dst, src, 8);
+    std::memcpy(dst + n - 8, src + n - 8, 8);
+  } else if (n >= 4 && n < 8) {
+    std::memcpy(dst, src, 4);
+    std::memcpy(dst + n - 4, src + n - 4, 4);
+  } else if (n < 4) {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
 // The exposition text, written through a pointer into a buffer grown by
 // doubling: a scrape writes tens of thousands of samples of a dozen pieces
 // each (libvirt: 18,000), and std::string's append per piece (capacity
@@ -292,7 +311,7 @@ class TextBuffer {
  public:
   explicit TextBuffer(std::size_t initial) { text_.resize(initial); }
   void Put(std::string_view s) {
-    std::memcpy(Room(s.size()), s.data(), s.size());
+    CopySmall(Room(s.size()), s.data(), s.size());
     used_ += s.size();
   }
   void Put(char c) {
@@ -332,6 +351,26 @@ class TextBuffer {
   std::string scratch_;
 };
 
+// Each series' labels live in heap blocks of their own (the label vector, and
+// a value longer than the string's inline buffer, such as a domain name), met
+// in no order the hardware prefetcher follows: on the libvirt collector's
+// 18,000 series most of the writer's time was spent waiting for them. Two
+// stages ahead: the label vector of series i + 8, then the value text of
+// series i + 4, whose label vector the first stage fetched.
+void PrefetchSeries(const std::vector<prometheus::ClientMetric>& series,
+                    std::size_t i) {
+  constexpr std::size_t kLabelsAhead = 8, kValuesAhead = 4;
+  if (i + kLabelsAhead < series.size()) {
+    // One cache line per label (two std::strings): address arithmetic only,
+    // nothing of the block is read yet.
+    for (const auto& l : series[i + kLabelsAhead].label) __builtin_prefetch(&l);
+  }
+  if (i + kValuesAhead < series.size()) {
+    for (const auto& l : series[i + kValuesAhead].label)
+      __builtin_prefetch(l.value.data());
+  }
+}
+
 // A counter, gauge or untyped family.
 void WriteSimpleFamily(const prometheus::MetricFamily& f, TextBuffer& out) {
   out.Put("# HELP ");
@@ -345,7 +384,10 @@ void WriteSimpleFamily(const prometheus::MetricFamily& f, TextBuffer& out) {
   out.Put(' ');
   out.Put(TypeName(f.type));
   out.Put('\n');
-  for (const auto& m : f.metric) {
+  const std::size_t n = f.metric.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    PrefetchSeries(f.metric, i);
+    const prometheus::ClientMetric& m = f.metric[i];
     out.Put(f.name);
     if (!m.label.empty()) {
       char separator = '{';

@@ -17,6 +17,7 @@
 //    N domains x 8 vCPUs whose QEMU pids and vCPU threads live in a generated
 //    fake procfs (statm, task/TID/schedstat, task/TID/stat read per scrape).
 //  - BM_ScrapeBulk: the same without thread ids (libvirt bulk-stats path).
+//  - BM_ScrapeText: the text exposition of BM_Scrape's families alone.
 // Fixture mix: --pinned-percent (default 75) of the domains have every vCPU
 // pinned 1:1 to one host CPU (Nova's hw:cpu_policy=dedicated); the others
 // float over all guest CPUs 8-127 (shared policy).
@@ -24,6 +25,7 @@
 //        [benchmark flags]
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -255,6 +257,34 @@ void BareVcpuRead(int dirfd, const char* schedstat, const char* stat,
   if (BareRead(dirfd, stat, buf, sizeof buf) > 0) r.cpu = BareStatCpu(buf);
 }
 
+// User and system CPU time per iteration (getrusage RUSAGE_THREAD), as
+// counters user_ms and sys_ms: the bare loop's time is nearly all in the
+// kernel, so the split says on which side a scrape's extra time is.
+class CpuSplit {
+ public:
+  explicit CpuSplit(benchmark::State& state) : state_(state) {
+    getrusage(RUSAGE_THREAD, &start_);
+  }
+  CpuSplit(const CpuSplit&) = delete;
+  CpuSplit& operator=(const CpuSplit&) = delete;
+  ~CpuSplit() {
+    rusage end{};
+    getrusage(RUSAGE_THREAD, &end);
+    auto ms = [](const timeval& a, const timeval& b) {
+      return static_cast<double>(b.tv_sec - a.tv_sec) * 1e3 +
+             static_cast<double>(b.tv_usec - a.tv_usec) / 1e3;
+    };
+    state_.counters["user_ms"] = benchmark::Counter(
+        ms(start_.ru_utime, end.ru_utime), benchmark::Counter::kAvgIterations);
+    state_.counters["sys_ms"] = benchmark::Counter(
+        ms(start_.ru_stime, end.ru_stime), benchmark::Counter::kAvgIterations);
+  }
+
+ private:
+  benchmark::State& state_;
+  rusage start_{};
+};
+
 void BareCounters(benchmark::State& state, std::size_t stat_reads,
                   const std::vector<BareResult>& results) {
   std::uint64_t sum = 0;
@@ -290,6 +320,7 @@ void BM_BareLoopAt(benchmark::State& state) {
   const std::vector<BareVcpu>& vcpus = g_fix->bare;
   std::vector<BareResult> results(vcpus.size());
   std::size_t stat_reads = 0;
+  CpuSplit split(state);
   for (auto _ : state) {
     stat_reads = 0;
     int proc = ::open(g_fix->procfs.c_str(), O_RDONLY | O_DIRECTORY);
@@ -365,12 +396,34 @@ void Scrape(benchmark::State& state,
   // A running exporter's scrapes after its first: counters bound to the
   // inventory, the pool holding the previous scrape's families.
   ScrapeResult r = ScrapeBody(c, sampler, reg, pool);
+  CpuSplit split(state);
   for (auto _ : state) r = ScrapeOnce(c, sampler, reg, pool);
   state.counters["series"] = static_cast<double>(r.series);
   state.counters["bytes"] = static_cast<double>(r.bytes);
 }
 
 void BM_Scrape(benchmark::State& state) { Scrape(state, g_fix->with_tids); }
+
+// The text exposition of one scrape's families alone: the user-space part of
+// BM_Scrape that does not depend on the kernel's files.
+void BM_ScrapeText(benchmark::State& state) {
+  LibvirtStatus st;
+  st.up = true;
+  st.last_good = g_fix->with_tids;
+  LibvirtCollector c([&] { return st; }, 30);
+  GuestSampler sampler(g_fix->procfs);
+  ViolationRegistry reg;
+  std::vector<prometheus::MetricFamily> out;
+  ScrapeContext ctx{g_fix->iso, reg, sampler, nullptr};
+  c.Collect(ctx, out);
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    std::string text = TextExposition::ToString(out);
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
 void BM_ScrapeBulk(benchmark::State& state) {
   Scrape(state, g_fix->without_tids);
 }
@@ -381,6 +434,7 @@ BENCHMARK(BM_BareLoopAt)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_SampleGuests)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_Scrape)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_ScrapeBulk)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ScrapeText)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace hostiso

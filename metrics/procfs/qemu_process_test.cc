@@ -29,6 +29,15 @@ TEST(TaskSchedstat, ThreeFields) {
   ASSERT_TRUE(blanks);
   EXPECT_EQ(blanks->run_ns, 7U);
   EXPECT_EQ(blanks->delay_ns, 8U);
+  // A number glued to other bytes, a sign, or one beyond 2^64 - 1 is no
+  // counter.
+  EXPECT_FALSE(ParseTaskSchedstat("1 2x 3\n"));
+  EXPECT_FALSE(ParseTaskSchedstat("1 -2 3\n"));
+  EXPECT_FALSE(ParseTaskSchedstat("1 2 18446744073709551616\n"));
+  EXPECT_FALSE(ParseTaskSchedstat("   \n"));
+  auto max = ParseTaskSchedstat("18446744073709551615 0 0");
+  ASSERT_TRUE(max);
+  EXPECT_EQ(max->run_ns, 18446744073709551615U);
 }
 
 TEST(Statm, ResidentAndShared) {
