@@ -19,7 +19,7 @@ build_pkgs=(
 test_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev clang-format clang-tidy
   clang libclang-rt-14-dev
-  python3 flake8 curl procps util-linux linux-perf
+  python3 flake8 curl procps util-linux linux-perf libbpf-tools
   prometheus prometheus-alertmanager prometheus-node-exporter
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86
   lvm2 e2fsprogs strace file
