@@ -1,5 +1,7 @@
 #include "metrics/family_builder.h"
 
+#include "metrics/copy_small.h"
+
 namespace hostiso {
 
 prometheus::MetricFamily FamilyPool::Take(const std::string& name) {
@@ -59,8 +61,8 @@ void FillSample(prometheus::ClientMetric& m, const LabelRange& labels,
   m.label.resize(labels.size());
   auto out = m.label.begin();
   for (const auto& [k, v] : labels) {
-    out->name.assign(k.data(), k.size());
-    out->value.assign(v.data(), v.size());
+    AssignSmall(out->name, k);
+    AssignSmall(out->value, v);
     ++out;
   }
   const bool counter = type == prometheus::MetricType::Counter;

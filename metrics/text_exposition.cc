@@ -10,6 +10,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "metrics/copy_small.h"
+
 namespace hostiso {
 namespace detail {
 
@@ -283,25 +285,6 @@ bool Simple(prometheus::MetricType type) {
 }  // namespace
 
 namespace {
-
-// Copies `n` bytes. Most pieces of a sample are a few bytes long (label
-// names, short values, punctuation), where a call to memcpy with a length
-// known only at run time costs more than the copy: up to 16 bytes are moved
-// by two fixed-size copies that may overlap (each compiles to one load and
-// one store), and never read beyond `src + n`.
-void CopySmall(char* dst, const char* src, std::size_t n) {
-  if (n >= 8 && n <= 16) {
-    std::memcpy(dst, src, 8);
-    std::memcpy(dst + n - 8, src + n - 8, 8);
-  } else if (n >= 4 && n < 8) {
-    std::memcpy(dst, src, 4);
-    std::memcpy(dst + n - 4, src + n - 4, 4);
-  } else if (n < 4) {
-    for (std::size_t i = 0; i < n; ++i) dst[i] = src[i];
-  } else {
-    std::memcpy(dst, src, n);
-  }
-}
 
 // The exposition text, written through a pointer into a buffer grown by
 // doubling: a scrape writes tens of thousands of samples of a dozen pieces

@@ -166,6 +166,18 @@ void BM_FullScrapeWithCgroup(benchmark::State& state) {
 }
 BENCHMARK(BM_FullScrapeWithCgroup)->Unit(benchmark::kMicrosecond);
 
+// Both of issue 13's collectors at once: what its reads add together.
+void BM_FullScrapeWithTopologyAndCgroup(benchmark::State& state) {
+  auto exporter = MakeExporter(Topology::kCached, /*with_cgroup=*/true);
+  std::size_t bytes = 0;
+  for (auto _ : state) {
+    bytes = ServeOnce(*exporter);
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.counters["exposition_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_FullScrapeWithTopologyAndCgroup)->Unit(benchmark::kMicrosecond);
+
 // The cgroup collector's Collect() alone (its reads, parsing, detectors and
 // families) with the isolation snapshot of the 256-CPU tree: the absolute
 // cost BM_FullScrapeWithCgroup adds, without the noise of a whole scrape.
