@@ -88,6 +88,10 @@ struct {
  * memoised class older than it is looked up again. */
 volatile __u64 class_generation;
 
+/* Bumped by the exporter each time it drains the intrusion map: every CPU
+ * then adds its pending name's time to the map at its next switch. */
+volatile __u64 intrusion_generation;
+
 /* The last few tasks classified on this CPU (a pair ping-ponging, a vCPU and
  * the idle task): switching between them costs no hash lookup. A slot is a
  * task by (tid, start time), so a reused thread id never matches. */
@@ -245,32 +249,69 @@ static __always_inline __u32 Relative(__u32 cls, __u32 holder_domain,
   }
 }
 
-static __always_inline void ChargeIntrusion(__u32 cpu, struct task_struct *p,
-                                            struct hostiso_cpu_state *st,
-                                            __u64 delta) {
-  __u32 *guest = bpf_map_lookup_elem(&guest_cpus, &cpu);
-  if (!guest || !*guest) return;
-  struct hostiso_intrusion_key key = {};
-  /* All 16 bytes: the kernel pads comm with NULs (strscpy_pad); the exporter
-   * cuts each name at its first NUL and adds up names that match. */
-  bpf_probe_read_kernel(key.comm, sizeof(key.comm), p->comm);
+/* Adds `delta` to this CPU's value of `key` in the intrusion map. */
+static __always_inline void AddIntrusion(struct hostiso_cpu_state *st,
+                                         struct hostiso_intrusion_key *key,
+                                         __u64 delta) {
   /* This CPU's value of the entry: only this CPU's sched_switch adds to it,
    * with interrupts off, so a plain add is exact. */
-  __u64 *ns = bpf_map_lookup_elem(&intrusion, &key);
+  __u64 *ns = bpf_map_lookup_elem(&intrusion, key);
   if (ns) {
     *ns += delta;
     return;
   }
   /* A new entry holds `delta` on this CPU and 0 on the others. */
   __u64 init = delta;
-  if (bpf_map_update_elem(&intrusion, &key, &init, BPF_NOEXIST) == 0) return;
-  ns = bpf_map_lookup_elem(&intrusion, &key); /* another CPU added it */
+  if (bpf_map_update_elem(&intrusion, key, &init, BPF_NOEXIST) == 0) return;
+  ns = bpf_map_lookup_elem(&intrusion, key); /* another CPU added it */
   if (ns) {
     *ns += delta;
     return;
   }
   st->intrusion_overflow_ns += delta;
   CountDrop();
+}
+
+/* The CPU's pending host time goes to the intrusion map. */
+static __always_inline void FlushPending(struct hostiso_cpu_state *st) {
+  if (st->pending_ns == 0) return;
+  struct hostiso_intrusion_key key;
+  __builtin_memcpy(key.comm, st->pending_comm, sizeof(key.comm));
+  AddIntrusion(st, &key, st->pending_ns);
+  st->pending_ns = 0;
+}
+
+static __always_inline int SameComm(const char *a, const char *b) {
+  __u64 a0, a1, b0, b1;
+  __builtin_memcpy(&a0, a, 8);
+  __builtin_memcpy(&a1, a + 8, 8);
+  __builtin_memcpy(&b0, b, 8);
+  __builtin_memcpy(&b1, b + 8, 8);
+  return a0 == b0 && a1 == b1;
+}
+
+static __always_inline void ChargeIntrusion(__u32 cpu, struct task_struct *p,
+                                            struct hostiso_cpu_state *st,
+                                            __u64 delta) {
+  __u32 *guest = bpf_map_lookup_elem(&guest_cpus, &cpu);
+  if (!guest || !*guest) return;
+  struct hostiso_intrusion_key key;
+  /* All 16 bytes, as two direct loads through the task's BTF pointer (no
+   * helper call): the kernel pads comm with NULs (strscpy_pad); the exporter
+   * cuts each name at its first NUL and adds up names that match. */
+  __u64 c0 = *(__u64 *)&p->comm[0];
+  __u64 c1 = *(__u64 *)&p->comm[8];
+  __builtin_memcpy(key.comm, &c0, 8);
+  __builtin_memcpy(key.comm + 8, &c1, 8);
+  __u64 generation = intrusion_generation;
+  if (st->pending_ns != 0 && (st->pending_generation != generation ||
+                              !SameComm(st->pending_comm, key.comm)))
+    FlushPending(st);
+  if (st->pending_ns == 0) {
+    __builtin_memcpy(st->pending_comm, key.comm, sizeof(key.comm));
+    st->pending_generation = generation;
+  }
+  st->pending_ns += delta;
 }
 
 /* Charges [since, now] to the CPU's current holder (`prev`). */
@@ -398,6 +439,13 @@ int BPF_PROG(hostiso_sched_switch, bool preempt, struct task_struct *prev,
   struct holder was = {st->holder_class, st->holder_domain};
   struct holder comes = Classify(next);
   if (st->since_ns == 0) was = Classify(prev);
+  /* Host time is held back only while host tasks follow one another on
+   * this CPU (each of their switches comes here), and for at most one read
+   * of the exporter: idle, a kernel thread or a guest thread taking the CPU
+   * (which may then keep it for a long time) sends it to the map. */
+  if (comes.cls != HOSTISO_CLASS_HOST ||
+      st->pending_generation != intrusion_generation)
+    FlushPending(st);
   st->since_ns = now;
   st->holder_class = comes.cls;
   st->holder_domain = comes.domain;

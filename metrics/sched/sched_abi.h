@@ -78,6 +78,15 @@ struct hostiso_cpu_state {
    * earlier switch was not seen, and the recorded class is stale. */
   __u32 holder_tid;
   __u32 pad;
+  /* Host time on this guest-role CPU not yet added to the intrusion map.
+   * Consecutive intervals of one name (a pair of host threads ping-ponging)
+   * add up here without a hash lookup; the sum goes to the map when a task
+   * of another name, or any task that is not a host task (idle, kernel
+   * thread, vCPU, emulator), takes the CPU, and at the first switch after the
+   * exporter read the map (intrusion_generation changed). */
+  char pending_comm[HOSTISO_COMM_LEN];
+  __u64 pending_ns;
+  __u64 pending_generation;
 };
 
 /* Map "domcpu" (array indexed by cpu * max_domains + domain): the time this

@@ -275,7 +275,12 @@ class LoadedSchedBpf : public SchedBpf {
   // One pass over the map as it was when the read began: names the programs
   // add meanwhile (host tasks switching fast on a guest CPU re-add theirs at
   // once) wait for the next scrape, instead of keeping the drain busy.
+  // A CPU holds back the time of its current host task name while host
+  // tasks follow one another there (hostiso_cpu_state.pending_ns); it adds
+  // it to the map at its first switch after the generation changes, or
+  // sooner: that part reaches the next read, none is lost.
   void ReadIntrusion(SchedSnapshot& snap) {
+    __atomic_add_fetch(&skel_->bss->intrusion_generation, 1, __ATOMIC_SEQ_CST);
     const int fd = bpf_map__fd(skel_->maps.intrusion);
     std::map<std::pair<int, std::string>, std::uint64_t> by_cpu_and_comm;
     const auto add = [&](const hostiso_intrusion_key& key,

@@ -79,6 +79,9 @@ def with_collector(args, seconds, guest_cpus):
             "bpf": bpf, "events": events}
 
 
+GOAL_SWITCHES = 50000
+
+
 def report(base, on, seconds, role):
     def med(rows, key):
         return statistics.median(r[key] for r in rows)
@@ -99,6 +102,16 @@ def report(base, on, seconds, role):
           % (100 * med(on, "exporter_cpu") / med(on, "wall")))
     print("BPF + exporter at %.0f switches/s: %.2f %% of one core"
           % (switches_on, 100 * (med(on, "bpf") + med(on, "exporter_cpu")) / med(on, "wall")))
+    # Issue 14's bar is set at 50,000 switches/s: the programs' cost scales
+    # with the switches (events per switch as measured), the exporter's with
+    # its scrapes (1/s here), not with the switches.
+    events_per_switch = med(on, "events") / (med(on, "trips") * 2)
+    bpf_at_goal = bpf_per_event * events_per_switch * GOAL_SWITCHES / 1e9
+    exporter_share = med(on, "exporter_cpu") / med(on, "wall")
+    print("at %d switches/s: BPF %.2f %% (%.2f events per switch) + exporter %.2f %% = "
+          "%.2f %% of one core (goal 1 %%)"
+          % (GOAL_SWITCHES, 100 * bpf_at_goal, events_per_switch, 100 * exporter_share,
+             100 * (bpf_at_goal + exporter_share)))
 
 
 def main():
