@@ -1,11 +1,14 @@
 #include "metrics/guest_sample.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "metrics/log.h"
+#include "metrics/procfs/kept_files.h"
 #include "metrics/procfs/read_file.h"
 #include "metrics/procfs/task_schedstat.h"
 #include "metrics/procfs/task_stat.h"
@@ -20,34 +23,9 @@ int OnlyCpu(const CpuSet& affinity) {
   return affinity.Count() == 1 ? affinity.End() - 1 : -1;
 }
 
-// The vCPU's counters from its own files: schedstat, and stat's processor
-// when it may run on several CPUs.
-void ReadVcpuFiles(int task_dirfd, const GuestVcpu& v, VcpuSample& out) {
-  char path[64];
-  char buf[512];
-  ssize_t n = ReadSmallFileAt(task_dirfd,
-                              IdPath(path, sizeof(path), v.tid, "schedstat"),
-                              buf, sizeof(buf));
-  if (n > 0) {
-    if (auto ss = ParseTaskSchedstat(
-            std::string_view(buf, static_cast<std::size_t>(n)))) {
-      out.run_ns = ss->run_ns;
-      out.delay_ns = ss->delay_ns;
-    }
-  }
-  if (out.cpu >= 0) return;  // pinned to one CPU: it can only be there
-  n = ReadSmallFileAt(task_dirfd, IdPath(path, sizeof(path), v.tid, "stat"),
-                      buf, sizeof(buf));
-  if (n > 0) {
-    if (auto st =
-            ParseTaskStat(std::string_view(buf, static_cast<std::size_t>(n))))
-      out.cpu = st->processor;
-  }
-  if (out.cpu < 0) out.cpu = v.last_cpu;  // libvirt's view, as last refreshed
-}
-
 // QEMU's task directory, opened on first use: with a VcpuCounterSource that
-// reports every vCPU it is never opened.
+// reports every vCPU, or kept descriptors for all of them, it is never
+// opened.
 class LazyTaskDir {
  public:
   LazyTaskDir(int procfd, pid_t pid) : procfd_(procfd), pid_(pid) {}
@@ -67,11 +45,60 @@ class LazyTaskDir {
   UniqueFd fd_;
 };
 
+// Reads `name` ("schedstat", "stat") of vCPU thread `tid` of QEMU `pid`:
+// through a kept descriptor when `kept` is given, else opened, read and
+// closed under QEMU's task directory. The length, or -1.
+ssize_t ReadThreadFile(LazyTaskDir& task_dir, KeptProcFiles* kept, pid_t pid,
+                       pid_t tid, KeptProcFiles::File file, const char* name,
+                       char* buf, std::size_t cap) {
+  char path[64];
+  if (kept == nullptr) {
+    const int fd = task_dir.Get();
+    return fd < 0 ? -1
+                  : ReadSmallFileAt(fd, IdPath(path, sizeof(path), tid, name),
+                                    buf, cap);
+  }
+  return kept->Read(
+      pid, tid, file,
+      [&] {
+        const int fd = task_dir.Get();
+        return fd < 0 ? UniqueFd()
+                      : OpenFileAt(fd, IdPath(path, sizeof(path), tid, name));
+      },
+      buf, cap);
+}
+
+// The vCPU's counters from its own files: schedstat, and stat's processor
+// when it may run on several CPUs.
+void ReadVcpuFiles(LazyTaskDir& task_dir, KeptProcFiles* kept, pid_t qemu_pid,
+                   const GuestVcpu& v, VcpuSample& out) {
+  char buf[512];
+  ssize_t n = ReadThreadFile(task_dir, kept, qemu_pid, v.tid,
+                             KeptProcFiles::File::kSchedstat, "schedstat", buf,
+                             sizeof(buf));
+  if (n > 0) {
+    if (auto ss = ParseTaskSchedstat(
+            std::string_view(buf, static_cast<std::size_t>(n)))) {
+      out.run_ns = ss->run_ns;
+      out.delay_ns = ss->delay_ns;
+    }
+  }
+  if (out.cpu >= 0) return;  // pinned to one CPU: it can only be there
+  n = ReadThreadFile(task_dir, kept, qemu_pid, v.tid,
+                     KeptProcFiles::File::kStat, "stat", buf, sizeof(buf));
+  if (n > 0) {
+    if (auto st =
+            ParseTaskStat(std::string_view(buf, static_cast<std::size_t>(n))))
+      out.cpu = st->processor;
+  }
+  if (out.cpu < 0) out.cpu = v.last_cpu;  // libvirt's view, as last refreshed
+}
+
 // Returns true when the counters came from `counters`.
 // A row is used only when its thread is in this domain's QEMU, as the file
 // path /proc/QEMU/task/TID would require: a thread id reused by another
 // process never lends it its counters.
-bool SampleVcpu(LazyTaskDir& task_dir, pid_t qemu_pid,
+bool SampleVcpu(LazyTaskDir& task_dir, KeptProcFiles* kept, pid_t qemu_pid,
                 const VcpuCounterTable* counters, const GuestVcpu& v,
                 VcpuSample& out) {
   out.cpu = OnlyCpu(v.affinity);
@@ -83,12 +110,12 @@ bool SampleVcpu(LazyTaskDir& task_dir, pid_t qemu_pid,
     if (out.cpu < 0) out.cpu = c->cpu;
     return true;
   }
-  if (const int fd = task_dir.Get(); fd >= 0) ReadVcpuFiles(fd, v, out);
+  ReadVcpuFiles(task_dir, kept, qemu_pid, v, out);
   return false;
 }
 
 DomainSample SampleDomain(int procfd, const GuestDomain& d,
-                          const VcpuCounterTable* counters,
+                          const VcpuCounterTable* counters, KeptProcFiles* kept,
                           std::size_t& from_source) {
   DomainSample s;
   s.vcpus.resize(d.vcpus.size());
@@ -101,9 +128,13 @@ DomainSample SampleDomain(int procfd, const GuestDomain& d,
   }
   char path[64];
   char buf[256];
-  ssize_t n =
-      ReadSmallFileAt(procfd, IdPath(path, sizeof(path), d.qemu_pid, "statm"),
-                      buf, sizeof(buf));
+  IdPath(path, sizeof(path), d.qemu_pid, "statm");
+  const ssize_t n =
+      kept == nullptr
+          ? ReadSmallFileAt(procfd, path, buf, sizeof(buf))
+          : kept->Read(
+                d.qemu_pid, d.qemu_pid, KeptProcFiles::File::kStatm,
+                [&] { return OpenFileAt(procfd, path); }, buf, sizeof(buf));
   if (n <= 0) {
     s.running = false;
     return s;
@@ -113,7 +144,8 @@ DomainSample SampleDomain(int procfd, const GuestDomain& d,
     s.statm = *statm;
   LazyTaskDir task_dir(procfd, d.qemu_pid);
   for (std::size_t i = 0; i < d.vcpus.size(); ++i) {
-    if (SampleVcpu(task_dir, d.qemu_pid, counters, d.vcpus[i], s.vcpus[i]))
+    if (SampleVcpu(task_dir, kept, d.qemu_pid, counters, d.vcpus[i],
+                   s.vcpus[i]))
       ++from_source;
   }
   return s;
@@ -151,7 +183,8 @@ const VcpuCounters* VcpuCounterTable::Find(pid_t tid) const {
 
 GuestSample SampleGuests(const std::string& procfs,
                          std::shared_ptr<const GuestInventory> inventory,
-                         const VcpuCounterTable* counters) {
+                         const VcpuCounterTable* counters,
+                         KeptProcFiles* kept) {
   GuestSample sample;
   sample.inventory = std::move(inventory);
   if (!sample.inventory) return sample;
@@ -159,9 +192,23 @@ GuestSample SampleGuests(const std::string& procfs,
   sample.domains.reserve(sample.inventory->domains.size());
   for (const GuestDomain& d : sample.inventory->domains)
     sample.domains.push_back(
-        SampleDomain(proc.get(), d, counters, sample.vcpus_from_source));
+        SampleDomain(proc.get(), d, counters, kept, sample.vcpus_from_source));
+  // Threads and processes that left the inventory or exited.
+  if (kept != nullptr) kept->Sweep();
   return sample;
 }
+
+GuestSampler::GuestSampler(std::string procfs, KeepFiles keep)
+    : procfs_(std::move(procfs)) {
+  struct statfs fs {};
+  const bool real_procfs =
+      ::statfs(procfs_.c_str(), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+  if (keep == KeepFiles::kAlways ||
+      (keep == KeepFiles::kOnProcfs && real_procfs))
+    kept_.emplace(KeptProcFileBudget());
+}
+
+GuestSampler::~GuestSampler() = default;
 
 const GuestSample& GuestSampler::Sample(
     const std::shared_ptr<const GuestInventory>& inventory) {
@@ -173,7 +220,8 @@ const GuestSample& GuestSampler::Sample(
     // no vCPU thread to look up.
     const std::unique_ptr<VcpuCounterTable> counters =
         HasVcpuThreads(*inv) ? ReadSource() : nullptr;
-    sample_ = SampleGuests(procfs_, inv, counters.get());
+    sample_ =
+        SampleGuests(procfs_, inv, counters.get(), kept_ ? &*kept_ : nullptr);
   }
   return *sample_;
 }

@@ -8,6 +8,7 @@
 
 #include "metrics/expected.h"
 #include "metrics/guest_inventory.h"
+#include "metrics/procfs/kept_files.h"
 #include "metrics/procfs/statm.h"
 
 namespace hostiso {
@@ -88,7 +89,15 @@ struct GuestSample {
 // Not thread-safe: one scrape at a time (the exporter's scrape lock).
 class GuestSampler {
  public:
-  explicit GuestSampler(std::string procfs) : procfs_(std::move(procfs)) {}
+  // Whether per-task files stay open across scrapes (KeptProcFiles): on a
+  // real procfs only (kOnProcfs), or also on a fixture tree whose files are
+  // rewritten in place, never replaced (kAlways: benchmarks).
+  enum class KeepFiles { kOnProcfs, kAlways, kNever };
+  explicit GuestSampler(std::string procfs,
+                        KeepFiles keep = KeepFiles::kOnProcfs);
+  ~GuestSampler();
+  GuestSampler(const GuestSampler&) = delete;
+  GuestSampler& operator=(const GuestSampler&) = delete;
   // The sample of `inventory` for this scrape, read on first use. Collectors
   // that pass the same inventory (the libvirt worker publishes one object)
   // share one read.
@@ -109,6 +118,7 @@ class GuestSampler {
   std::unique_ptr<VcpuCounterTable> ReadSource();
 
   std::string procfs_;
+  std::optional<KeptProcFiles> kept_;
   std::optional<GuestSample> sample_;
   std::weak_ptr<VcpuCounterSource> source_;
   bool source_failing_ = false;
@@ -119,6 +129,7 @@ class GuestSampler {
 // where it has the thread.
 GuestSample SampleGuests(const std::string& procfs,
                          std::shared_ptr<const GuestInventory> inventory,
-                         const VcpuCounterTable* counters = nullptr);
+                         const VcpuCounterTable* counters = nullptr,
+                         KeptProcFiles* kept = nullptr);
 
 }  // namespace hostiso

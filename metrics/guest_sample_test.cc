@@ -1,9 +1,18 @@
 #include "metrics/guest_sample.h"
 
 #include <gtest/gtest.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "metrics/testing/temp_tree.h"
@@ -159,6 +168,68 @@ TEST_F(GuestSampleTest, FailingOrGoneSourceFallsBackToTheFiles) {
   const GuestSample& gone = sampler.Sample(inv);
   EXPECT_EQ(gone.domains[0].vcpus[0].run_ns, 1'000u);
   EXPECT_EQ(gone.vcpus_from_source, 0u);
+}
+
+// The real procfs, where the sampler keeps each file open across scrapes
+// (KeptProcFiles): this test process stands in for QEMU and one of its
+// threads, spinning, for a vCPU that may run on two CPUs (stat is read too).
+// Each scrape reads the thread's current counters, and once the thread
+// exited its counters are gone, not frozen at their last value.
+TEST(GuestSamplerProcfs, KeptFilesReadCurrentCountersAndDropExitedThreads) {
+  std::atomic<bool> stop{false};
+  std::atomic<pid_t> tid{0};
+  std::thread spinner([&] {
+    tid = static_cast<pid_t>(::syscall(SYS_gettid));
+    while (!stop) {
+    }
+  });
+  while (tid == 0) std::this_thread::yield();
+  auto inv = std::make_shared<GuestInventory>();
+  GuestDomain& d = inv->domains.emplace_back();
+  d.name = "self";
+  d.qemu_pid = ::getpid();
+  GuestVcpu& v = d.vcpus.emplace_back();
+  v.tid = tid;
+  v.affinity = CpuSet::FromList({0, 1});
+  std::shared_ptr<const GuestInventory> inventory = inv;
+  const std::string schedstat =
+      "/proc/self/task/" + std::to_string(tid.load()) + "/schedstat";
+  auto kernel_run_ns = [&] {
+    std::ifstream in(schedstat);
+    std::uint64_t run = 0;
+    in >> run;
+    return run;
+  };
+
+  auto open_files = [] {
+    return std::distance(std::filesystem::directory_iterator("/proc/self/fd"),
+                         std::filesystem::directory_iterator{});
+  };
+  const auto files_before = open_files();
+  GuestSampler sampler("/proc");
+  const std::optional<std::uint64_t> first =
+      sampler.Sample(inventory).domains[0].vcpus[0].run_ns;
+  ASSERT_TRUE(first.has_value());
+  // statm, schedstat and stat stay open for the next scrape.
+  EXPECT_EQ(open_files(), files_before + 3);
+  const std::uint64_t target = *first + 20'000'000;  // 20 ms more run time
+  for (int i = 0; i < 500 && kernel_run_ns() < target; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const std::uint64_t before = kernel_run_ns();
+  sampler.Reset();
+  const GuestSample& second = sampler.Sample(inventory);
+  const std::uint64_t after = kernel_run_ns();
+  EXPECT_TRUE(second.domains[0].running);
+  ASSERT_TRUE(second.domains[0].vcpus[0].run_ns.has_value());
+  EXPECT_GE(*second.domains[0].vcpus[0].run_ns, before);
+  EXPECT_LE(*second.domains[0].vcpus[0].run_ns, after);
+  EXPECT_GE(second.domains[0].vcpus[0].cpu, 0);
+
+  stop = true;
+  spinner.join();
+  sampler.Reset();
+  EXPECT_FALSE(sampler.Sample(inventory).domains[0].vcpus[0].run_ns);
+  EXPECT_EQ(open_files(), files_before + 1);  // the thread's are closed
 }
 
 TEST(VcpuCounterTableTest, FindsByTidInAnyInputOrder) {

@@ -58,10 +58,18 @@ namespace {
 // ReadSmallFileAt in the header). Returns the length, or -1 with errno set
 // (EFBIG when more than `cap` bytes follow: a truncated line would parse into
 // wrong numbers).
-ssize_t ReadAllInto(int fd, char* buf, std::size_t cap) {
+// How the small kernel files are opened: never blocking on a FIFO, never
+// becoming the controlling terminal, never inherited by a child.
+constexpr int kSmallFileFlags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+
+// The loop of ReadAllInto and PreadSmallFile: `read_at(p, n, offset)` reads
+// at most n bytes at `offset` of the file (read(2) ignores the offset and
+// reads on from the file position, pread(2) reads there).
+template <typename ReadAt>
+ssize_t ReadAllWith(const ReadAt& read_at, char* buf, std::size_t cap) {
   std::size_t used = 0;
   while (used < cap) {
-    ssize_t n = ::read(fd, buf + used, cap - used);
+    ssize_t n = read_at(buf + used, cap - used, static_cast<off_t>(used));
     if (n < 0) {
       if (errno == EINTR) continue;
       return -1;
@@ -73,7 +81,7 @@ ssize_t ReadAllInto(int fd, char* buf, std::size_t cap) {
   }
   if (used == cap) {
     char extra = 0;
-    if (::read(fd, &extra, 1) != 0) {
+    if (read_at(&extra, 1, static_cast<off_t>(used)) != 0) {
       errno = EFBIG;
       return -1;
     }
@@ -81,17 +89,33 @@ ssize_t ReadAllInto(int fd, char* buf, std::size_t cap) {
   return static_cast<ssize_t>(used);
 }
 
+ssize_t ReadAllInto(int fd, char* buf, std::size_t cap) {
+  return ReadAllWith(
+      [fd](char* p, std::size_t n, off_t) { return ::read(fd, p, n); }, buf,
+      cap);
+}
+
 }  // namespace
+
+UniqueFd OpenFileAt(int at, const char* rel) {
+  return UniqueFd(::openat(at, rel, kSmallFileFlags));
+}
 
 ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf,
                         std::size_t cap) {
-  int fd = ::openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  int fd = ::openat(dirfd, rel, kSmallFileFlags);
   if (fd < 0) return -1;
   const ssize_t n = ReadAllInto(fd, buf, cap);
   const int saved = errno;
   ::close(fd);
   errno = saved;
   return n;
+}
+
+ssize_t PreadSmallFile(int fd, char* buf, std::size_t cap) {
+  return ReadAllWith([fd](char* p, std::size_t n,
+                          off_t offset) { return ::pread(fd, p, n, offset); },
+                     buf, cap);
 }
 
 Expected<std::string_view> ReadSmallFile(const char* path, char* buf,

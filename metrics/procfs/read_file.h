@@ -51,6 +51,12 @@ auto ReadAndParse(const std::string& path, Parser&& parse)
 // (ENOENT/ESRCH when the task exited, EFBIG when the file does not fit).
 ssize_t ReadSmallFileAt(int dirfd, const char* rel, char* buf, std::size_t cap);
 
+// ReadSmallFileAt's read on a descriptor kept open: from offset 0 with
+// pread (procfs rebuilds a seq_file's text there), so the same descriptor
+// reads the file's current text at every call. Returns the length, or -1 with
+// errno set (ESRCH once the file's task exited; ESPIPE for a pipe).
+ssize_t PreadSmallFile(int fd, char* buf, std::size_t cap);
+
 // ReadSmallFileAt for the few small kernel files read at every scrape (a node's
 // meminfo, huge page counters, cgroup cpuset and cpu.stat files), with
 // ReadFile's errors: open, one read into `buf` (no allocation; a short read is
@@ -91,6 +97,11 @@ class UniqueFd {
 // A directory opened for openat-relative reads (invalid when it cannot be
 // opened, e.g. the process exited).
 UniqueFd OpenDirAt(int at, const char* rel);
+
+// A small kernel file opened for reading relative to `at` as ReadSmallFileAt
+// opens it (non-blocking, close-on-exec); invalid with errno set when it
+// cannot be opened.
+UniqueFd OpenFileAt(int at, const char* rel);
 
 // The identity of a file for change detection (nova.conf, the web config and
 // its certificates): a replaced or rewritten file differs in device, inode,

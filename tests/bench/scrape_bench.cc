@@ -109,8 +109,9 @@ BENCHMARK(BM_FullScrape)->Unit(benchmark::kMicrosecond);
 
 // BM_FullScrape with the topology collector on: the cached layout, every
 // node's meminfo and pools, and the smt_sibling_shared check.
-void FullScrape(benchmark::State& state, Topology topology) {
-  auto exporter = MakeExporter(topology);
+void FullScrape(benchmark::State& state, Topology topology,
+                bool with_cgroup = false) {
+  auto exporter = MakeExporter(topology, with_cgroup);
   std::size_t bytes = 0;
   for (auto _ : state) {
     bytes = ServeOnce(*exporter);
@@ -156,25 +157,13 @@ BENCHMARK(BM_FullScrapeWithTopologyUncached)->Unit(benchmark::kMicrosecond);
 
 // BM_FullScrape plus the cgroup collector: what issue 13's cgroup reads add.
 void BM_FullScrapeWithCgroup(benchmark::State& state) {
-  auto exporter = MakeExporter(Topology::kOff, /*with_cgroup=*/true);
-  std::size_t bytes = 0;
-  for (auto _ : state) {
-    bytes = ServeOnce(*exporter);
-    benchmark::DoNotOptimize(bytes);
-  }
-  state.counters["exposition_bytes"] = static_cast<double>(bytes);
+  FullScrape(state, Topology::kOff, /*with_cgroup=*/true);
 }
 BENCHMARK(BM_FullScrapeWithCgroup)->Unit(benchmark::kMicrosecond);
 
 // Both of issue 13's collectors at once: what its reads add together.
 void BM_FullScrapeWithTopologyAndCgroup(benchmark::State& state) {
-  auto exporter = MakeExporter(Topology::kCached, /*with_cgroup=*/true);
-  std::size_t bytes = 0;
-  for (auto _ : state) {
-    bytes = ServeOnce(*exporter);
-    benchmark::DoNotOptimize(bytes);
-  }
-  state.counters["exposition_bytes"] = static_cast<double>(bytes);
+  FullScrape(state, Topology::kCached, /*with_cgroup=*/true);
 }
 BENCHMARK(BM_FullScrapeWithTopologyAndCgroup)->Unit(benchmark::kMicrosecond);
 

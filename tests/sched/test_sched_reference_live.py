@@ -369,17 +369,34 @@ def domain_over(c, g, scrapes, keep, runs):
     return waits, how, growth, preempt
 
 
-def measure(c, exporter, work, args):
+def sched_only_flags(work, *extra):
+    """The exporter with the sched and libvirt collectors only, CPU 1 the guest CPU."""
+    return ["--collector.disable-defaults", "--collector.sched", "--collector.libvirt",
+            "--isolation.guest-cpus=%d" % GUEST_CPU, "--libvirt.uri=qemu:///system",
+            "--libvirt.refresh-interval=2",
+            "--nova.config=" + os.path.join(work, "missing-nova.conf")] + list(extra)
+
+
+def vcpu_tids_when_ready(c, exporter):
+    """Each guest's vCPU thread id once the sched collector is up and shows both
+    domains' histograms; None (with a failed check) otherwise."""
     tids = {g: vcpu_tid(g) for g in GUESTS}
     if None in tids.values():
         c.check(False, "vCPU threads found: %s" % tids)
-        return
+        return None
     ready = exporter.wait_for(lambda s: one(s, "hostiso_collector_success",
                                             collector="sched") == 1
                               and all(one(s, HIST + "_count", domain=g) for g in GUESTS),
                               timeout=30)
     if ready is None:
         c.check(False, "sched collector up with both domains' histograms")
+        return None
+    return tids
+
+
+def measure(c, exporter, work, args):
+    tids = vcpu_tids_when_ready(c, exporter)
+    if tids is None:
         return
     recorded = record(c, exporter, work, args)
     if recorded is None:
@@ -431,10 +448,7 @@ def run(args, work, c):
             return
         # Only what the comparison needs: a short scrape reads the maps close to the
         # middle of its request, the time each interval is cut at.
-        flags = ["--collector.disable-defaults", "--collector.sched", "--collector.libvirt",
-                 "--isolation.guest-cpus=%d" % GUEST_CPU, "--libvirt.uri=qemu:///system",
-                 "--libvirt.refresh-interval=2", "--census.top-comms=1000",
-                 "--nova.config=" + os.path.join(work, "missing-nova.conf")]
+        flags = sched_only_flags(work, "--census.top-comms=1000")
         with Exporter(args.exporter, flags) as exporter:
             time.sleep(2)  # both domains in the maps for a while
             measure(c, exporter, work, args)

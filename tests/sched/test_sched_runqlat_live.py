@@ -52,8 +52,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 from exporter_harness import Exporter, parse, stop_process  # noqa: E402
-from test_sched_live import GUEST_CPU, GUESTS, Scene, one, run_live, vcpu_tid  # noqa: E402
-from test_sched_reference_live import HIST, bucket_growth, histogram_quantile  # noqa: E402
+from test_sched_live import GUESTS, Scene, run_live  # noqa: E402
+from test_sched_reference_live import (  # noqa: E402
+    bucket_growth, histogram_quantile, sched_only_flags, vcpu_tids_when_ready)
 
 # runqlat's lines: its start, an interval's timestamp (-T), a thread's histogram
 # header (-L; the comm may hold spaces) and one slot "lo -> hi : count |stars|".
@@ -246,16 +247,8 @@ def record(c, exporter, work, args, tids):
 
 
 def measure(c, exporter, work, args):
-    tids = {g: vcpu_tid(g) for g in GUESTS}
-    if None in tids.values():
-        c.check(False, "vCPU threads found: %s" % tids)
-        return
-    ready = exporter.wait_for(lambda s: one(s, "hostiso_collector_success",
-                                            collector="sched") == 1
-                              and all(one(s, HIST + "_count", domain=g) for g in GUESTS),
-                              timeout=30)
-    if ready is None:
-        c.check(False, "sched collector up with both domains' histograms")
+    tids = vcpu_tids_when_ready(c, exporter)
+    if tids is None:
         return
     runs = record(c, exporter, work, args, tids)
     if runs is None:
@@ -286,11 +279,7 @@ def run(args, work, c):
         if scene.why:
             c.check(False, scene.why)
             return
-        flags = ["--collector.disable-defaults", "--collector.sched", "--collector.libvirt",
-                 "--isolation.guest-cpus=%d" % GUEST_CPU, "--libvirt.uri=qemu:///system",
-                 "--libvirt.refresh-interval=2",
-                 "--nova.config=" + os.path.join(work, "missing-nova.conf")]
-        with Exporter(args.exporter, flags) as exporter:
+        with Exporter(args.exporter, sched_only_flags(work)) as exporter:
             time.sleep(2)  # both domains in the maps for a while
             measure(c, exporter, work, args)
 
