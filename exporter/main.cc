@@ -293,7 +293,7 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   // The guest sampler keeps each vCPU thread's /proc files open across
   // scrapes (KeptProcFiles: half the soft limit at most): 4,000 vCPUs need
-  // about 5,500 descriptors, beyond the usual soft limit of 1,024. The soft
+  // 4,500 to 8,500 descriptors, beyond the usual soft limit of 1,024. The soft
   // limit is raised to the hard one, as Go's runtime does for node_exporter;
   // poll(), not select(), waits on descriptors here (CivetWeb on Linux).
   if (rlimit lim{};
