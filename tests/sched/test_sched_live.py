@@ -142,9 +142,10 @@ def check_vcpu_counters(c, s1, s2, st1, st2):
 
 
 def check_attribution(c, s1, s2, st1, st2):
-    """Both vCPUs always want CPU 1, so while one waits, CPU 1 runs the other vCPU
-    (other_guest: its schedstat run time) or host tasks (host: the window minus both
-    vCPUs' run time; the busy loop and whatever else of the host ran there)."""
+    """Both vCPUs want CPU 1 nearly always, so while one waits, CPU 1 runs the other
+    vCPU (other_guest: its schedstat run time, less what it ran while this one slept)
+    or host tasks (host: the window minus both vCPUs' run time; the busy loop and
+    whatever else of the host ran there)."""
     window = st2["when"] - st1["when"]
     busy = (st2["busy"][0] - st1["busy"][0]) / 1e9
     for me, other in ((GUESTS[0], GUESTS[1]), (GUESTS[1], GUESTS[0])):
@@ -168,8 +169,15 @@ def check_attribution(c, s1, s2, st1, st2):
               % (seen, expected))
         c.check(abs(seen - expected) <= 0.05 * expected,
                 "%s: wait splits other_guest/host as schedstat says, within 5 %%" % me)
-        c.check(abs(parts["other_guest"] - other_run) <= 0.05 * other_run,
-                "%s: other_guest = the other vCPU's run time within 5 %%" % me)
+        # While this vCPU sleeps (a halted guest: the window minus its run and wait
+        # time) the other one may run without this one waiting: that part is in
+        # nobody's wait. Seen once in CI: 0.188 s asleep, other_guest 0.185 s short.
+        asleep = max(0.0, window - my_run - wait)
+        print("  asleep %.4f s: other_guest expected between %.4f and %.4f s"
+              % (asleep, other_run - asleep, other_run))
+        c.check((other_run - asleep) * 0.95 <= parts["other_guest"] <= other_run * 1.05,
+                "%s: other_guest = the other vCPU's run time while this one was not "
+                "asleep, within 5 %%" % me)
         total = sum(parts.values())
         c.check(abs(total - wait) <= 0.05 * wait,
                 "%s: attributed wait adds up to the schedstat wait within 5 %%" % me)
