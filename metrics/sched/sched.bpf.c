@@ -295,14 +295,13 @@ static __always_inline void ChargeIntrusion(__u32 cpu, struct task_struct *p,
                                             __u64 delta) {
   __u32 *guest = bpf_map_lookup_elem(&guest_cpus, &cpu);
   if (!guest || !*guest) return;
-  struct hostiso_intrusion_key key;
-  /* All 16 bytes, as two direct loads through the task's BTF pointer (no
-   * helper call): the kernel pads comm with NULs (strscpy_pad); the exporter
-   * cuts each name at its first NUL and adds up names that match. */
-  __u64 c0 = *(__u64 *)&p->comm[0];
-  __u64 c1 = *(__u64 *)&p->comm[8];
-  __builtin_memcpy(key.comm, &c0, 8);
-  __builtin_memcpy(key.comm + 8, &c1, 8);
+  struct hostiso_intrusion_key key = {};
+  /* All 16 bytes: the kernel pads comm with NULs (strscpy_pad); the exporter
+   * cuts each name at its first NUL and adds up names that match. Through
+   * the helper rather than 8-byte direct loads into the char array, which
+   * this kernel's verifier accepts but older ones (Debian 12's 6.1) may not;
+   * the direct loads measured no faster here. */
+  bpf_probe_read_kernel(key.comm, sizeof(key.comm), p->comm);
   __u64 generation = intrusion_generation;
   if (st->pending_ns != 0 && (st->pending_generation != generation ||
                               !SameComm(st->pending_comm, key.comm)))
