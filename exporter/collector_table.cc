@@ -1,8 +1,5 @@
 #include "exporter/collector_table.h"
 
-#include <linux/magic.h>
-#include <sys/vfs.h>
-
 #include <algorithm>
 #include <chrono>
 
@@ -18,6 +15,7 @@
 #include "metrics/collectors/sched_collector.h"
 #include "metrics/collectors/topology_collector.h"
 #include "metrics/libvirt/libvirt_source.h"
+#include "metrics/procfs/host_paths.h"
 #include "metrics/procfs/read_file.h"
 
 namespace hostiso {
@@ -115,9 +113,7 @@ std::unique_ptr<Collector> MakeTopology(const CollectorDeps& d) {
 // inventory, so the collector reports that instead of loading.
 std::unique_ptr<Collector> MakeSched(const CollectorDeps& d) {
   SchedCollector::Loader loader = LoadSchedBpf;
-  struct statfs fs {};
-  if (statfs(d.paths.procfs.c_str(), &fs) != 0 ||
-      fs.f_type != PROC_SUPER_MAGIC) {
+  if (!IsProcfsMount(d.paths.procfs)) {
     const std::string why = "--path.procfs " + d.paths.procfs +
                             " is not the kernel's procfs (a fixture tree?): "
                             "the scheduler's data would not describe it";

@@ -1,13 +1,12 @@
 #include "metrics/guest_sample.h"
 
 #include <fcntl.h>
-#include <linux/magic.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 
 #include "metrics/log.h"
+#include "metrics/procfs/host_paths.h"
 #include "metrics/procfs/kept_files.h"
 #include "metrics/procfs/read_file.h"
 #include "metrics/procfs/task_schedstat.h"
@@ -200,11 +199,8 @@ GuestSample SampleGuests(const std::string& procfs,
 
 GuestSampler::GuestSampler(std::string procfs, KeepFiles keep)
     : procfs_(std::move(procfs)) {
-  struct statfs fs {};
-  const bool real_procfs =
-      ::statfs(procfs_.c_str(), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
   if (keep == KeepFiles::kAlways ||
-      (keep == KeepFiles::kOnProcfs && real_procfs))
+      (keep == KeepFiles::kOnProcfs && IsProcfsMount(procfs_)))
     kept_.emplace(KeptProcFileBudget());
 }
 

@@ -12,9 +12,7 @@ namespace hostiso {
 namespace {
 
 bool IsOwnProcfs(const std::string& procfs) {
-  struct statfs fs {};
-  if (::statfs(procfs.c_str(), &fs) != 0 || fs.f_type != PROC_SUPER_MAGIC)
-    return false;
+  if (!IsProcfsMount(procfs)) return false;
   char link[64] = {};
   ssize_t n =
       ::readlink(JoinPath(procfs, "self").c_str(), link, sizeof(link) - 1);
@@ -24,6 +22,11 @@ bool IsOwnProcfs(const std::string& procfs) {
 }
 
 }  // namespace
+
+bool IsProcfsMount(const std::string& path) {
+  struct statfs fs {};
+  return ::statfs(path.c_str(), &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
 
 HostPaths HostPaths::Detect(std::string procfs, std::string sysfs,
                             std::string rootfs) {

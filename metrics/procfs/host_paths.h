@@ -29,6 +29,9 @@ struct HostPaths {
   std::string Sys(const std::string& rel) const;
 };
 
+// `path` is a mount of the kernel's procfs (statfs), not a fixture tree.
+bool IsProcfsMount(const std::string& path);
+
 // Kernel constants read once: USER_HZ, the unit of /proc/stat and task stat
 // times, and the page size, the unit of statm.
 double ClockTicksPerSecond();
