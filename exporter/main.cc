@@ -1,6 +1,5 @@
 // hostiso_exporter: Prometheus exporter for host/guest isolation on KVM hosts.
 #include <malloc.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -27,6 +26,7 @@
 #include "metrics/log.h"
 #include "metrics/mutex.h"
 #include "metrics/periodic_worker.h"
+#include "metrics/procfs/kept_files.h"
 #include "metrics/sysfs/cpu_topology.h"
 
 namespace hostiso {
@@ -292,15 +292,8 @@ int main(int argc, char** argv) {
   // when freed.
   mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   // The guest sampler keeps each vCPU thread's /proc files open across
-  // scrapes (KeptProcFiles: half the soft limit at most): 4,000 vCPUs need
-  // 4,500 to 8,500 descriptors, beyond the usual soft limit of 1,024. The soft
-  // limit is raised to the hard one, as Go's runtime does for node_exporter;
-  // poll(), not select(), waits on descriptors here (CivetWeb on Linux).
-  if (rlimit lim{};
-      getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
+  // scrapes (KeptProcFiles: half the soft limit at most).
+  hostiso::RaiseOpenFileLimit();
   // Nothing is expected to throw past Run(); if something does (allocation
   // failure), say so in one line instead of std::terminate's abort.
   try {

@@ -43,6 +43,7 @@
 #include "metrics/collectors/libvirt_collector.h"
 #include "metrics/guest_sample.h"
 #include "metrics/libvirt/libvirt_source.h"
+#include "metrics/procfs/kept_files.h"
 #include "metrics/text_exposition.h"
 
 namespace hostiso {
@@ -450,12 +451,9 @@ BENCHMARK(BM_ScrapeText)->Unit(benchmark::kMillisecond);
 }  // namespace hostiso
 
 int main(int argc, char** argv) {
-  // As the exporter does at start-up: BM_ScrapeKeptFiles keeps ~5,500 files
-  // open.
-  if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
+  // As the exporter does at start-up: the kept-file benchmarks hold thousands
+  // of descriptors.
+  hostiso::RaiseOpenFileLimit();
   std::vector<char*> args;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];

@@ -48,4 +48,12 @@ std::size_t KeptProcFileBudget() {
   return static_cast<std::size_t>(lim.rlim_cur / 2);
 }
 
+void RaiseOpenFileLimit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= lim.rlim_max)
+    return;
+  lim.rlim_cur = lim.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &lim);
+}
+
 }  // namespace hostiso

@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -37,6 +36,7 @@
 #include "metrics/collectors/libvirt_collector.h"
 #include "metrics/guest_sample.h"
 #include "metrics/libvirt/libvirt_source.h"
+#include "metrics/procfs/kept_files.h"
 #include "metrics/procfs/read_file.h"
 #include "metrics/procfs/task_schedstat.h"
 #include "metrics/procfs/task_stat.h"
@@ -480,12 +480,9 @@ int Bench(const std::string& only, int reps) {
 }  // namespace hostiso
 
 int main(int argc, char** argv) {
-  // 4,000 threads' files kept open need more than the usual soft limit of
-  // 1,024 descriptors (the exporter raises it the same way).
-  if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
+  // As the exporter does at start-up: the kept-file benchmarks hold thousands
+  // of descriptors.
+  hostiso::RaiseOpenFileLimit();
   const std::string_view mode = argc > 1 ? argv[1] : "";
   std::string only;
   int reps = 50;
