@@ -200,7 +200,7 @@ GuestSample SampleGuests(const std::string& procfs,
 GuestSampler::GuestSampler(std::string procfs, KeepFiles keep)
     : procfs_(std::move(procfs)) {
   if (keep == KeepFiles::kAlways ||
-      (keep == KeepFiles::kOnProcfs && IsProcfsMount(procfs_)))
+      (keep == KeepFiles::kOnKernelFs && IsProcfsMount(procfs_)))
     kept_.emplace(KeptProcFileBudget());
 }
 

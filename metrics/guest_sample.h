@@ -89,12 +89,11 @@ struct GuestSample {
 // Not thread-safe: one scrape at a time (the exporter's scrape lock).
 class GuestSampler {
  public:
-  // Whether per-task files stay open across scrapes (KeptProcFiles): on a
-  // real procfs only (kOnProcfs), or also on a fixture tree whose files are
-  // rewritten in place, never replaced (kAlways: benchmarks).
-  enum class KeepFiles { kOnProcfs, kAlways, kNever };
+  // Whether per-task files stay open across scrapes (KeptProcFiles): with
+  // kOnKernelFs, when `procfs` is a real procfs mount.
+  using KeepFiles = hostiso::KeepFiles;
   explicit GuestSampler(std::string procfs,
-                        KeepFiles keep = KeepFiles::kOnProcfs);
+                        KeepFiles keep = KeepFiles::kOnKernelFs);
   ~GuestSampler();
   GuestSampler(const GuestSampler&) = delete;
   GuestSampler& operator=(const GuestSampler&) = delete;

@@ -43,8 +43,9 @@ std::string In(const std::string& root, const std::string& rel) {
 constexpr std::size_t kCgroupFileBuf = 4096;
 Expected<std::string_view> ReadCgroupFile(const std::string& path,
                                           char (&buf)[kCgroupFileBuf],
-                                          std::string& big) {
-  auto text = ReadSmallFile(path.c_str(), buf, sizeof buf);
+                                          std::string& big,
+                                          KeptKernfsFiles* kept) {
+  auto text = ReadKernfsFile(kept, path, buf, sizeof buf);
   if (text || text.failure().code() != EFBIG) return text;
   HOSTISO_ASSIGN_OR_RETURN(big, ReadFile(path));
   return std::string_view(big);
@@ -52,7 +53,8 @@ Expected<std::string_view> ReadCgroupFile(const std::string& path,
 
 // The cpuset file of one cgroup directory: nullopt when it has none.
 Expected<std::optional<CpuSet>> ReadOwnCpuset(const CgroupHierarchy& h,
-                                              const std::string& dir) {
+                                              const std::string& dir,
+                                              KeptKernfsFiles* kept) {
   const char* const kV2Files[] = {"cpuset.cpus.effective"};
   // cpuset.effective_cpus appeared in Linux 3.17; cpuset.cpus before it.
   const char* const kV1Files[] = {"cpuset.effective_cpus", "cpuset.cpus"};
@@ -63,7 +65,7 @@ Expected<std::optional<CpuSet>> ReadOwnCpuset(const CgroupHierarchy& h,
     const std::string path = JoinPath(dir, *name);
     char buf[kCgroupFileBuf];
     std::string big;
-    auto text = ReadCgroupFile(path, buf, big);
+    auto text = ReadCgroupFile(path, buf, big, kept);
     if (!text) {
       if (IsAbsence(text.failure())) continue;
       return text.failure();
@@ -83,8 +85,8 @@ struct FoundCpuset {
 };
 Expected<FoundCpuset> EffectiveCpuset(const CgroupHierarchy& h,
                                       const std::string& slice,
-                                      const CpuSet& online,
-                                      CpusetCache& cache) {
+                                      const CpuSet& online, CpusetCache& cache,
+                                      KeptKernfsFiles* kept) {
   if (h.cpuset_root.empty()) return FoundCpuset{online, false};
   std::string rel = slice;
   while (true) {
@@ -92,7 +94,7 @@ Expected<FoundCpuset> EffectiveCpuset(const CgroupHierarchy& h,
     auto known = cache.find(dir);
     if (known == cache.end()) {
       HOSTISO_ASSIGN_OR_RETURN(std::optional<CpuSet> own,
-                               ReadOwnCpuset(h, dir));
+                               ReadOwnCpuset(h, dir, kept));
       known = cache.emplace(dir, std::move(own)).first;
     }
     if (known->second) return FoundCpuset{*known->second, rel == slice};
@@ -103,12 +105,13 @@ Expected<FoundCpuset> EffectiveCpuset(const CgroupHierarchy& h,
 
 // Reads `rel` (cpuacct.usage or cpu.stat) under `dir`; nullopt when absent.
 Expected<std::optional<double>> ReadCpuSeconds(const std::string& dir,
-                                               bool cpu_stat) {
+                                               bool cpu_stat,
+                                               KeptKernfsFiles* kept) {
   const std::string path =
       JoinPath(dir, cpu_stat ? "cpu.stat" : "cpuacct.usage");
   char buf[kCgroupFileBuf];
   std::string big;
-  auto text = ReadCgroupFile(path, buf, big);
+  auto text = ReadCgroupFile(path, buf, big, kept);
   if (!text) {
     if (IsAbsence(text.failure())) return std::optional<double>();
     return text.failure();
@@ -127,15 +130,17 @@ Expected<std::optional<double>> ReadCpuSeconds(const std::string& dir,
 // host the unified hierarchy's cpu.stat. nullopt when neither has one (or
 // a cgroup2 kernel before 4.15 keeps none without the cpu controller).
 Expected<std::optional<double>> CpuSeconds(const CgroupHierarchy& h,
-                                           const std::string& slice) {
+                                           const std::string& slice,
+                                           KeptKernfsFiles* kept) {
   if (!h.cpuacct_root.empty()) {
-    HOSTISO_ASSIGN_OR_RETURN(std::optional<double> seconds,
-                             ReadCpuSeconds(JoinPath(h.cpuacct_root, slice),
-                                            h.layout == CgroupLayout::kV2));
+    HOSTISO_ASSIGN_OR_RETURN(
+        std::optional<double> seconds,
+        ReadCpuSeconds(JoinPath(h.cpuacct_root, slice),
+                       h.layout == CgroupLayout::kV2, kept));
     if (seconds) return seconds;
   }
   if (h.unified_root.empty()) return std::optional<double>();
-  return ReadCpuSeconds(JoinPath(h.unified_root, slice), true);
+  return ReadCpuSeconds(JoinPath(h.unified_root, slice), true, kept);
 }
 
 bool SliceExists(const CgroupHierarchy& h, const std::string& slice) {
@@ -177,17 +182,18 @@ Expected<CgroupHierarchy> DetectCgroupHierarchy(const std::string& root) {
 Expected<std::optional<SliceReading>> ReadSlice(const CgroupHierarchy& h,
                                                 const std::string& slice,
                                                 const CpuSet& online,
-                                                CpusetCache* cache) {
+                                                CpusetCache* cache,
+                                                KeptKernfsFiles* kept) {
   using Result = std::optional<SliceReading>;
   // Read first, stat only when a file was missing: a slice's files are
   // there on every scrape but the first of a new host.
   CpusetCache own_cache;
   HOSTISO_ASSIGN_OR_RETURN(
       FoundCpuset found,
-      EffectiveCpuset(h, slice, online, cache ? *cache : own_cache));
+      EffectiveCpuset(h, slice, online, cache ? *cache : own_cache, kept));
   SliceReading r;
   r.cpuset = std::move(found.cpus);
-  HOSTISO_ASSIGN_OR_RETURN(r.cpu_seconds, CpuSeconds(h, slice));
+  HOSTISO_ASSIGN_OR_RETURN(r.cpu_seconds, CpuSeconds(h, slice, kept));
   // Its own CPU-time file read: the slice exists (in the cpuacct or unified
   // hierarchy; under v1 systemd's slices have no cpuset directory and
   // inherit the root's). Without one, the slice may not exist, or was

@@ -7,6 +7,7 @@
 
 #include "metrics/cpu_set.h"
 #include "metrics/expected.h"
+#include "metrics/procfs/kept_files.h"
 
 namespace hostiso {
 
@@ -64,13 +65,13 @@ using CpusetCache = std::map<std::string, std::optional<CpuSet>>;
 // Reads the cgroup at `slice` (a relative path such as "system.slice" or
 // "machine"). nullopt when it exists in no hierarchy (or vanished while being
 // read): not an error. An unreadable or malformed file is an error naming it.
-// `cache`, when given, is shared by the slices of one scrape. The files are
+// `cache`, when given, is shared by the slices of one scrape; `kept`, when
+// given, keeps the files open across scrapes (the collector's). The files are
 // read first; the slice's directories are stat-ed only when it has no
 // CPU-time file (absent, or removed while being read).
-Expected<std::optional<SliceReading>> ReadSlice(const CgroupHierarchy& h,
-                                                const std::string& slice,
-                                                const CpuSet& online,
-                                                CpusetCache* cache = nullptr);
+Expected<std::optional<SliceReading>> ReadSlice(
+    const CgroupHierarchy& h, const std::string& slice, const CpuSet& online,
+    CpusetCache* cache = nullptr, KeptKernfsFiles* kept = nullptr);
 
 // libvirt's machine slice: `machine.slice` under systemd, `machine` when
 // libvirtd runs without systemd (it then creates it itself). nullopt when

@@ -51,7 +51,7 @@ struct CgroupCollector::Round {
 };
 
 CgroupCollector::CgroupCollector(CgroupCollectorOptions options)
-    : options_(std::move(options)) {}
+    : options_(std::move(options)), kept_(options_.keep_files) {}
 
 Expected<const CgroupHierarchy*> CgroupCollector::Hierarchy() {
   if (!hierarchy_) {
@@ -67,7 +67,7 @@ void CgroupCollector::ReadWatched(const CgroupHierarchy& h,
                                   const CpuSet& online, Round& round) {
   // Reads one slice; false when it does not exist (or failed).
   auto read = [&](const std::string& slice, bool machine) {
-    auto reading = ReadSlice(h, slice, online, &round.cpusets);
+    auto reading = ReadSlice(h, slice, online, &round.cpusets, &kept_);
     if (!reading) {
       AddError(round.error, reading.failure());
       (machine ? round.machine_failed : round.host_failed) = true;
@@ -117,6 +117,8 @@ Expected<void> CgroupCollector::Collect(
   Round round;
   counters_.BeginRound();
   ReadWatched(*hierarchy, ctx.isolation.topology.online, round);
+  // Files of slices gone or no longer read are closed.
+  kept_.Sweep();
   std::move(round.cpuset_info).AppendTo(out);
   std::move(round.seconds).AppendTo(out);
   // Detect again after a failure (next scrape), and now when no slice

@@ -37,6 +37,8 @@ struct CgroupCollectorOptions {
   // system.slice, user.slice, init.scope and --cgroup.host-slice (relative
   // paths, checked by the flag parser).
   std::vector<std::string> host_slices;
+  // Whether the slices' files stay open across scrapes (KeptKernfsFiles).
+  KeepFiles keep_files = KeepFiles::kOnKernelFs;
 };
 
 // Collector "cgroup": hostiso_cgroup_cpuset_info{slice,cpus} and
@@ -44,7 +46,8 @@ struct CgroupCollectorOptions {
 // host slices, and the host_slice_on_guest_cpu and machine_slice_on_host_cpu
 // detectors. cgroup v2 or v1 (cgroupfs/cgroup_reader.h), detected once and
 // again after a failed scrape or one that found no slice at all; at every
-// scrape two or three small files per slice, read without stat-ing first. A
+// scrape two or three small files per slice, read without stat-ing first and
+// kept open across scrapes (KeptKernfsFiles). A
 // slice that does not exist is left out; an unreadable or malformed file fails
 // the collector and leaves out that slice's series, and the detectors of its
 // kind keep their last subjects (up to the kind's max age) rather than report
@@ -69,6 +72,7 @@ class CgroupCollector : public Collector {
   // libvirt's machine slice as found at the last scrape ("machine.slice" or
   // "machine"); empty when there was none.
   std::string machine_slice_;
+  KeptKernfsFiles kept_;
   std::uint64_t detections_ = 0;
 };
 

@@ -144,7 +144,9 @@ std::optional<std::map<int, double>> HostHugePagesByNode(
 
 TopologyCollector::TopologyCollector(
     TopologyOptions options, std::shared_ptr<const GuestInventoryHolder> guests)
-    : options_(std::move(options)), guests_(std::move(guests)) {}
+    : options_(std::move(options)),
+      guests_(std::move(guests)),
+      node_kept_(options_.keep_files) {}
 
 Expected<std::shared_ptr<const CpuLayout>> TopologyCollector::CurrentLayout(
     const CpuSet& online) {
@@ -170,7 +172,10 @@ std::vector<NumaNodeMemory> TopologyCollector::ReadNodes(
     const CpuLayout& layout, std::optional<Error>& error) {
   std::vector<NumaNodeMemory> nodes;
   // A kernel without NUMA has no node directories to read.
-  if (!layout.numa_from_sysfs) return nodes;
+  if (!layout.numa_from_sysfs) {
+    node_kept_.Sweep();
+    return nodes;
+  }
   nodes.reserve(layout.nodes.size());
   for (const auto& [node, cpus] : layout.nodes) {
     auto files = node_files_.find(node);
@@ -182,7 +187,7 @@ std::vector<NumaNodeMemory> TopologyCollector::ReadNodes(
       }
       files = node_files_.emplace(node, std::move(listed).value()).first;
     }
-    auto memory = ReadNumaNodeMemory(files->second);
+    auto memory = ReadNumaNodeMemory(files->second, &node_kept_);
     if (!memory) {
       if (!error) error = memory.failure();
       // A pool or node that vanished, or a broken file: list it afresh.
@@ -191,6 +196,8 @@ std::vector<NumaNodeMemory> TopologyCollector::ReadNodes(
     }
     nodes.push_back(std::move(memory).value());
   }
+  // Files of nodes no longer read (a new layout, a failed node) are closed.
+  node_kept_.Sweep();
   return nodes;
 }
 

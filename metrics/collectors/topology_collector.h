@@ -28,6 +28,8 @@ struct TopologyOptions {
   // The census collector is on: its host_task_on_guest_cpu subjects (kept by
   // the registry under the census' stale policy) are the intrusion input.
   bool census_enabled = true;
+  // Whether the nodes' files stay open across scrapes (KeptKernfsFiles).
+  KeepFiles keep_files = KeepFiles::kOnKernelFs;
 };
 
 // Collector "topology": where each CPU sits and what each NUMA node holds,
@@ -40,7 +42,8 @@ struct TopologyOptions {
 //   (nodeN/meminfo) and hostiso_numa_hugepages_{pool,free}_bytes
 //   (nodeN/hugepages/hugepages-*kB/{nr,free}_hugepages). The pools (one per
 //   page size, fixed at boot) are listed with the layout, not at every
-//   scrape; a node whose files fail to read is listed again next scrape;
+//   scrape; a node whose files fail to read is listed again next scrape; the
+//   files stay open across scrapes (KeptKernfsFiles);
 // - where nova.conf's reserved_huge_pages reserves pages on a node:
 //   hostiso_numa_hugepages_reserved_bytes{node} and
 //   hostiso_numa_hugepages_reserve_headroom_bytes{node} (reserved - huge
@@ -89,6 +92,7 @@ class TopologyCollector : public Collector {
   // The files of each node, listed with `layout_` (ListNumaNodeFiles); a
   // node is absent until listed, and dropped after a failed read.
   std::map<int, NumaNodeFiles> node_files_;
+  KeptKernfsFiles node_kept_;
   std::optional<SmtInputs> smt_inputs_;
   std::vector<Violation> smt_result_;
   // numa_misplacement's inputs (both immutable once published) and result.

@@ -5,12 +5,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <string>
+#include <string_view>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "metrics/procfs/read_file.h"
 
 namespace hostiso {
+
+// Whether kernel files stay open across scrapes: on a real kernel filesystem
+// only (kOnKernelFs: procfs for the per-task files, sysfs and cgroupfs for the
+// attribute files), also on a fixture tree whose files are rewritten in place
+// and never replaced (kAlways: benchmarks), or never.
+enum class KeepFiles { kOnKernelFs, kAlways, kNever };
 
 // Descriptors of per-task /proc files kept open across scrapes and read again
 // with pread at offset 0. procfs builds a seq_file's text afresh at offset 0,
@@ -65,6 +74,59 @@ class KeptProcFiles {
   std::uint64_t generation_ = 0;
   std::map<Key, Kept> files_;
 };
+
+// The sysfs and cgroupfs attribute files read at every scrape (a NUMA node's
+// meminfo and huge page counters, a slice's cpuset and CPU time), kept open
+// across scrapes and read again with pread at offset 0, as KeptProcFiles does
+// for procfs: kernfs calls the attribute's show() afresh at offset 0, so the
+// kept descriptor reads what a new open would, in one system call instead of
+// three and without the walk of a path of ten or more components.
+// A descriptor refers to its kernfs node, not to its path: once the node is
+// removed (a slice, a hot-removed node), reads fail (ENODEV) and the path is
+// opened again, so a directory created again under the same name is read
+// afresh. (A cgroup v1 directory renamed by root would be read under its old
+// name until the next failure; systemd and libvirt never rename theirs.)
+// With kOnKernelFs a file is kept only when fstatfs says sysfs, cgroup or
+// cgroup2: on a fixture tree a replaced or deleted regular file would stay
+// readable through an old descriptor.
+// Not thread-safe: one collector's scrape at a time.
+class KeptKernfsFiles {
+ public:
+  // Keeps at most `max_files` descriptors; files beyond are opened, read and
+  // closed at each read.
+  explicit KeptKernfsFiles(KeepFiles keep = KeepFiles::kOnKernelFs,
+                           std::size_t max_files = 256)
+      : keep_(keep), max_files_(max_files) {}
+
+  // ReadSmallFile(path, buf, cap), with its results and errors, through the
+  // kept descriptor of `path` when there is one.
+  Expected<std::string_view> Read(const std::string& path, char* buf,
+                                  std::size_t cap);
+
+  // Closes the descriptors not read since the previous Sweep (files of nodes
+  // or slices no longer read).
+  void Sweep();
+
+  std::size_t Size() const { return files_.size(); }
+
+ private:
+  struct Kept {
+    UniqueFd fd;
+    std::uint64_t read_in = 0;  // the sweep generation of its last read
+  };
+  // Whether the file open on `fd` may be kept (the policy, and fstatfs).
+  bool MayKeep(int fd) const;
+  KeepFiles keep_;
+  std::size_t max_files_;
+  std::uint64_t generation_ = 0;
+  std::unordered_map<std::string, Kept> files_;
+};
+
+// KeptKernfsFiles::Read through `kept`, or ReadSmallFile when it is null (the
+// readers' default: tests and one-off reads keep nothing).
+Expected<std::string_view> ReadKernfsFile(KeptKernfsFiles* kept,
+                                          const std::string& path, char* buf,
+                                          std::size_t cap);
 
 // How many descriptors the guest sampler may keep: half of this process's
 // soft RLIMIT_NOFILE, the rest left to sockets, the census and the readers.

@@ -2,11 +2,15 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "metrics/testing/temp_tree.h"
 
@@ -106,6 +110,117 @@ TEST(KeptProcFiles, ExitedThreadIsNotReadThroughItsOldDescriptor) {
             "<error>");
   EXPECT_EQ(kept.Size(), 0U);
   EXPECT_EQ(opens, 2);
+}
+
+std::string Text(const Expected<std::string_view>& text) {
+  return text ? std::string(*text) : "<error: " + text.error() + ">";
+}
+
+TEST(KeptKernfsFiles, RereadsTheCurrentTextThroughOneDescriptor) {
+  testing::TempTree dir;
+  dir.Write("counter", "1\n");
+  KeptKernfsFiles kept(KeepFiles::kAlways);
+  char buf[16];
+  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)), "1\n");
+  EXPECT_EQ(kept.Size(), 1U);
+  dir.Write("counter", "22\n");  // rewritten in place, as kernfs does
+  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)), "22\n");
+  EXPECT_EQ(kept.Size(), 1U);
+}
+
+TEST(KeptKernfsFiles, KeepsNothingOnAFixtureTree) {
+  testing::TempTree dir;
+  dir.Write("counter", "1\n");
+  KeptKernfsFiles kept;  // kOnKernelFs: the tree is no sysfs or cgroupfs
+  char buf[16];
+  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)), "1\n");
+  EXPECT_EQ(kept.Size(), 0U);
+  // Replaced, as fixture and hostile tests do: the new file is read.
+  dir.Remove("counter");
+  dir.Write("counter", "2\n");
+  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)), "2\n");
+}
+
+TEST(KeptKernfsFiles, KeepsARealSysfsAttribute) {
+  const std::string online = "/sys/devices/system/cpu/online";
+  char fresh_buf[256];
+  auto fresh = ReadSmallFile(online.c_str(), fresh_buf, sizeof fresh_buf);
+  if (!fresh) GTEST_SKIP() << "no sysfs here: " << fresh.error();
+  KeptKernfsFiles kept;
+  char buf[256];
+  EXPECT_EQ(Text(kept.Read(online, buf, sizeof buf)), std::string(*fresh));
+  EXPECT_EQ(kept.Size(), 1U);
+  EXPECT_EQ(Text(kept.Read(online, buf, sizeof buf)), std::string(*fresh));
+}
+
+// A kept file whose read fails is opened afresh, and the error is the one a
+// new open gives (here: grown past the buffer), not a stale text.
+TEST(KeptKernfsFiles, FailedReadIsReportedAsAFreshOpenWouldBe) {
+  testing::TempTree dir;
+  dir.Write("counter", "1\n");
+  KeptKernfsFiles kept(KeepFiles::kAlways);
+  char buf[8];
+  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)), "1\n");
+  dir.Write("counter", "123456789012\n");
+  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)),
+            "<error: " + dir.Path("counter") + ": larger than 8 bytes>");
+  EXPECT_EQ(kept.Size(), 0U);
+  auto missing = kept.Read(dir.Path("none"), buf, sizeof buf);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.failure().code(), ENOENT);
+}
+
+TEST_F(KeptProcFilesTwo, KernfsSweepAndBudget) {
+  char buf[8];
+  KeptKernfsFiles kept(KeepFiles::kAlways);
+  EXPECT_EQ(Text(kept.Read(a_, buf, sizeof buf)), "a\n");
+  EXPECT_EQ(Text(kept.Read(b_, buf, sizeof buf)), "b\n");
+  kept.Sweep();
+  EXPECT_EQ(Text(kept.Read(a_, buf, sizeof buf)), "a\n");  // b no longer read
+  kept.Sweep();
+  EXPECT_EQ(kept.Size(), 1U);
+  KeptKernfsFiles one(KeepFiles::kAlways, 1);
+  EXPECT_EQ(Text(one.Read(a_, buf, sizeof buf)), "a\n");
+  EXPECT_EQ(Text(one.Read(b_, buf, sizeof buf)), "b\n");  // read, not kept
+  EXPECT_EQ(one.Size(), 1U);
+  KeptKernfsFiles never(KeepFiles::kNever);
+  EXPECT_EQ(Text(never.Read(a_, buf, sizeof buf)), "a\n");
+  EXPECT_EQ(never.Size(), 0U);
+}
+
+// On a real cgroup hierarchy (root; v1 cpuacct, else cgroup2): a removed
+// cgroup's kept file fails (ENODEV) and is opened afresh by its path, so a
+// cgroup created again under the same name is read, and a gone one is absent
+// (ENOENT).
+TEST(KeptKernfsFiles, RemovedCgroupIsNotReadThroughItsOldDescriptor) {
+  const std::string name = "/hostiso-kept-test-" + std::to_string(::getpid());
+  std::string dir, usage;
+  for (const auto& [root, file] :
+       {std::pair{"/sys/fs/cgroup/cpuacct", "/cpuacct.usage"},
+        std::pair{"/sys/fs/cgroup", "/cpu.stat"}}) {
+    if (::mkdir((root + name).c_str(), 0755) == 0) {
+      dir = root + name;
+      usage = dir + file;
+      break;
+    }
+  }
+  if (dir.empty())
+    GTEST_SKIP() << "cannot create a cgroup under /sys/fs/cgroup/cpuacct or "
+                    "/sys/fs/cgroup (not root, or no cgroupfs)";
+  KeptKernfsFiles kept;
+  char buf[512];
+  EXPECT_NE(Text(kept.Read(usage, buf, sizeof buf)).rfind("<error", 0), 0U);
+  EXPECT_EQ(kept.Size(), 1U);
+  ASSERT_EQ(::rmdir(dir.c_str()), 0);
+  auto gone = kept.Read(usage, buf, sizeof buf);
+  ASSERT_FALSE(gone);
+  EXPECT_EQ(gone.failure().code(), ENOENT);
+  EXPECT_EQ(kept.Size(), 0U);
+  // Created again under the same name: read (and kept) afresh.
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  EXPECT_NE(Text(kept.Read(usage, buf, sizeof buf)).rfind("<error", 0), 0U);
+  EXPECT_EQ(kept.Size(), 1U);
+  EXPECT_EQ(::rmdir(dir.c_str()), 0);
 }
 
 }  // namespace

@@ -120,11 +120,19 @@ ssize_t PreadSmallFile(int fd, char* buf, std::size_t cap) {
 
 Expected<std::string_view> ReadSmallFile(const char* path, char* buf,
                                          std::size_t cap) {
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  return ReadSmallFile(path, buf, cap, nullptr);
+}
+
+Expected<std::string_view> ReadSmallFile(const char* path, char* buf,
+                                         std::size_t cap, UniqueFd* opened) {
+  UniqueFd fd(::open(path, kSmallFileFlags));
   if (!fd.valid()) return ErrnoError(path, errno);
   // Usually one read(): a short read is the end of the file (ReadAllInto).
   const ssize_t n = ReadAllInto(fd.get(), buf, cap);
-  if (n > 0) return std::string_view(buf, static_cast<std::size_t>(n));
+  if (n > 0) {
+    if (opened != nullptr) *opened = std::move(fd);
+    return std::string_view(buf, static_cast<std::size_t>(n));
+  }
   const int err = n < 0 ? errno : 0;
   // Failed, too long or empty: say so by type when this is no regular file
   // (a FIFO without a writer reads as an empty file).

@@ -98,6 +98,11 @@ class UniqueFd {
 // opened, e.g. the process exited).
 UniqueFd OpenDirAt(int at, const char* rel);
 
+// ReadSmallFile that hands its open descriptor to `opened` when the read
+// succeeded (the caller keeps it and reads again with PreadSmallFile).
+Expected<std::string_view> ReadSmallFile(const char* path, char* buf,
+                                         std::size_t cap, UniqueFd* opened);
+
 // A small kernel file opened for reading relative to `at` as ReadSmallFileAt
 // opens it (non-blocking, close-on-exec); invalid with errno set when it
 // cannot be opened.

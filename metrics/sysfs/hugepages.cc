@@ -40,12 +40,13 @@ Expected<std::uint64_t> ParseHugePageCounter(std::string_view text) {
 
 }  // namespace
 
-Expected<std::uint64_t> ReadHugePageCounter(const std::string& path) {
+Expected<std::uint64_t> ReadHugePageCounter(const std::string& path,
+                                            KeptKernfsFiles* kept) {
   // A count is at most 20 digits and a newline; anything longer is no
   // counter (and an error, not a truncated number).
   char buf[64];
   HOSTISO_ASSIGN_OR_RETURN(std::string_view text,
-                           ReadSmallFile(path.c_str(), buf, sizeof buf));
+                           ReadKernfsFile(kept, path, buf, sizeof buf));
   auto count = ParseHugePageCounter(text);
   if (!count) return count.failure().WithContext(path);
   return count;

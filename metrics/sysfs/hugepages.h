@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "metrics/expected.h"
+#include "metrics/procfs/kept_files.h"
 #include "metrics/procfs/meminfo.h"
 
 namespace hostiso {
@@ -42,9 +43,11 @@ struct HugePageDir {
 Expected<std::vector<HugePageDir>> ListHugePageDirs(const std::string& dir);
 
 // One counter file of a pool (nr_hugepages, free_hugepages, resv_hugepages):
-// one decimal count, read without allocating. Errors name the file (code()
-// is the errno when it could not be read: ENOENT when absent).
-Expected<std::uint64_t> ReadHugePageCounter(const std::string& path);
+// one decimal count, read without allocating (through `kept` when given).
+// Errors name the file (code() is the errno when it could not be read: ENOENT
+// when absent).
+Expected<std::uint64_t> ReadHugePageCounter(const std::string& path,
+                                            KeptKernfsFiles* kept = nullptr);
 
 // Reads <sysfs>/kernel/mm/hugepages/hugepages-*kB/{nr,free,resv}_hugepages,
 // sorted by page size. An absent directory (no hugetlbfs) gives an empty list;

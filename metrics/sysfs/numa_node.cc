@@ -107,7 +107,8 @@ Expected<NumaNodeFiles> ListNumaNodeFiles(const std::string& sysfs_root,
   return files;
 }
 
-Expected<NumaNodeMemory> ReadNumaNodeMemory(const NumaNodeFiles& files) {
+Expected<NumaNodeMemory> ReadNumaNodeMemory(const NumaNodeFiles& files,
+                                            KeptKernfsFiles* kept) {
   NumaNodeMemory out;
   out.node = files.node;
   {
@@ -115,7 +116,7 @@ Expected<NumaNodeMemory> ReadNumaNodeMemory(const NumaNodeFiles& files) {
     char buf[8192];
     HOSTISO_ASSIGN_OR_RETURN(
         std::string_view text,
-        ReadSmallFile(files.meminfo.c_str(), buf, sizeof buf));
+        ReadKernfsFile(kept, files.meminfo, buf, sizeof buf));
     auto meminfo = ParseNodeMeminfo(text, files.node);
     if (!meminfo) return meminfo.failure().WithContext(files.meminfo);
     out.meminfo = *meminfo;
@@ -124,8 +125,10 @@ Expected<NumaNodeMemory> ReadNumaNodeMemory(const NumaNodeFiles& files) {
   for (const NumaNodeFiles::Pool& pool : files.pools) {
     HugePagePool p;
     p.page_size_bytes = pool.page_size_bytes;
-    HOSTISO_ASSIGN_OR_RETURN(p.total, ReadHugePageCounter(pool.nr_hugepages));
-    HOSTISO_ASSIGN_OR_RETURN(p.free, ReadHugePageCounter(pool.free_hugepages));
+    HOSTISO_ASSIGN_OR_RETURN(p.total,
+                             ReadHugePageCounter(pool.nr_hugepages, kept));
+    HOSTISO_ASSIGN_OR_RETURN(p.free,
+                             ReadHugePageCounter(pool.free_hugepages, kept));
     out.hugepages.push_back(p);
   }
   return out;

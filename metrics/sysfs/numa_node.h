@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "metrics/expected.h"
+#include "metrics/procfs/kept_files.h"
 #include "metrics/sysfs/hugepages.h"
 
 namespace hostiso {
@@ -51,9 +52,11 @@ Expected<NumaNodeFiles> ListNumaNodeFiles(const std::string& sysfs_root,
                                           int node);
 
 // Reads the listed files (no listing, no allocation but the result's pool
-// vector): meminfo and each pool's nr_hugepages and free_hugepages. Any
-// unreadable, non-regular, over-long or malformed file is an error naming it.
-Expected<NumaNodeMemory> ReadNumaNodeMemory(const NumaNodeFiles& files);
+// vector): meminfo and each pool's nr_hugepages and free_hugepages, through
+// `kept` when given (the topology collector keeps them open). Any unreadable,
+// non-regular, over-long or malformed file is an error naming it.
+Expected<NumaNodeMemory> ReadNumaNodeMemory(const NumaNodeFiles& files,
+                                            KeptKernfsFiles* kept = nullptr);
 
 // ListNumaNodeFiles + ReadNumaNodeMemory.
 Expected<NumaNodeMemory> ReadNumaNodeMemory(const std::string& sysfs_root,

@@ -396,10 +396,10 @@ void BenchScrapes(const std::shared_ptr<const GuestInventory>& inv,
         ScrapeVariant{"scrape-files",
                       "libvirt scrape, counters from the files, kept open "
                       "(as on a real procfs)",
-                      false, GuestSampler::KeepFiles::kOnProcfs},
+                      false, GuestSampler::KeepFiles::kOnKernelFs},
         ScrapeVariant{"scrape-iter",
                       "libvirt scrape, counters from the iterator", true,
-                      GuestSampler::KeepFiles::kOnProcfs}}) {
+                      GuestSampler::KeepFiles::kOnKernelFs}}) {
     if (!want(v.name)) continue;
     std::size_t series = 0;
     std::size_t bytes = 0;
