@@ -1,6 +1,7 @@
 #include "metrics/process_metrics.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <time.h>
 
 #include <cerrno>
@@ -61,6 +62,21 @@ Expected<std::uint64_t> ParseBootTime(std::string_view proc_stat) {
 }
 
 ProcessMetrics::ProcessMetrics() {
+  // Due after 30 years of CPU time; SIGURG, ignored by default, should it
+  // ever fire. (A SIGEV_NONE timer is not armed, and keeps no running sum.)
+  sigevent sev{};
+  sev.sigev_notify = SIGEV_SIGNAL;
+  sev.sigev_signo = SIGURG;
+  timer_t timer{};
+  if (::timer_create(CLOCK_PROCESS_CPUTIME_ID, &sev, &timer) == 0) {
+    itimerspec due{};
+    due.it_value.tv_sec = 30L * 365 * 24 * 3600;
+    if (::timer_settime(timer, 0, &due, nullptr) == 0) {
+      cpu_timer_ = timer;
+    } else {
+      ::timer_delete(timer);
+    }
+  }
   auto btime = ReadAndParse("/proc/stat", ParseBootTime);
   auto stat = ReadAndParse("/proc/self/stat", ParseTaskStat);
   if (btime && stat) {
@@ -70,11 +86,16 @@ ProcessMetrics::ProcessMetrics() {
   }
 }
 
+ProcessMetrics::~ProcessMetrics() {
+  if (cpu_timer_) ::timer_delete(*cpu_timer_);
+}
+
 // Not /proc/self/stat: with its whole set of web workers (a thousand
 // threads) the exporter made the kernel walk every thread for fields it does
-// not use (do_task_stat was a quarter of a scrape's CPU). The CPU clock sums
-// only the threads' run time, in nanoseconds rather than clock ticks, and
-// statm's counters come from the memory map without a walk.
+// not use (do_task_stat was a quarter of a scrape's CPU). The CPU clock gives
+// the threads' run time in nanoseconds rather than clock ticks, without a
+// walk while cpu_timer_ is armed, and statm's counters come from the memory
+// map without a walk.
 Expected<void> ProcessMetrics::Append(
     std::vector<prometheus::MetricFamily>& out) const {
   timespec cpu{};
