@@ -21,6 +21,15 @@ namespace hostiso {
 // and never replaced (kAlways: benchmarks), or never.
 enum class KeepFiles { kOnKernelFs, kAlways, kNever };
 
+namespace detail {
+// One kept descriptor and the sweep generation of its last read (a Sweep
+// closes those not read since the previous one).
+struct KeptFd {
+  UniqueFd fd;
+  std::uint64_t read_in = 0;
+};
+}  // namespace detail
+
 // Descriptors of per-task /proc files kept open across scrapes and read again
 // with pread at offset 0. procfs builds a seq_file's text afresh at offset 0,
 // so a kept descriptor reads what a new open would, without the path walk,
@@ -61,10 +70,7 @@ class KeptProcFiles {
   std::size_t Size() const { return files_.size(); }
 
  private:
-  struct Kept {
-    UniqueFd fd;
-    std::uint64_t read_in = 0;  // the sweep generation of its last read
-  };
+  using Kept = detail::KeptFd;
   using Key = std::tuple<pid_t, pid_t, File>;
   // Through the kept descriptor of `key`: the length, or 0 when there is
   // none or it failed (then it is closed).
@@ -110,10 +116,7 @@ class KeptKernfsFiles {
   std::size_t Size() const { return files_.size(); }
 
  private:
-  struct Kept {
-    UniqueFd fd;
-    std::uint64_t read_in = 0;  // the sweep generation of its last read
-  };
+  using Kept = detail::KeptFd;
   // Whether the file open on `fd` may be kept (the policy, and fstatfs).
   bool MayKeep(int fd) const;
   KeepFiles keep_;
