@@ -1,7 +1,6 @@
 #include "metrics/process_metrics.h"
 
 #include <gtest/gtest.h>
-
 #include <time.h>
 
 #include <set>

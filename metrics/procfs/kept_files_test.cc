@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -116,29 +117,36 @@ std::string Text(const Expected<std::string_view>& text) {
   return text ? std::string(*text) : "<error: " + text.error() + ">";
 }
 
-TEST(KeptKernfsFiles, RereadsTheCurrentTextThroughOneDescriptor) {
-  testing::TempTree dir;
-  dir.Write("counter", "1\n");
+// One small counter file, "1\n", read through a KeptKernfsFiles.
+class KeptKernfsCounter : public ::testing::Test {
+ protected:
+  void SetUp() override { dir_.Write("counter", "1\n"); }
+  // The counter as `kept` reads it into a buffer of `cap` bytes (at most 16).
+  std::string Read(KeptKernfsFiles& kept, std::size_t cap = 16) {
+    char buf[16];
+    return Text(
+        kept.Read(dir_.Path("counter"), buf, std::min(cap, sizeof buf)));
+  }
+  testing::TempTree dir_;
+};
+
+TEST_F(KeptKernfsCounter, RereadsTheCurrentTextThroughOneDescriptor) {
   KeptKernfsFiles kept(KeepFiles::kAlways);
-  char buf[16];
-  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)), "1\n");
+  EXPECT_EQ(Read(kept), "1\n");
   EXPECT_EQ(kept.Size(), 1U);
-  dir.Write("counter", "22\n");  // rewritten in place, as kernfs does
-  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)), "22\n");
+  dir_.Write("counter", "22\n");  // rewritten in place, as kernfs does
+  EXPECT_EQ(Read(kept), "22\n");
   EXPECT_EQ(kept.Size(), 1U);
 }
 
-TEST(KeptKernfsFiles, KeepsNothingOnAFixtureTree) {
-  testing::TempTree dir;
-  dir.Write("counter", "1\n");
+TEST_F(KeptKernfsCounter, KeepsNothingOnAFixtureTree) {
   KeptKernfsFiles kept;  // kOnKernelFs: the tree is no sysfs or cgroupfs
-  char buf[16];
-  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)), "1\n");
+  EXPECT_EQ(Read(kept), "1\n");
   EXPECT_EQ(kept.Size(), 0U);
   // Replaced, as fixture and hostile tests do: the new file is read.
-  dir.Remove("counter");
-  dir.Write("counter", "2\n");
-  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)), "2\n");
+  dir_.Remove("counter");
+  dir_.Write("counter", "2\n");
+  EXPECT_EQ(Read(kept), "2\n");
 }
 
 TEST(KeptKernfsFiles, KeepsARealSysfsAttribute) {
@@ -155,17 +163,15 @@ TEST(KeptKernfsFiles, KeepsARealSysfsAttribute) {
 
 // A kept file whose read fails is opened afresh, and the error is the one a
 // new open gives (here: grown past the buffer), not a stale text.
-TEST(KeptKernfsFiles, FailedReadIsReportedAsAFreshOpenWouldBe) {
-  testing::TempTree dir;
-  dir.Write("counter", "1\n");
+TEST_F(KeptKernfsCounter, FailedReadIsReportedAsAFreshOpenWouldBe) {
   KeptKernfsFiles kept(KeepFiles::kAlways);
-  char buf[8];
-  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)), "1\n");
-  dir.Write("counter", "123456789012\n");
-  EXPECT_EQ(Text(kept.Read(dir.Path("counter"), buf, sizeof buf)),
-            "<error: " + dir.Path("counter") + ": larger than 8 bytes>");
+  EXPECT_EQ(Read(kept, 8), "1\n");
+  dir_.Write("counter", "123456789012\n");
+  EXPECT_EQ(Read(kept, 8),
+            "<error: " + dir_.Path("counter") + ": larger than 8 bytes>");
   EXPECT_EQ(kept.Size(), 0U);
-  auto missing = kept.Read(dir.Path("none"), buf, sizeof buf);
+  char buf[8];
+  auto missing = kept.Read(dir_.Path("none"), buf, sizeof buf);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.failure().code(), ENOENT);
 }
