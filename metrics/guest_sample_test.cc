@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "metrics/testing/temp_tree.h"
+#include "metrics/testing/threads.h"
 
 namespace hostiso {
 namespace {
@@ -227,6 +228,7 @@ TEST(GuestSamplerProcfs, KeptFilesReadCurrentCountersAndDropExitedThreads) {
 
   stop = true;
   spinner.join();
+  ASSERT_TRUE(testing::WaitUntilThreadReleased(tid));
   sampler.Reset();
   EXPECT_FALSE(sampler.Sample(inventory).domains[0].vcpus[0].run_ns);
   EXPECT_EQ(open_files(), files_before + 1);  // the thread's are closed

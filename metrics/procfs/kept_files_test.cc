@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "metrics/testing/temp_tree.h"
+#include "metrics/testing/threads.h"
 
 namespace hostiso {
 namespace {
@@ -106,6 +107,7 @@ TEST(KeptProcFiles, ExitedThreadIsNotReadThroughItsOldDescriptor) {
               "<error>");
   });
   live.join();
+  ASSERT_TRUE(testing::WaitUntilThreadReleased(tid));
   ASSERT_EQ(kept.Size(), 1U);
   EXPECT_EQ(Read(kept, ::getpid(), tid, File::kSchedstat, path, &opens),
             "<error>");
