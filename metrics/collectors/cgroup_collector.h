@@ -47,11 +47,11 @@ struct CgroupCollectorOptions {
 // detectors. cgroup v2 or v1 (cgroupfs/cgroup_reader.h), detected once and
 // again after a failed scrape or one that found no slice at all; at every
 // scrape two or three small files per slice, read without stat-ing first and
-// kept open across scrapes (KeptKernfsFiles). A
-// slice that does not exist is left out; an unreadable or malformed file fails
-// the collector and leaves out that slice's series, and the detectors of its
-// kind keep their last subjects (up to the kind's max age) rather than report
-// on part of the slices.
+// kept open across scrapes (KeptKernfsFiles). A slice that does not exist is
+// left out; an unreadable or malformed file fails the collector and leaves
+// out that slice's series, and the detectors of its kind keep their last
+// subjects (up to the kind's max age) rather than report on part of the
+// slices.
 class CgroupCollector : public Collector {
  public:
   explicit CgroupCollector(CgroupCollectorOptions options);

@@ -172,10 +172,7 @@ std::vector<NumaNodeMemory> TopologyCollector::ReadNodes(
     const CpuLayout& layout, std::optional<Error>& error) {
   std::vector<NumaNodeMemory> nodes;
   // A kernel without NUMA has no node directories to read.
-  if (!layout.numa_from_sysfs) {
-    node_kept_.Sweep();
-    return nodes;
-  }
+  if (!layout.numa_from_sysfs) return nodes;
   nodes.reserve(layout.nodes.size());
   for (const auto& [node, cpus] : layout.nodes) {
     auto files = node_files_.find(node);
@@ -196,8 +193,6 @@ std::vector<NumaNodeMemory> TopologyCollector::ReadNodes(
     }
     nodes.push_back(std::move(memory).value());
   }
-  // Files of nodes no longer read (a new layout, a failed node) are closed.
-  node_kept_.Sweep();
   return nodes;
 }
 
@@ -251,6 +246,8 @@ Expected<void> TopologyCollector::Collect(
   AppendTopologyInfo(*layout, ctx.families, out);
   std::optional<Error> error;
   const std::vector<NumaNodeMemory> nodes = ReadNodes(*layout, error);
+  // Files of nodes no longer read (a new layout, a failed node) are closed.
+  node_kept_.Sweep();
   AppendNodeMemory(nodes, out);
   const std::shared_ptr<const GuestInventory> guests = FreshGuests();
   if (ctx.isolation.nova) {

@@ -9,74 +9,25 @@
 
 namespace hostiso {
 
-ssize_t KeptProcFiles::ReadKept(const Key& key, char* buf, std::size_t cap) {
-  auto it = files_.find(key);
-  if (it == files_.end()) return 0;
-  const ssize_t n = PreadSmallFile(it->second.fd.get(), buf, cap);
-  if (n > 0) {
-    it->second.read_in = generation_;
-    return n;
-  }
-  // The thread exited (ESRCH), or the file reads empty: opened afresh.
-  files_.erase(it);
-  return 0;
-}
-
-ssize_t KeptProcFiles::ReadAndKeep(const Key& key, UniqueFd fd, char* buf,
-                                   std::size_t cap) {
-  const ssize_t n = PreadSmallFile(fd.get(), buf, cap);
-  const int saved = errno;
-  if (n > 0 && files_.size() < max_files_)
-    files_.emplace(key, Kept{std::move(fd), generation_});
-  errno = saved;
-  return n;
-}
-
-void KeptProcFiles::Sweep() {
-  for (auto it = files_.begin(); it != files_.end();) {
-    if (it->second.read_in != generation_) {
-      it = files_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  ++generation_;
-}
-
 Expected<std::string_view> KeptKernfsFiles::Read(const std::string& path,
                                                  char* buf, std::size_t cap) {
-  if (auto it = files_.find(path); it != files_.end()) {
-    const ssize_t n = PreadSmallFile(it->second.fd.get(), buf, cap);
-    if (n > 0) {
-      it->second.read_in = generation_;
-      return std::string_view(buf, static_cast<std::size_t>(n));
-    }
-    // Removed (ENODEV), grown past `cap`, or empty: opened afresh, so the
-    // error (or the empty text) is the one a new open gives.
-    files_.erase(it);
-  }
-  if (keep_ == KeepFiles::kNever || files_.size() >= max_files_)
-    return ReadSmallFile(path.c_str(), buf, cap);
+  // A kept read that fails (removed: ENODEV; grown past `cap`; empty) drops
+  // the descriptor; the path is then opened afresh, so the error (or the
+  // empty text) is the one a new open gives.
+  if (const ssize_t n = files_.ReadKept(path, buf, cap); n > 0)
+    return std::string_view(buf, static_cast<std::size_t>(n));
   UniqueFd fd;
   auto text = ReadSmallFile(path.c_str(), buf, cap, &fd);
-  if (text && fd.valid() && MayKeep(fd.get()))
-    files_.emplace(path, Kept{std::move(fd), generation_});
+  if (text && fd.valid() && MayKeep(fd.get())) files_.Keep(path, std::move(fd));
   return text;
 }
 
 bool KeptKernfsFiles::MayKeep(int fd) const {
-  if (keep_ == KeepFiles::kAlways) return true;
+  if (keep_ != KeepFiles::kOnKernelFs) return keep_ == KeepFiles::kAlways;
   struct statfs fs {};
   if (::fstatfs(fd, &fs) != 0) return false;
   return fs.f_type == SYSFS_MAGIC || fs.f_type == CGROUP_SUPER_MAGIC ||
          fs.f_type == CGROUP2_SUPER_MAGIC;
-}
-
-void KeptKernfsFiles::Sweep() {
-  std::erase_if(files_, [this](const auto& entry) {
-    return entry.second.read_in != generation_;
-  });
-  ++generation_;
 }
 
 Expected<std::string_view> ReadKernfsFile(KeptKernfsFiles* kept,

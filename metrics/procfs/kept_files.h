@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -22,11 +23,54 @@ namespace hostiso {
 enum class KeepFiles { kOnKernelFs, kAlways, kNever };
 
 namespace detail {
-// One kept descriptor and the sweep generation of its last read (a Sweep
-// closes those not read since the previous one).
+// One kept descriptor and the sweep generation of its last read.
 struct KeptFd {
   UniqueFd fd;
   std::uint64_t read_in = 0;
+};
+
+// The descriptors of one cache of kept files, by key (Map: Key -> KeptFd):
+// read through with pread at offset 0, kept up to a budget, and swept.
+template <typename Map>
+class KeptFds {
+ public:
+  using Key = typename Map::key_type;
+  explicit KeptFds(std::size_t max_files) : max_files_(max_files) {}
+
+  // Through the kept descriptor of `key`: the length, or 0 when there is
+  // none or it failed (then it is closed).
+  ssize_t ReadKept(const Key& key, char* buf, std::size_t cap) {
+    auto it = files_.find(key);
+    if (it == files_.end()) return 0;
+    const ssize_t n = PreadSmallFile(it->second.fd.get(), buf, cap);
+    if (n > 0) {
+      it->second.read_in = generation_;
+      return n;
+    }
+    files_.erase(it);
+    return 0;
+  }
+
+  // Keeps `fd`, just read, for `key`; beyond the budget it is closed.
+  void Keep(const Key& key, UniqueFd fd) {
+    if (files_.size() < max_files_)
+      files_.emplace(key, KeptFd{std::move(fd), generation_});
+  }
+
+  // Closes the descriptors not read since the previous Sweep.
+  void Sweep() {
+    std::erase_if(files_, [this](const auto& entry) {
+      return entry.second.read_in != generation_;
+    });
+    ++generation_;
+  }
+
+  std::size_t Size() const { return files_.size(); }
+
+ private:
+  std::size_t max_files_;
+  std::uint64_t generation_ = 0;
+  Map files_;
 };
 }  // namespace detail
 
@@ -46,7 +90,7 @@ class KeptProcFiles {
   enum class File { kStatm, kSchedstat, kStat };
   // Keeps at most `max_files` descriptors; files beyond are opened, read and
   // closed at each read, as without this cache.
-  explicit KeptProcFiles(std::size_t max_files) : max_files_(max_files) {}
+  explicit KeptProcFiles(std::size_t max_files) : files_(max_files) {}
 
   // Reads `file` of thread `tid` of process `pid` (statm: tid = pid) into
   // `buf` (at most `cap` bytes, as ReadSmallFileAt): through its kept
@@ -57,28 +101,29 @@ class KeptProcFiles {
   ssize_t Read(pid_t pid, pid_t tid, File file, const Open& open, char* buf,
                std::size_t cap) {
     const Key key{pid, tid, file};
-    if (const ssize_t n = ReadKept(key, buf, cap); n > 0) return n;
+    if (const ssize_t n = files_.ReadKept(key, buf, cap); n > 0) return n;
     UniqueFd fd = open();
     if (!fd.valid()) return -1;
-    return ReadAndKeep(key, std::move(fd), buf, cap);
+    const ssize_t n = PreadSmallFile(fd.get(), buf, cap);
+    if (n > 0) {
+      files_.Keep(key, std::move(fd));
+      return n;
+    }
+    const int read_errno = errno;  // closing the descriptor must not mask it
+    fd = UniqueFd();
+    errno = read_errno;
+    return n;
   }
 
   // Closes the descriptors not read since the previous Sweep (threads that
   // left the inventory or exited).
-  void Sweep();
+  void Sweep() { files_.Sweep(); }
 
-  std::size_t Size() const { return files_.size(); }
+  std::size_t Size() const { return files_.Size(); }
 
  private:
-  using Kept = detail::KeptFd;
   using Key = std::tuple<pid_t, pid_t, File>;
-  // Through the kept descriptor of `key`: the length, or 0 when there is
-  // none or it failed (then it is closed).
-  ssize_t ReadKept(const Key& key, char* buf, std::size_t cap);
-  ssize_t ReadAndKeep(const Key& key, UniqueFd fd, char* buf, std::size_t cap);
-  std::size_t max_files_;
-  std::uint64_t generation_ = 0;
-  std::map<Key, Kept> files_;
+  detail::KeptFds<std::map<Key, detail::KeptFd>> files_;
 };
 
 // The sysfs and cgroupfs attribute files read at every scrape (a NUMA node's
@@ -102,7 +147,7 @@ class KeptKernfsFiles {
   // closed at each read.
   explicit KeptKernfsFiles(KeepFiles keep = KeepFiles::kOnKernelFs,
                            std::size_t max_files = 256)
-      : keep_(keep), max_files_(max_files) {}
+      : keep_(keep), files_(max_files) {}
 
   // ReadSmallFile(path, buf, cap), with its results and errors, through the
   // kept descriptor of `path` when there is one.
@@ -111,18 +156,15 @@ class KeptKernfsFiles {
 
   // Closes the descriptors not read since the previous Sweep (files of nodes
   // or slices no longer read).
-  void Sweep();
+  void Sweep() { files_.Sweep(); }
 
-  std::size_t Size() const { return files_.size(); }
+  std::size_t Size() const { return files_.Size(); }
 
  private:
-  using Kept = detail::KeptFd;
   // Whether the file open on `fd` may be kept (the policy, and fstatfs).
   bool MayKeep(int fd) const;
   KeepFiles keep_;
-  std::size_t max_files_;
-  std::uint64_t generation_ = 0;
-  std::unordered_map<std::string, Kept> files_;
+  detail::KeptFds<std::unordered_map<std::string, detail::KeptFd>> files_;
 };
 
 // KeptKernfsFiles::Read through `kept`, or ReadSmallFile when it is null (the
