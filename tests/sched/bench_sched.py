@@ -9,8 +9,15 @@ ping-pong's CPU time per switch; with the collector, the BPF programs' own run t
 kernel's run_time_ns, kernel.bpf_stats_enabled switched on for the run and restored),
 per event and as % of one core, and the exporter's CPU as % of one core.
 
+The ping-pong keeps its CPU busy, so its CPU time per switch with the collector less
+without is everything the collector adds to a switch: programs, their trampolines, and
+the statistics' own clock reads when they are on. With --bpf-stats off the kernel keeps
+no run_time_ns (the programs' share is then not reported) and that difference is the
+cost a production host pays, which is what the 1 % goal is checked against.
+
 Figures, not pass/fail timings. Root (loads BPF); exit 77 otherwise.
 Usage: bench_sched.py --exporter BIN --pingpong BIN [--rounds 3 --seconds 8]
+                      [--bpf-stats on|off]
 """
 import argparse
 import os
@@ -72,8 +79,10 @@ def with_collector(args, seconds, guest_cpus):
         s1 = parse(e.metrics())
         wall = time.monotonic() - t0
         exporter_cpu = process_cpu_seconds(e.proc.pid) - cpu0
-    bpf = (value(s1, "hostiso_sched_bpf_run_seconds_total") or 0) - \
-        (value(s0, "hostiso_sched_bpf_run_seconds_total") or 0)
+    bpf = None
+    if args.bpf_stats == "on":
+        bpf = value(s1, "hostiso_sched_bpf_run_seconds_total") - \
+            value(s0, "hostiso_sched_bpf_run_seconds_total")
     events = value(s1, "hostiso_sched_events_total") - value(s0, "hostiso_sched_events_total")
     return {"trips": trips, "cpu": cpu, "wall": wall, "exporter_cpu": exporter_cpu,
             "bpf": bpf, "events": events}
@@ -90,26 +99,31 @@ def report(base, on, seconds, role):
     switches_on = med(on, "trips") * 2 / seconds
     ns_off = med(base, "cpu") / (med(base, "trips") * 2) * 1e9
     ns_on = med(on, "cpu") / (med(on, "trips") * 2) * 1e9
-    bpf_per_event = med(on, "bpf") / med(on, "events") * 1e9
+    exporter_share = med(on, "exporter_cpu") / med(on, "wall")
     print("--- ping-pong on a %s-role CPU" % role)
     print("switches/s without the collector: %.0f; with: %.0f" % (switches_off, switches_on))
     print("ping-pong CPU per switch: %.0f ns without, %.0f ns with (+%.0f ns)"
           % (ns_off, ns_on, ns_on - ns_off))
+    print("exporter process (1 scrape/s): %.2f %% of one core" % (100 * exporter_share))
+    # Issue 14's bar is set at 50,000 switches/s: the programs' cost scales
+    # with the switches, the exporter's with its scrapes (1/s here), not with
+    # the switches.
+    print("at %d switches/s, from the ping-pong's slowdown: %.0f ns x %d + exporter %.2f %% = "
+          "%.2f %% of one core (goal 1 %%)"
+          % (GOAL_SWITCHES, ns_on - ns_off, GOAL_SWITCHES, 100 * exporter_share,
+             100 * ((ns_on - ns_off) * GOAL_SWITCHES / 1e9 + exporter_share)))
+    if on[0]["bpf"] is None:
+        return
+    bpf_per_event = med(on, "bpf") / med(on, "events") * 1e9
     print("BPF programs: %.0f ns per event (%.0f events/s), %.2f %% of one core"
           % (bpf_per_event, med(on, "events") / med(on, "wall"),
              100 * med(on, "bpf") / med(on, "wall")))
-    print("exporter process (1 scrape/s): %.2f %% of one core"
-          % (100 * med(on, "exporter_cpu") / med(on, "wall")))
     print("BPF + exporter at %.0f switches/s: %.2f %% of one core"
           % (switches_on, 100 * (med(on, "bpf") + med(on, "exporter_cpu")) / med(on, "wall")))
-    # Issue 14's bar is set at 50,000 switches/s: the programs' cost scales
-    # with the switches (events per switch as measured), the exporter's with
-    # its scrapes (1/s here), not with the switches.
     events_per_switch = med(on, "events") / (med(on, "trips") * 2)
     bpf_at_goal = bpf_per_event * events_per_switch * GOAL_SWITCHES / 1e9
-    exporter_share = med(on, "exporter_cpu") / med(on, "wall")
-    print("at %d switches/s: BPF %.2f %% (%.2f events per switch) + exporter %.2f %% = "
-          "%.2f %% of one core (goal 1 %%)"
+    print("at %d switches/s, from run_time_ns: BPF %.2f %% (%.2f events per switch) + "
+          "exporter %.2f %% = %.2f %% of one core (goal 1 %%)"
           % (GOAL_SWITCHES, 100 * bpf_at_goal, events_per_switch, 100 * exporter_share,
              100 * (bpf_at_goal + exporter_share)))
 
@@ -120,6 +134,8 @@ def main():
     p.add_argument("--pingpong", required=True)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--bpf-stats", choices=("on", "off"), default="on",
+                   help="kernel.bpf_stats_enabled during the rounds (off: no run_time_ns)")
     args = p.parse_args()
     if os.geteuid() != 0:
         print("SKIP: needs root (loads BPF)")
@@ -139,7 +155,7 @@ def main():
     base, on = [], {role: [] for role in variants}
     try:
         with open(STATS_SYSCTL, "w") as f:
-            f.write("1")
+            f.write("1" if args.bpf_stats == "on" else "0")
         for _ in range(args.rounds):
             trips, cpu = pingpong(args.pingpong, args.seconds)
             base.append({"trips": trips, "cpu": cpu})
@@ -150,10 +166,10 @@ def main():
             f.write(stats_before)
     for role in variants:
         for i, (b, o) in enumerate(zip(base, on[role])):
+            bpf = "-" if o["bpf"] is None else "%.3f s" % o["bpf"]
             print("%s round %d: off %d trips %.2f s CPU; on %d trips %.2f s CPU, exporter "
-                  "%.3f s, BPF %.3f s, %d events" % (role, i, b["trips"], b["cpu"], o["trips"],
-                                                     o["cpu"], o["exporter_cpu"], o["bpf"],
-                                                     o["events"]))
+                  "%.3f s, BPF %s, %d events" % (role, i, b["trips"], b["cpu"], o["trips"],
+                                                 o["cpu"], o["exporter_cpu"], bpf, o["events"]))
         report(base, on[role], args.seconds, role)
     return 0
 
