@@ -220,7 +220,7 @@ class HttpServer::Impl {
 
   const HttpServerOptions options_;
   std::shared_ptr<prometheus::Collectable> metrics_;
-  // metrics_ when it is the exporter's (it takes the families back).
+  // metrics_ when it is the exporter's (it serves its own text: ScrapeText).
   const ExporterCollectable* exporter_ = nullptr;
   LandingPage landing_;
   std::unique_ptr<WebConfigStore> store_;
@@ -449,9 +449,9 @@ Response HttpServer::Impl::Metrics(mg_connection* conn) {
     return r;
   }
   try {
-    std::vector<prometheus::MetricFamily> families = metrics_->Collect();
-    r.body = TextExposition::ToString(families);
-    if (exporter_ != nullptr) exporter_->Recycle(std::move(families));
+    r.body = exporter_ != nullptr
+                 ? exporter_->ScrapeText()
+                 : TextExposition::ToString(metrics_->Collect());
   } catch (const std::exception& e) {
     log::Error("scrape failed", {{"err", e.what()}});
     r.status = 500;

@@ -10,6 +10,7 @@
 #include "metrics/family_builder.h"
 #include "metrics/guest_sample.h"
 #include "metrics/isolation_source.h"
+#include "metrics/rendered_family.h"
 #include "metrics/violations.h"
 
 namespace hostiso {
@@ -25,6 +26,20 @@ struct ScrapeContext {
   // them back after the HTTP server wrote them): collectors with thousands of
   // series pass it to their FamilyBuilders. Null: build afresh.
   FamilyPool* families = nullptr;
+  // Set when the scrape is served as text (ExporterCollectable::ScrapeText):
+  // where AppendRendered puts its slots. Null: Collect().
+  std::vector<RenderedSlot>* rendered = nullptr;
+
+  // Appends `family`: served as text, its text written once is copied into
+  // the exposition; to Collect(), a copy of its series.
+  void AppendRendered(const std::shared_ptr<const RenderedFamily>& family,
+                      std::vector<prometheus::MetricFamily>& out) const {
+    if (rendered == nullptr) {
+      out.push_back(family->family);
+      return;
+    }
+    rendered->push_back(RenderedSlot{out.size(), family});
+  }
 };
 
 // One source of metrics, listed once in the collector table

@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "metrics/family_builder.h"
+#include "metrics/text_exposition.h"
 
 namespace hostiso {
 
@@ -135,23 +136,31 @@ void ExporterCollectable::AppendSelfMetrics(
 }
 
 std::vector<prometheus::MetricFamily> ExporterCollectable::Collect() const {
+  return CollectFamilies(nullptr);
+}
+
+std::string ExporterCollectable::ScrapeText() const {
+  std::vector<RenderedSlot> rendered;
+  std::vector<prometheus::MetricFamily> families = CollectFamilies(&rendered);
+  std::string text = TextExposition::ToString(families, rendered);
+  pool_.GiveBack(std::move(families));
+  return text;
+}
+
+std::vector<prometheus::MetricFamily> ExporterCollectable::CollectFamilies(
+    std::vector<RenderedSlot>* rendered) const {
   MutexLock lock(scrape_mu_);
   std::vector<prometheus::MetricFamily> out;
   out.reserve(64);
   std::shared_ptr<const IsolationSnapshot> iso =
       isolation_->RefreshKernelState();
   sampler_.Reset();
-  ScrapeContext ctx{*iso, *violations_, sampler_, &pool_};
+  ScrapeContext ctx{*iso, *violations_, sampler_, &pool_, rendered};
   RunCollectors(ctx, out);
   AppendSelfMetrics(*iso, out);
   violations_->ExpireStale();
   violations_->AppendMetrics(out, options_.max_violation_info);
   return out;
-}
-
-void ExporterCollectable::Recycle(
-    std::vector<prometheus::MetricFamily> families) const {
-  pool_.GiveBack(std::move(families));
 }
 
 }  // namespace hostiso

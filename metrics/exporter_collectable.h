@@ -65,10 +65,11 @@ class ExporterCollectable : public prometheus::Collectable {
                       std::shared_ptr<ViolationRegistry> violations);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
-  // Hands a scrape's families back once they were written, for the next
-  // scrape's FamilyBuilders to refill in place (FamilyPool). Optional: a
-  // caller that never gives them back gets the same families, built afresh.
-  void Recycle(std::vector<prometheus::MetricFamily> families) const;
+  // One scrape as the HTTP server serves it: the text of Collect()'s
+  // families (byte for byte), with RenderedFamilies' text written once
+  // rather than at every scrape; the families are then given back for the
+  // next scrape's FamilyBuilders to refill in place (FamilyPool).
+  std::string ScrapeText() const;
   std::vector<CollectorStatus> Statuses() const EXCLUDES(status_mu_);
   // Starts the collectors' workers; stops them, each within `grace`. false
   // when a worker was left behind.
@@ -83,6 +84,9 @@ class ExporterCollectable : public prometheus::Collectable {
     std::unique_ptr<Collector> collector;
     log::ErrorLatch latch;
   };
+  // Collect(), with RenderedFamilies as slots into `rendered` when set.
+  std::vector<prometheus::MetricFamily> CollectFamilies(
+      std::vector<RenderedSlot>* rendered) const;
   void RunCollectors(const ScrapeContext& ctx,
                      std::vector<prometheus::MetricFamily>& out) const
       REQUIRES(scrape_mu_);

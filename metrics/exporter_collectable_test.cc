@@ -3,9 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <sstream>
 #include <stdexcept>
+#include <string>
 
+#include "metrics/family_builder.h"
 #include "metrics/testing/temp_tree.h"
+#include "metrics/text_exposition.h"
 
 namespace hostiso {
 namespace {
@@ -24,6 +28,66 @@ class FakeCollector : public Collector {
  private:
   Mode mode_;
 };
+
+// Appends a family, a RenderedFamily, and another family.
+class RenderingCollector : public Collector {
+ public:
+  RenderingCollector() {
+    auto b = FamilyBuilder::Gauge("rendered_info", "Built once.");
+    b.Add({{"cpu", "0"}}, 1);
+    b.Add({{"cpu", "1"}}, 1);
+    rendered_ = RenderedFamily::Make(std::move(b).Build());
+  }
+  Expected<void> Collect(const ScrapeContext& ctx,
+                         std::vector<prometheus::MetricFamily>& out) override {
+    FamilyBuilder::AppendGauge(out, "before", "Before.", 1);
+    ctx.AppendRendered(rendered_, out);
+    FamilyBuilder::AppendGauge(out, "after", "After.", 2);
+    return Ok();
+  }
+
+ private:
+  std::shared_ptr<const RenderedFamily> rendered_;
+};
+
+// The collector's duration changes from scrape to scrape.
+std::string WithoutDurations(const std::string& text) {
+  std::istringstream in(text);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.rfind("hostiso_collector_duration_seconds{", 0) != 0)
+      kept += line + "\n";
+  }
+  return kept;
+}
+
+// ScrapeText writes what the text of Collect()'s families is, the rendered
+// family where its collector put it, once.
+TEST(ExporterCollectableTest, ScrapeTextIsTheTextOfCollect) {
+  testing::TempTree t;
+  IsolationOptions o;
+  o.paths.procfs = t.Path("proc");
+  std::vector<NamedCollector> cs;
+  cs.push_back({"rendering", std::make_unique<RenderingCollector>()});
+  ExporterOptions options;
+  options.exporter_metrics = false;
+  ExporterCollectable ec(options, std::make_shared<IsolationSource>(o),
+                         std::move(cs), std::make_shared<ViolationRegistry>());
+  const std::vector<prometheus::MetricFamily> collected = ec.Collect();
+  ASSERT_GE(collected.size(), 3U);
+  EXPECT_EQ(collected[1].name, "rendered_info");
+  EXPECT_EQ(collected[1].metric.size(), 2U);
+  const std::string served = ec.ScrapeText();
+  EXPECT_EQ(WithoutDurations(served),
+            WithoutDurations(TextExposition::ToString(collected)));
+  const std::string series = "rendered_info{cpu=\"1\"} 1\n";
+  ASSERT_NE(served.find(series), std::string::npos);
+  EXPECT_EQ(served.find(series), served.rfind(series));
+  EXPECT_LT(served.find("\nbefore 1\n"), served.find(series));
+  EXPECT_LT(served.find(series), served.find("\nafter 2\n"));
+  // A second scrape, with the families given back, serves the same.
+  EXPECT_EQ(WithoutDurations(ec.ScrapeText()), WithoutDurations(served));
+}
 
 TEST(ExporterCollectableTest, SelfMetricsAndIsolationOfFailures) {
   testing::TempTree t;

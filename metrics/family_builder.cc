@@ -98,11 +98,15 @@ FamilyBuilder& FamilyBuilder::Add(
 }
 
 void FamilyBuilder::AppendTo(std::vector<prometheus::MetricFamily>& out) && {
+  out.push_back(std::move(*this).Build());
+}
+
+prometheus::MetricFamily FamilyBuilder::Build() && {
   // Reused series beyond those filled this scrape are dropped.
   family_.metric.erase(
       family_.metric.begin() + static_cast<std::ptrdiff_t>(used_),
       family_.metric.end());
-  out.push_back(std::move(family_));
+  return std::move(family_);
 }
 
 }  // namespace hostiso

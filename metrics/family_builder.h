@@ -63,6 +63,8 @@ class FamilyBuilder {
   // Appends the family to `out` (even when empty: the HELP/TYPE lines tell the
   // reader the metric exists).
   void AppendTo(std::vector<prometheus::MetricFamily>& out) &&;
+  // The family itself (for a RenderedFamily).
+  prometheus::MetricFamily Build() &&;
 
  private:
   FamilyBuilder(std::string name, std::string help, prometheus::MetricType type,

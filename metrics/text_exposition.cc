@@ -410,23 +410,44 @@ void WriteDelegatedFamily(const prometheus::MetricFamily& f, TextBuffer& out) {
   out.Put(other.str());
 }
 
+void WriteFamily(const prometheus::MetricFamily& f, TextBuffer& out) {
+  if (Simple(f.type)) {
+    WriteSimpleFamily(f, out);
+  } else {
+    WriteDelegatedFamily(f, out);
+  }
+}
+
 }  // namespace
 
 std::string TextExposition::ToString(
     const std::vector<prometheus::MetricFamily>& families) {
+  return ToString(families, {});
+}
+
+std::string TextExposition::ToString(
+    const std::vector<prometheus::MetricFamily>& families,
+    const std::vector<RenderedSlot>& rendered) {
   // Sized from this thread's previous exposition (scrapes vary little): one
   // allocation instead of a doubling series that zeroes and copies the text
   // several times over.
   thread_local std::size_t last_size = 0;
   TextBuffer out(std::max(std::size_t{64} * 1024, last_size + last_size / 8));
-  for (const auto& f : families) {
-    if (Simple(f.type)) {
-      WriteSimpleFamily(f, out);
-    } else {
-      WriteDelegatedFamily(f, out);
-    }
+  auto slot = rendered.begin();
+  for (std::size_t i = 0; i <= families.size(); ++i) {
+    for (; slot != rendered.end() && slot->index <= i; ++slot)
+      out.Put(slot->family->text);
+    if (i < families.size()) WriteFamily(families[i], out);
   }
   last_size = out.Size();
+  return std::move(out).Take();
+}
+
+std::string TextExposition::FamilyText(const prometheus::MetricFamily& family) {
+  // Not through ToString: one family must not shrink the next scrape's
+  // buffer estimate.
+  TextBuffer out(4096);
+  WriteFamily(family, out);
   return std::move(out).Take();
 }
 

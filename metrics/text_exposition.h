@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics/rendered_family.h"
+
 namespace hostiso {
 
 // Prometheus text format 0.0.4 for counter, gauge and untyped families,
@@ -24,6 +26,14 @@ class TextExposition : public prometheus::Serializer {
       const std::vector<prometheus::MetricFamily>& families) const override;
   static std::string ToString(
       const std::vector<prometheus::MetricFamily>& families);
+  // The same with each slot's text written where the slot says (a scrape
+  // whose collectors appended RenderedFamilies, ExporterCollectable::
+  // ScrapeText). `rendered` is in the order the slots were made.
+  static std::string ToString(
+      const std::vector<prometheus::MetricFamily>& families,
+      const std::vector<RenderedSlot>& rendered);
+  // The text of one family (what RenderedFamily keeps).
+  static std::string FamilyText(const prometheus::MetricFamily& family);
 };
 
 namespace detail {

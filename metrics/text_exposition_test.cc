@@ -34,6 +34,32 @@ TEST(TextExpositionTest, FormatsLikeTheTextFormat) {
             "b 3\n");
 }
 
+// A RenderedFamily's text goes where its slot says, as if its family were
+// there: before the family at the slot's index, after the last at the end.
+TEST(TextExpositionTest, RenderedSlotsAreWrittenInPlace) {
+  auto family = [](const std::string& name, double v) {
+    auto b = FamilyBuilder::Gauge(name, "h " + name);
+    b.Add({{"cpu", "1"}}, v);
+    return std::move(b).Build();
+  };
+  const auto first = RenderedFamily::Make(family("r_first", 1));
+  const auto middle = RenderedFamily::Make(family("r_middle", 2));
+  const auto last = RenderedFamily::Make(family("r_last", 3));
+  EXPECT_EQ(first->text,
+            "# HELP r_first h r_first\n# TYPE r_first gauge\n"
+            "r_first{cpu=\"1\"} 1\n");
+  const std::vector<prometheus::MetricFamily> collected = {family("a", 4),
+                                                           family("b", 5)};
+  const std::vector<RenderedSlot> slots = {
+      {0, first}, {1, middle}, {2, last}, {2, first}};
+  const std::vector<prometheus::MetricFamily> whole = {
+      first->family, collected[0], middle->family,
+      collected[1],  last->family, first->family};
+  EXPECT_EQ(TextExposition::ToString(collected, slots),
+            TextExposition::ToString(whole));
+  EXPECT_EQ(TextExposition::ToString({}, {{0, middle}}), middle->text);
+}
+
 TEST(TextExpositionTest, SpecialAndRoundTripValues) {
   std::string s;
   for (double v : {std::nan(""), std::numeric_limits<double>::infinity(),

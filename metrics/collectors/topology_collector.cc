@@ -18,17 +18,12 @@ std::string_view FormatInt(char (&buf)[16], int n) {
   return {buf, static_cast<std::size_t>(end - buf)};
 }
 
-void AppendTopologyInfo(const CpuLayout& layout, FamilyPool* pool,
-                        std::vector<prometheus::MetricFamily>& out) {
+prometheus::MetricFamily TopologyInfo(const CpuLayout& layout) {
   auto info = FamilyBuilder::Gauge(
       "hostiso_cpu_topology_info",
       "Where each online CPU sits (sysfs topology and node cpulists); SMT "
-      "siblings share package and core.",
-      pool);
+      "siblings share package and core.");
   info.Reserve(layout.cpus.size());
-  // Rebuilt at every scrape into the pool's storage (no allocation once
-  // warm): cheaper than copying a cached family, which allocates every
-  // series' label vector.
   char cpu[16], package[16], core[16], node[16];
   for (const CpuPlace& p : layout.cpus) {
     info.Add({{"cpu", FormatInt(cpu, p.cpu)},
@@ -37,7 +32,7 @@ void AppendTopologyInfo(const CpuLayout& layout, FamilyPool* pool,
               {"numa_node", FormatInt(node, p.numa_node)}},
              1);
   }
-  std::move(info).AppendTo(out);
+  return std::move(info).Build();
 }
 
 void AppendNodeMemory(const std::vector<NumaNodeMemory>& nodes,
@@ -168,6 +163,17 @@ Expected<std::shared_ptr<const CpuLayout>> TopologyCollector::CurrentLayout(
   return layout_;
 }
 
+const std::shared_ptr<const RenderedFamily>& TopologyCollector::InfoFamily(
+    const std::shared_ptr<const CpuLayout>& layout) {
+  // The layout is immutable once published, and a new read is a new object:
+  // holding it makes pointer equality mean "the same layout".
+  if (info_layout_ != layout) {
+    info_ = RenderedFamily::Make(TopologyInfo(*layout));
+    info_layout_ = layout;
+  }
+  return info_;
+}
+
 std::vector<NumaNodeMemory> TopologyCollector::ReadNodes(
     const CpuLayout& layout, std::optional<Error>& error) {
   std::vector<NumaNodeMemory> nodes;
@@ -243,7 +249,7 @@ Expected<void> TopologyCollector::Collect(
     const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   HOSTISO_ASSIGN_OR_RETURN(std::shared_ptr<const CpuLayout> layout,
                            CurrentLayout(ctx.isolation.topology.online));
-  AppendTopologyInfo(*layout, ctx.families, out);
+  ctx.AppendRendered(InfoFamily(layout), out);
   std::optional<Error> error;
   const std::vector<NumaNodeMemory> nodes = ReadNodes(*layout, error);
   // Files of nodes no longer read (a new layout, a failed node) are closed.

@@ -37,7 +37,8 @@ struct TopologyOptions {
 // - hostiso_cpu_topology_info{cpu,package,core,numa_node} from
 //   <sysfs>/devices/system/cpu/cpuN/topology and node/nodeN/cpulist
 //   (ReadCpuLayout), cached: re-read only when the online list changes or
-//   the cache is older than layout_max_age (3 files x N CPUs otherwise);
+//   the cache is older than layout_max_age (3 files x N CPUs otherwise); the
+//   family and its text are built once per layout (RenderedFamily);
 // - per node, at every scrape: hostiso_numa_memory_{total,free}_bytes
 //   (nodeN/meminfo) and hostiso_numa_hugepages_{pool,free}_bytes
 //   (nodeN/hugepages/hugepages-*kB/{nr,free}_hugepages). The pools (one per
@@ -69,6 +70,9 @@ class TopologyCollector : public Collector {
   // Every node's memory and pools; the first error (if any) in `error`.
   std::vector<NumaNodeMemory> ReadNodes(const CpuLayout& layout,
                                         std::optional<Error>& error);
+  // hostiso_cpu_topology_info of `layout`, built when the layout changed.
+  const std::shared_ptr<const RenderedFamily>& InfoFamily(
+      const std::shared_ptr<const CpuLayout>& layout);
   void Evaluate(const ScrapeContext& ctx,
                 const std::shared_ptr<const CpuLayout>& layout,
                 const std::shared_ptr<const GuestInventory>& guests);
@@ -89,6 +93,9 @@ class TopologyCollector : public Collector {
   CpuSet layout_online_;
   Clock::time_point layout_read_at_{};
   std::uint64_t layout_reads_ = 0;
+  // hostiso_cpu_topology_info and the layout it was built from.
+  std::shared_ptr<const CpuLayout> info_layout_;
+  std::shared_ptr<const RenderedFamily> info_;
   // The files of each node, listed with `layout_` (ListNumaNodeFiles); a
   // node is absent until listed, and dropped after a failed read.
   std::map<int, NumaNodeFiles> node_files_;

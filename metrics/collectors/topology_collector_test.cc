@@ -6,6 +6,7 @@
 #include "metrics/isolation_source.h"
 #include "metrics/testing/families.h"
 #include "metrics/testing/temp_tree.h"
+#include "metrics/text_exposition.h"
 
 namespace hostiso {
 namespace {
@@ -59,13 +60,15 @@ class TopologyCollectorTest : public ::testing::Test {
     return options;
   }
 
+  // As Collect(); with `rendered`, as a scrape served as text.
   Expected<void> Scrape(TopologyCollector& c,
-                        std::vector<prometheus::MetricFamily>& out) {
+                        std::vector<prometheus::MetricFamily>& out,
+                        std::vector<RenderedSlot>* rendered = nullptr) {
     out.clear();
     IsolationSource src(o_);
     auto snap = src.Reload();
     GuestSampler sampler("/nonexistent");
-    ScrapeContext ctx{*snap, reg_, sampler};
+    ScrapeContext ctx{*snap, reg_, sampler, nullptr, rendered};
     return c.Collect(ctx, out);
   }
 
@@ -120,6 +123,31 @@ TEST_F(TopologyCollectorTest, LayoutIsCachedUntilTheOnlineListChanges) {
   ASSERT_TRUE(Scrape(fresh, out));
   ASSERT_TRUE(Scrape(fresh, out));
   EXPECT_EQ(fresh.LayoutReads(), 2U);
+}
+
+// Served as text, hostiso_cpu_topology_info is one RenderedFamily per
+// layout, written in the families' order; a new layout builds a new one.
+TEST_F(TopologyCollectorTest, TopologyInfoIsRenderedOncePerLayout) {
+  TopologyCollector c(Options(false), nullptr);
+  std::vector<prometheus::MetricFamily> out;
+  std::vector<RenderedSlot> first, second, third;
+  ASSERT_TRUE(Scrape(c, out, &first));
+  ASSERT_EQ(first.size(), 1U);
+  EXPECT_EQ(first[0].index, 0U);  // its place: the collector's first family
+  EXPECT_TRUE(ByLabels(out, "hostiso_cpu_topology_info").empty());
+  EXPECT_EQ(ByLabels({first[0].family->family}, "hostiso_cpu_topology_info")
+                .count("cpu=3,package=1,core=0,numa_node=1,"),
+            1U);
+  EXPECT_EQ(first[0].family->text,
+            TextExposition::ToString({first[0].family->family}));
+  ASSERT_TRUE(Scrape(c, out, &second));
+  ASSERT_EQ(second.size(), 1U);
+  EXPECT_EQ(second[0].family, first[0].family);
+  t_.Write("sys/devices/system/cpu/online", "0-2\n");
+  ASSERT_TRUE(Scrape(c, out, &third));
+  ASSERT_EQ(third.size(), 1U);
+  EXPECT_NE(third[0].family, first[0].family);
+  EXPECT_EQ(third[0].family->family.metric.size(), 3U);
 }
 
 TEST_F(TopologyCollectorTest, PoolsAreListedWithTheLayoutOnly) {
