@@ -34,7 +34,7 @@ void CpuCollector::PublishShares(CpuConsumerSeconds now) {
 Expected<void> CpuCollector::Collect(
     const ScrapeContext& ctx, std::vector<prometheus::MetricFamily>& out) {
   HOSTISO_RETURN_IF_ERROR(CollectSeconds(ctx, out));
-  return CollectRunqueueWait(out);
+  return CollectRunqueueWait(ctx.families, out);
 }
 
 std::vector<std::uint64_t> CpuCollector::VcpuRunPerCpu(
@@ -91,13 +91,15 @@ Expected<void> CpuCollector::CollectSeconds(
       "(user+nice-guest-guest_nice+system+irq+softirq), "
       "guest (guest+guest_nice), steal, idle (idle+iowait). From /proc/stat; "
       "host/guest split by the vCPU threads' time where "
-      "hostiso_cpu_accounting_source says vcpu_threads or sched.");
+      "hostiso_cpu_accounting_source says vcpu_threads or sched.",
+      ctx.families);
   auto sources = FamilyBuilder::Gauge(
       "hostiso_cpu_accounting_source",
       "Where the CPU's host/guest split comes from: proc_stat (its guest "
       "column), vcpu_threads (schedstat of the vCPU threads pinned there, "
       "when the guest column misses their time: nested KVM, TCG) or sched "
-      "(the time vCPU threads held it, measured by the sched collector).");
+      "(the time vCPU threads held it, measured by the sched collector).",
+      ctx.families);
   seconds.Reserve(ticks.size() * 4);
   sources.Reserve(ticks.size());
   // Division, not multiplication by 1/hz: 1420/100 prints as 14.2.
@@ -136,7 +138,7 @@ Expected<void> CpuCollector::CollectSeconds(
 }
 
 Expected<void> CpuCollector::CollectRunqueueWait(
-    std::vector<prometheus::MetricFamily>& out) {
+    FamilyPool* pool, std::vector<prometheus::MetricFamily>& out) {
   auto text = ReadFile(schedstat_path_);
   // Absent means CONFIG_SCHEDSTATS is off: nothing to serve, not an error.
   if (!text && text.failure().code() == ENOENT) return Ok();
@@ -145,7 +147,8 @@ Expected<void> CpuCollector::CollectRunqueueWait(
                            ParseSchedstat(*text).WithContext(schedstat_path_));
   auto wait = FamilyBuilder::Counter("hostiso_cpu_runqueue_wait_seconds_total",
                                      "Time tasks spent runnable, waiting for "
-                                     "this CPU (/proc/schedstat run_delay).");
+                                     "this CPU (/proc/schedstat run_delay).",
+                                     pool);
   runqueue_.BeginRound();
   for (const CpuRunDelay& d : delays) {
     auto v =

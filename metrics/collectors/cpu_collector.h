@@ -83,7 +83,7 @@ class CpuCollector : public Collector {
   // sched collector; empty when it is off or its read failed.
   std::vector<std::optional<std::uint64_t>> SchedVcpuPerCpu();
   Expected<void> CollectRunqueueWait(
-      std::vector<prometheus::MetricFamily>& out);
+      FamilyPool* pool, std::vector<prometheus::MetricFamily>& out);
 
   std::string stat_path_;
   std::string schedstat_path_;

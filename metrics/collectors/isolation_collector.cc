@@ -54,22 +54,26 @@ void AppendConfigInfo(const IsolationSnapshot& iso,
   std::move(info).AppendTo(out);
 }
 
-void AppendPerCpu(const IsolationSnapshot& iso,
+// One series per CPU in each family: refilled in the pool's storage.
+void AppendPerCpu(const IsolationSnapshot& iso, FamilyPool* pool,
                   std::vector<prometheus::MetricFamily>& out) {
   const CpuTopology& topo = iso.topology;
   auto role = FamilyBuilder::Gauge("hostiso_cpu_role",
                                    "Role of each CPU: host, dedicated, shared "
-                                   "or guest (legacy vcpu_pin_set).");
+                                   "or guest (legacy vcpu_pin_set).",
+                                   pool);
   auto isolated = FamilyBuilder::Gauge(
       "hostiso_cpu_isolated",
       "1 when the kernel isolates the CPU (/sys/devices/system/cpu/isolated, "
-      "or isolcpus= where sysfs lacks the file).");
+      "or isolcpus= where sysfs lacks the file).",
+      pool);
   auto nohz = FamilyBuilder::Gauge(
       "hostiso_cpu_nohz_full",
       "1 when the CPU is in /sys/devices/system/cpu/nohz_full (or nohz_full= "
-      "where sysfs lacks the file).");
+      "where sysfs lacks the file).",
+      pool);
   auto online = FamilyBuilder::Gauge("hostiso_cpu_online",
-                                     "1 when the present CPU is online.");
+                                     "1 when the present CPU is online.", pool);
   for (int cpu : topo.present.Members()) {
     std::string c = std::to_string(cpu);
     role.Add({{"cpu", c}, {"role", CpuRoleName(iso.roles.RoleOf(cpu))}}, 1);
@@ -98,7 +102,7 @@ Expected<void> IsolationCollector::Collect(
   std::move(configured).AppendTo(out);
   AppendConfigInfo(iso, out);
   if (!iso.topology_ok) return Error(iso.topology_error);
-  AppendPerCpu(iso, out);
+  AppendPerCpu(iso, ctx.families, out);
   // With no guest set configured every CPU is shared, so an isolated CPU is
   // reported too: floating guests lose load balancing there (the contract).
   ctx.violations.Report(ViolationKind::kIsolcpusMismatch,
