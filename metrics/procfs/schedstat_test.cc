@@ -37,6 +37,33 @@ TEST(SchedstatTest, Errors) {
   EXPECT_FALSE(ParseSchedstat("version 15\ncpu0 0 0 0 0 0 0 0 x 0\n").ok());
 }
 
+// Runs of spaces and tabs separate fields; domain lines and unknown lines are
+// skipped whatever they hold; a cpu line may carry more than 9 counters.
+TEST(SchedstatTest, FieldsAndLinesAsTheKernelMayWriteThem) {
+  auto r = ParseSchedstat(
+      "\n  version\t16  \n"
+      "timestamp x y z\n"
+      "cpu3 \t0 0 0  0 0 0 0\t77 0 5 6\n"
+      "domain0 garbage \xff\n"
+      "domain1\n"
+      "cpu\n"
+      "cpu4 0 0 0 0 0 0 0 88 0");
+  ASSERT_TRUE(r.ok()) << r.error();
+  ASSERT_EQ(r->size(), 2U);
+  EXPECT_EQ((*r)[0].cpu, 3);
+  EXPECT_EQ((*r)[0].run_delay_ns, 77U);
+  EXPECT_EQ((*r)[1].cpu, 4);
+  EXPECT_EQ((*r)[1].run_delay_ns, 88U);
+  EXPECT_FALSE(ParseSchedstat("version\n").ok());
+  EXPECT_FALSE(ParseSchedstat("version 15 16\n").ok());
+  EXPECT_FALSE(ParseSchedstat("version 15\ncpu0 0 0 0 0 0 0 0 1\n").ok());
+  EXPECT_FALSE(ParseSchedstat("version 15\ncpux 0 0 0 0 0 0 0 1 0\n").ok());
+  const auto short_line = ParseSchedstat("version 15\n\ncpu0 1\n");
+  ASSERT_FALSE(short_line.ok());
+  EXPECT_EQ(short_line.error(),
+            "/proc/schedstat:3: expected 'cpuN' and 9 counters, got 'cpu0 1'");
+}
+
 TEST(SchedstatTest, CpuNumberThatWouldWrapIsAnError) {
   // 2^32 + 1 became cpu 1 in the cast to int: a duplicate cpu="1" series.
   auto r = ParseSchedstat(
