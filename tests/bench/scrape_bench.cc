@@ -139,7 +139,9 @@ void BM_TopologyCollectOnly(benchmark::State& state) {
   auto snap = isolation.Reload();
   ViolationRegistry violations;
   GuestSampler sampler(o.paths.procfs);
-  ScrapeContext ctx{*snap, violations, sampler};
+  // Served as text (ScrapeText): the info family is a slot, not a copy.
+  std::vector<RenderedSlot> rendered;
+  ScrapeContext ctx{*snap, violations, sampler, nullptr, &rendered};
   TopologyOptions t;
   t.paths = o.paths;
   t.guests_enabled = false;
@@ -148,6 +150,7 @@ void BM_TopologyCollectOnly(benchmark::State& state) {
   TopologyCollector collector(t, nullptr);
   for (auto _ : state) {
     std::vector<prometheus::MetricFamily> out;
+    rendered.clear();
     benchmark::DoNotOptimize(collector.Collect(ctx, out).ok());
   }
 }
